@@ -1,0 +1,287 @@
+"""Labelled reviews from wherever they live, as plain ``Review(text, label)`` rows.
+
+Sources: the Hugging Face hub (``stanfordnlp/imdb``), the Stanford ``aclImdb`` release as a
+folder or as the ``.tar.gz`` read in place, and CSV / JSONL / Parquet files. Every check a
+user's file can fail names the file and the row, so the fix is obvious without a traceback.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import random
+import re
+import sys
+import tarfile
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import NamedTuple
+
+from senticlf import atomic
+from senticlf.errors import SenticlfError
+
+HUB_DATASET = "stanfordnlp/imdb"
+TABLE_SUFFIXES = (".csv", ".jsonl", ".json", ".parquet")
+TEXT_COLUMNS = ("text", "review", "sentence", "content")
+LABEL_COLUMNS = ("label", "sentiment", "labels", "target")
+_LABEL_VALUES = {"0": 0, "1": 1, "neg": 0, "pos": 1, "negative": 0, "positive": 1}
+_ACLIMDB_FILE = re.compile(r"(?:^|/)(train|test)/(pos|neg)/(\d+)_(\d+)\.txt$")
+
+csv.field_size_limit(min(sys.maxsize, 2**31 - 1))  # IMDb-style reviews can exceed 128 KiB
+
+
+class Review(NamedTuple):
+    text: str
+    label: int  # 1 positive, 0 negative
+
+
+class Splits(NamedTuple):
+    train: list[Review]
+    test: list[Review]
+
+
+# ---------------------------------------------------------------------------- sources
+
+
+def load_splits(source: str, eval_source: str | None = None, **columns: str | None) -> Splits:
+    """Read the train split and the evaluation split of ``source``.
+
+    A table file has no test split of its own: pass ``eval_source``, or the evaluation
+    subset is carved out of the same file (still disjoint from the training subset).
+    """
+    path = Path(source)
+    if _looks_like_hub_id(source) and not path.exists():
+        return _load_hub(source)
+    if not path.exists():
+        raise SenticlfError(f"data source {source} does not exist (a file, folder or hub id)")
+    if path.is_dir() or path.name.endswith((".tar.gz", ".tgz", ".tar")):
+        if eval_source:
+            raise SenticlfError("--eval-data is only for table files; aclImdb has its test split")
+        return _load_aclimdb(path)
+    train = read_table(path, **columns)
+    test = read_table(Path(eval_source), **columns) if eval_source else []
+    return Splits(train, test)
+
+
+def _looks_like_hub_id(source: str) -> bool:
+    return source.count("/") == 1 and not source.startswith((".", "/")) and "." not in source
+
+
+def _load_hub(dataset_id: str) -> Splits:
+    try:
+        import datasets
+    except ImportError:
+        raise SenticlfError(
+            "the hub source needs the training extra: pip install 'senticlf[train]'"
+        ) from None
+    try:
+        loaded = datasets.load_dataset(dataset_id)
+    except Exception as exc:  # offline, unknown id, auth: all need the same advice
+        raise SenticlfError(
+            f"cannot load dataset {dataset_id} from the Hugging Face hub ({type(exc).__name__}); "
+            "offline, pass --data path/to/aclImdb_v1.tar.gz or a CSV file"
+        ) from None
+
+    def rows(split: str) -> list[Review]:
+        return [Review(r["text"], r["label"]) for r in loaded[split] if r["label"] in (0, 1)]
+
+    return Splits(rows("train"), rows("test"))
+
+
+def _load_aclimdb(path: Path) -> Splits:
+    """Stanford layout: ``{train,test}/{pos,neg}/<id>_<rating>.txt``; ``unsup`` is skipped."""
+    found: dict[str, list[tuple[str, Review]]] = {"train": [], "test": []}
+    for name, read in _aclimdb_files(path):
+        match = _ACLIMDB_FILE.search(name)
+        if match is None:
+            continue
+        split, polarity = match.group(1), match.group(2)
+        try:
+            text = read().decode("utf-8")
+        except UnicodeDecodeError:
+            raise SenticlfError(f"{path}: {name} is not UTF-8 text") from None
+        found[split].append((name, Review(text, int(polarity == "pos"))))
+    if not found["train"] or not found["test"]:
+        raise SenticlfError(
+            f"{path} does not look like aclImdb: expected train/pos, train/neg, test/pos, "
+            "test/neg folders of <id>_<rating>.txt files"
+        )
+    # Archive order differs between copies; sorting by name makes seeded subsets reproducible.
+    ordered = {k: [review for _, review in sorted(v)] for k, v in found.items()}
+    return Splits(ordered["train"], ordered["test"])
+
+
+def _aclimdb_files(path: Path) -> Iterator[tuple[str, Callable[[], bytes]]]:
+    if path.is_dir():
+        for file in sorted(path.rglob("*.txt")):
+            yield file.relative_to(path).as_posix(), file.read_bytes
+        return
+    try:
+        with tarfile.open(path, "r:*") as archive:
+            for member in archive:
+                if member.isfile() and member.name.endswith(".txt"):
+                    handle = archive.extractfile(member)
+                    if handle is not None:
+                        yield member.name, handle.read
+    except (tarfile.TarError, EOFError, OSError) as exc:
+        raise SenticlfError(f"cannot read archive {path}: {exc}") from None
+
+
+# ---------------------------------------------------------------------------- tables
+
+
+def read_table(
+    path: Path, text_column: str | None = None, label_column: str | None = None
+) -> list[Review]:
+    """Read a CSV, JSONL or Parquet file of labelled reviews, checking every row."""
+    records = _read_records(path)
+    if not records:
+        raise SenticlfError(f"{path} has no rows")
+    available = list(records[0][1].keys())
+    text_key = _pick_column(path, available, text_column, TEXT_COLUMNS, "text")
+    label_key = _pick_column(path, available, label_column, LABEL_COLUMNS, "label")
+    reviews = []
+    for where, record in records:
+        text = record.get(text_key)
+        if not isinstance(text, str) or not text.strip():
+            raise SenticlfError(f"{path}: {where} has an empty {text_key!r}")
+        reviews.append(Review(text, parse_label(record.get(label_key), f"{path}: {where}")))
+    return reviews
+
+
+def parse_label(value: object, where: str) -> int:
+    key = str(value).strip().lower()
+    if isinstance(value, float) and value.is_integer():
+        key = str(int(value))
+    if key not in _LABEL_VALUES:
+        raise SenticlfError(
+            f"{where} has label {value!r}; expected 0/1, neg/pos or negative/positive"
+        )
+    return _LABEL_VALUES[key]
+
+
+def _pick_column(
+    path: Path, available: list[str], asked: str | None, usual: tuple[str, ...], role: str
+) -> str:
+    if asked:
+        if asked not in available:
+            raise SenticlfError(f"{path} has no column {asked!r}; columns are {available}")
+        return asked
+    for name in usual:
+        if name in available:
+            return name
+    raise SenticlfError(
+        f"{path} has no {role} column (looked for {', '.join(usual)}); columns are {available}; "
+        f"name it with --{role}-column"
+    )
+
+
+def _read_records(path: Path) -> list[tuple[str, dict]]:
+    """Rows as (location for error messages, record)."""
+    if path.is_dir():
+        raise SenticlfError(f"{path} is a folder; expected a CSV, JSONL or Parquet file")
+    if not path.is_file():
+        raise SenticlfError(f"data file {path} does not exist")
+    suffix = path.suffix.lower()
+    if suffix not in TABLE_SUFFIXES:
+        raise SenticlfError(
+            f"{path}: unknown format {suffix or '(no suffix)'}; use .csv, .jsonl or .parquet, "
+            "or an aclImdb folder / .tar.gz"
+        )
+    if suffix == ".parquet":
+        return _read_parquet(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise SenticlfError(
+            f"{path} is not UTF-8 (byte {exc.start}); re-save it as UTF-8, e.g. "
+            f"iconv -f latin1 -t utf-8 {path.name} > fixed{suffix}"
+        ) from None
+    if not text.strip():
+        raise SenticlfError(f"{path} is empty")
+    return _parse_csv(path, text) if suffix == ".csv" else _parse_jsonl(path, text)
+
+
+def _parse_csv(path: Path, text: str) -> list[tuple[str, dict]]:
+    reader = csv.DictReader(text.splitlines(keepends=True))
+    try:
+        # Row 1 is the header, so data row i sits on row i + 1 of a spreadsheet.
+        return [(f"row {i}", row) for i, row in enumerate(reader, start=2)]
+    except csv.Error as exc:
+        raise SenticlfError(f"{path}: malformed CSV at line {reader.line_num}: {exc}") from None
+
+
+def _parse_jsonl(path: Path, text: str) -> list[tuple[str, dict]]:
+    records = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise SenticlfError(f"{path}: line {number} is not valid JSON ({exc.msg})") from None
+        if not isinstance(record, dict):
+            raise SenticlfError(f"{path}: line {number} is not a JSON object")
+        records.append((f"line {number}", record))
+    return records
+
+
+def _read_parquet(path: Path) -> list[tuple[str, dict]]:
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise SenticlfError("Parquet files need pyarrow: pip install 'senticlf[train]'") from None
+    try:
+        rows = pq.read_table(path).to_pylist()
+    except Exception as exc:  # pyarrow's error types vary by version
+        raise SenticlfError(f"cannot read Parquet file {path}: {exc}") from None
+    return [(f"row {i}", row) for i, row in enumerate(rows)]
+
+
+# ---------------------------------------------------------------------------- subsets
+
+
+def seeded_subset(reviews: list[Review], size: int | None, seed: int) -> list[Review]:
+    """A seeded shuffle, cut to ``size`` (None keeps all): the same seed gives the same rows."""
+    order = list(range(len(reviews)))
+    random.Random(seed).shuffle(order)
+    if size is not None:
+        order = order[:size]
+    return [reviews[i] for i in order]
+
+
+def make_subsets(
+    splits: Splits, train_size: int | None, val_size: int | None, seed: int
+) -> tuple[list[Review], list[Review]]:
+    """Training and validation subsets, disjoint even when both come from one file."""
+    if splits.test:
+        train = seeded_subset(splits.train, train_size, seed)
+        val = seeded_subset(splits.test, val_size, seed)
+    else:
+        shuffled = seeded_subset(splits.train, None, seed)
+        n_val = val_size if val_size is not None else max(1, len(shuffled) // 5)
+        if n_val >= len(shuffled):
+            raise SenticlfError(
+                f"the data has {len(shuffled)} reviews, too few to hold out {n_val} for validation"
+            )
+        val, rest = shuffled[:n_val], shuffled[n_val:]
+        train = rest[:train_size] if train_size is not None else rest
+    check_both_classes(train, "training subset")
+    check_both_classes(val, "validation subset")
+    return train, val
+
+
+def check_both_classes(reviews: list[Review], name: str) -> None:
+    labels = {review.label for review in reviews}
+    if not reviews:
+        raise SenticlfError(f"the {name} is empty")
+    if len(labels) < 2:
+        only = "positive" if labels == {1} else "negative"
+        raise SenticlfError(f"the {name} has only {only} reviews; a classifier needs both classes")
+
+
+def write_csv(path: Path, reviews: Iterable[Review]) -> None:
+    with atomic.atomic_open(path) as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["text", "label"])
+        writer.writerows(reviews)

@@ -1,0 +1,1 @@
+"""ONNX export, INT8 quantization and the check of both (needs the ``train`` extra)."""

@@ -1,0 +1,209 @@
+"""``senticlf export``: a finished run folder in, a checked, self-contained bundle out.
+
+The bundle is built in a staging folder and moved into place only when it is complete, so a
+failed export never leaves something that looks like a working bundle.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from rich.console import Console
+
+from senticlf import __version__, artifacts, atomic, cpu, data
+from senticlf.errors import SenticlfError
+from senticlf.export import check, quantize
+from senticlf.runtime.tokenize import ReviewEncoder
+from senticlf.training.config import TrainConfig
+
+# Export PyTorch and ONNX within this of each other, or the export is broken, not noisy.
+FP32_TOLERANCE = 1e-3
+
+
+@dataclass
+class ExportOptions:
+    quantize: bool = False
+    preset: str | None = None
+    max_accuracy_drop: float = 1.0
+    min_agreement: float = 0.98
+    target: str = "cpu"
+    overwrite: bool = False
+    opset: int | None = None
+
+
+def export_run(
+    run_dir: Path, output: Path, options: ExportOptions, console: Console
+) -> dict[str, Any]:
+    """Export, check, optionally quantize; returns the check's numbers."""
+    if options.quantize and options.target == "cuda":
+        raise SenticlfError(
+            "INT8 (--quantize) is a CPU format and is refused for --target cuda; export fp32 "
+            "without --quantize, or fp16 with: optimum-cli export onnx --dtype fp16 --device cuda"
+        )
+    config, metrics = _finished_run(run_dir)
+    val = data.read_table(run_dir / artifacts.RUN_VAL_CSV)
+    labels = np.array([review.label for review in val])
+    failure: str | None = None
+    with atomic.atomic_dir(output, overwrite=options.overwrite) as staging:
+        model_path = _export_fp32(
+            run_dir / artifacts.RUN_MODEL_DIR, staging, options.opset, console
+        )
+        encoder = ReviewEncoder.from_file(
+            staging / artifacts.TOKENIZER, config.max_length, config.truncation
+        )
+        batches = check.batches_of(encoder, [review.text for review in val])
+        console.print(f"checking the export on {len(val)} validation reviews")
+        reference = check.torch_scores(run_dir / artifacts.RUN_MODEL_DIR, encoder, batches, labels)
+        fp32 = check.onnx_scores(model_path, encoder, batches, labels)
+        report = {
+            "reviews": len(val),
+            "torch_accuracy": reference.accuracy,
+            "fp32_accuracy": fp32.accuracy,
+            "fp32_max_logit_difference": check.max_logit_difference(reference, fp32),
+        }
+        if report["fp32_max_logit_difference"] > FP32_TOLERANCE:
+            raise SenticlfError(
+                f"the ONNX model's logits differ from PyTorch's by "
+                f"{report['fp32_max_logit_difference']:.2e} (tolerance {FP32_TOLERANCE}); export aborted"
+            )
+        quant_info = None
+        if options.quantize:
+            quant_info, failure = _quantize_checked(
+                staging, model_path, fp32, encoder, batches, labels, options, console
+            )
+            report.update(quant_info.pop("report"))
+        files = [artifacts.FP32_MODEL, artifacts.TOKENIZER]
+        if quant_info and not failure:
+            files.append(artifacts.INT8_MODEL)
+        _write_manifest(
+            staging, files, config, metrics, report, quant_info if not failure else None, options
+        )
+    _print_report(console, report, output)
+    if failure:
+        raise SenticlfError(f"{failure}; the fp32 bundle was kept at {output}")
+    return report
+
+
+def _finished_run(run_dir: Path) -> tuple[TrainConfig, dict[str, Any]]:
+    if not run_dir.is_dir():
+        raise SenticlfError(f"run folder {run_dir} does not exist")
+    config = TrainConfig.load(run_dir)
+    metrics_path = run_dir / artifacts.RUN_METRICS
+    metrics = json.loads(metrics_path.read_text(encoding="utf-8")) if metrics_path.is_file() else {}
+    model_dir = run_dir / artifacts.RUN_MODEL_DIR
+    if metrics.get("status") != "complete" or not (model_dir / "model.safetensors").is_file():
+        raise SenticlfError(
+            f"{run_dir} has no finished model (status: {metrics.get('status', 'unknown')}); "
+            f"finish it with: senticlf train --resume {run_dir}"
+        )
+    return config, metrics
+
+
+def _export_fp32(model_dir: Path, staging: Path, opset: int | None, console: Console) -> Path:
+    from optimum.exporters.onnx import main_export
+
+    console.print(f"exporting {model_dir} to ONNX with Optimum")
+    with tempfile.TemporaryDirectory(dir=staging.parent) as scratch:
+        try:
+            main_export(
+                str(model_dir),
+                output=scratch,
+                task="text-classification",
+                opset=opset,
+                do_validation=False,  # our own check below compares on real reviews
+            )
+        except Exception as exc:  # optimum raises many types; all are "cannot export"
+            raise SenticlfError(f"ONNX export of {model_dir} failed: {exc}") from None
+        shutil.move(str(Path(scratch) / "model.onnx"), staging / artifacts.FP32_MODEL)
+        shutil.move(str(Path(scratch) / artifacts.TOKENIZER), staging / artifacts.TOKENIZER)
+    return staging / artifacts.FP32_MODEL
+
+
+def _quantize_checked(
+    staging: Path,
+    fp32_path: Path,
+    fp32: check.Scores,
+    encoder: ReviewEncoder,
+    batches: check.Batches,
+    labels: np.ndarray,
+    options: ExportOptions,
+    console: Console,
+) -> tuple[dict[str, Any], str | None]:
+    """Try the ladder of INT8 settings until one keeps accuracy; report what was tried."""
+    preset = options.preset or cpu.int8_preset()
+    target = staging / artifacts.INT8_MODEL
+    tried: list[dict[str, Any]] = []
+    for name, overrides in quantize.LADDER:
+        console.print(f"quantizing to INT8 ({preset}, {name})")
+        quantize.quantize(fp32_path, target, preset, overrides)
+        int8 = check.onnx_scores(target, encoder, batches, labels)
+        drop = (fp32.accuracy - int8.accuracy) * 100
+        agree = check.agreement(fp32, int8)
+        tried.append({"setting": name, "int8_accuracy": int8.accuracy, "agreement": agree})
+        if drop <= options.max_accuracy_drop and agree >= options.min_agreement:
+            report = {"int8_accuracy": int8.accuracy, "int8_agreement": agree, "int8_setting": name}
+            return {"preset": preset, "setting": name, "tried": tried, "report": report}, None
+        console.print(f"[yellow]{name}: accuracy drop {drop:.1f} points, agreement {agree:.1%}[/]")
+    target.unlink(missing_ok=True)
+    last = tried[-1]
+    failure = (
+        f"INT8 lost too much: every setting tried ({', '.join(str(t['setting']) for t in tried)}) dropped "
+        f"more than {options.max_accuracy_drop} points or agreed on under {options.min_agreement:.0%} "
+        f"(last: {last['int8_accuracy']:.1%} vs fp32 {fp32.accuracy:.1%})"
+    )
+    return {"preset": preset, "tried": tried, "report": {"int8_tried": tried}}, failure
+
+
+def _write_manifest(
+    staging: Path,
+    files: list[str],
+    config: TrainConfig,
+    metrics: dict[str, Any],
+    report: dict[str, Any],
+    quant_info: dict[str, Any] | None,
+    options: ExportOptions,
+) -> None:
+    import onnx
+
+    opset = next(
+        (
+            o.version
+            for o in onnx.load(
+                staging / artifacts.FP32_MODEL, load_external_data=False
+            ).opset_import
+            if o.domain in ("", "ai.onnx")
+        ),
+        None,
+    )
+    artifacts.Manifest(
+        max_length=config.max_length,
+        truncation=config.truncation,
+        base_model=config.base_model,
+        files=artifacts.hash_files(staging, files),
+        opset=opset,
+        senticlf_version=__version__,
+        training_metrics={
+            k: metrics.get(k) for k in ("best_epoch", "best", "train_size", "val_size")
+        },
+        export_check=report,
+        quantization=quant_info,
+    ).write(staging)
+
+
+def _print_report(console: Console, report: dict[str, Any], output: Path) -> None:
+    console.print(
+        f"fp32: accuracy {report['fp32_accuracy']:.2%} (PyTorch {report['torch_accuracy']:.2%}), "
+        f"largest logit difference {report['fp32_max_logit_difference']:.2e}"
+    )
+    if "int8_accuracy" in report:
+        console.print(
+            f"int8: accuracy {report['int8_accuracy']:.2%}, agrees with fp32 on "
+            f"{report['int8_agreement']:.1%} ({report['int8_setting']})"
+        )
+    console.print(f"[bold green]bundle written to {output}[/]")

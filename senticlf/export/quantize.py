@@ -1,0 +1,50 @@
+"""Dynamic INT8 quantization with Optimum, from the fastest preset to the safest.
+
+INT8 can collapse a classifier onto one class, so each attempt is re-scored by the caller;
+the ladder below is the order in which to give up speed for accuracy.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from senticlf.errors import SenticlfError
+
+PRESETS = ("avx512_vnni", "avx512", "avx2", "arm64")
+
+# name, overrides of the preset: per-channel scales, 7-bit weights for CPUs that saturate
+# (AVX2/AVX-512 without VNNI), and leaving embeddings/attention (sensitive) in fp32.
+LADDER: tuple[tuple[str, dict[str, Any]], ...] = (
+    ("per-tensor", {"per_channel": False}),
+    ("per-channel", {"per_channel": True}),
+    ("per-channel, reduced range", {"per_channel": True, "reduce_range": True}),
+    ("per-channel, MatMul only", {"per_channel": True, "operators_to_quantize": ["MatMul"]}),
+)
+
+
+def quantization_config(preset: str, overrides: dict[str, Any]) -> Any:
+    from optimum.onnxruntime.configuration import AutoQuantizationConfig
+
+    if preset not in PRESETS:
+        raise SenticlfError(f"unknown quantization preset {preset!r}; choose from {PRESETS}")
+    base = getattr(AutoQuantizationConfig, preset)(is_static=False)
+    return dataclasses.replace(base, **overrides)
+
+
+def quantize(fp32_model: Path, target: Path, preset: str, overrides: dict[str, Any]) -> None:
+    """Write the INT8 version of ``fp32_model`` to ``target``."""
+    from optimum.onnxruntime import ORTQuantizer
+
+    with tempfile.TemporaryDirectory(dir=target.parent) as scratch:
+        quantizer = ORTQuantizer.from_pretrained(fp32_model.parent, file_name=fp32_model.name)
+        written = quantizer.quantize(
+            quantization_config=quantization_config(preset, overrides), save_dir=scratch
+        )
+        produced = Path(written)
+        if produced.is_dir():
+            produced = next(produced.glob("*quantized*.onnx"))
+        shutil.move(str(produced), target)

@@ -1,0 +1,1 @@
+"""Torch-free inference: only onnxruntime, tokenizers and numpy may be imported here."""

@@ -1,0 +1,43 @@
+"""Prediction results as readable text, JSONL or CSV, one record per input line."""
+
+from __future__ import annotations
+
+import csv
+import json
+from typing import IO
+
+from senticlf.runtime.inputs import InputText
+from senticlf.runtime.predictor import Prediction
+
+FORMATS = ("text", "jsonl", "csv")
+_PREVIEW = 60
+
+
+class ResultWriter:
+    def __init__(self, handle: IO[str], fmt: str) -> None:
+        self.handle = handle
+        self.format = fmt
+        self.csv = csv.writer(handle) if fmt == "csv" else None
+        if self.csv:
+            self.csv.writerow(["line", "label", "score", "positive", "note"])
+
+    def write(self, item: InputText, prediction: Prediction | None) -> None:
+        """``prediction`` is None for a blank input line, which is reported, not dropped."""
+        note = "blank line" if prediction is None else ""
+        if self.format == "jsonl":
+            record: dict[str, object] = {"line": item.line}
+            record.update(prediction.as_dict() if prediction else {"label": None, "note": note})
+            self.handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+        elif self.csv is not None:
+            if prediction is None:
+                self.csv.writerow([item.line, "", "", "", note])
+            else:
+                p = prediction
+                self.csv.writerow([item.line, p.label, f"{p.score:.4f}", f"{p.positive:.4f}", ""])
+        elif prediction is None:
+            self.handle.write(f"{item.line}\t-\t-\t(blank line)\n")
+        else:
+            preview = (item.text or "").replace("\t", " ")[:_PREVIEW]
+            self.handle.write(
+                f"{item.line}\t{prediction.label}\t{prediction.score:.3f}\t{preview}\n"
+            )

@@ -1,0 +1,135 @@
+"""The lightweight classifier: an exported bundle in, labelled probabilities out.
+
+Imports onnxruntime, tokenizers and numpy only (a test enforces it), so
+``pip install senticlf`` can serve a model without torch or transformers.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import overload
+
+import numpy as np
+
+from senticlf import artifacts
+from senticlf.errors import SenticlfError
+from senticlf.runtime.session import create_session
+from senticlf.runtime.tokenize import ReviewEncoder
+
+# Reviews sorted by length inside a chunk share a padded width, which roughly doubles
+# throughput on IMDb; the chunk bounds memory however many texts stream through.
+_CHUNK = 1024
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """One text's result: the winning label, its probability, and P(positive)."""
+
+    label: str
+    score: float
+    positive: float
+
+    def as_dict(self) -> dict[str, float | str]:
+        return {"label": self.label, "score": self.score, "positive": self.positive}
+
+
+class SentimentClassifier:
+    """A loaded bundle. Thread-safe: ONNX Runtime sessions may be run from several threads."""
+
+    def __init__(
+        self,
+        bundle_dir: str | Path,
+        quantized: bool | None = None,
+        providers: Sequence[str] | None = None,
+        threads: int | None = None,
+        batch_size: int = 32,
+    ) -> None:
+        if batch_size < 1:
+            raise SenticlfError(f"batch size must be at least 1, got {batch_size}")
+        self.bundle_dir = Path(bundle_dir)
+        self.manifest = artifacts.read_manifest(self.bundle_dir, verify=True)
+        self.model_file = self._choose_model(quantized)
+        self.session = create_session(self.bundle_dir / self.model_file, providers, threads)
+        self.encoder = ReviewEncoder.from_file(
+            self.bundle_dir / artifacts.TOKENIZER,
+            self.manifest.max_length,
+            self.manifest.truncation,
+        )
+        self.labels = list(self.manifest.labels)
+        self.batch_size = batch_size
+        self._input_names = {node.name for node in self.session.get_inputs()}
+        self._output_name = self.session.get_outputs()[0].name
+
+    def _choose_model(self, quantized: bool | None) -> str:
+        has_int8 = artifacts.INT8_MODEL in self.manifest.files
+        if quantized and not has_int8:
+            raise SenticlfError(
+                f"bundle {self.bundle_dir} has no INT8 model; export it with --quantize"
+            )
+        if quantized is None:
+            quantized = has_int8
+        return artifacts.INT8_MODEL if quantized else artifacts.FP32_MODEL
+
+    @overload
+    def predict(self, texts: str) -> Prediction: ...  # type: ignore[overload-overlap]
+    @overload
+    def predict(self, texts: Iterable[str]) -> list[Prediction]: ...
+
+    def predict(self, texts: str | Iterable[str]) -> Prediction | list[Prediction]:
+        """Classify one text (returns a Prediction) or many (returns a list, in input order)."""
+        if isinstance(texts, str):
+            return next(self.predict_stream([texts]))
+        return list(self.predict_stream(texts))
+
+    def predict_stream(self, texts: Iterable[str]) -> Iterator[Prediction]:
+        """Yield one Prediction per text, in order, holding at most one chunk in memory."""
+        iterator = iter(texts)
+        while chunk := list(itertools.islice(iterator, _CHUNK)):
+            yield from self._predict_chunk(chunk)
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        """Class probabilities, shape (len(texts), 2), columns in ``self.labels`` order."""
+        return np.array([[1 - p.positive, p.positive] for p in self.predict_stream(texts)])
+
+    def _predict_chunk(self, texts: list[str]) -> list[Prediction]:
+        for text in texts:
+            if not isinstance(text, str):
+                raise SenticlfError(f"predict expects strings, got {type(text).__name__}")
+        encoded = self.encoder.encode(texts)
+        order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
+        probabilities = np.empty((len(texts), len(self.labels)), dtype=np.float64)
+        for start in range(0, len(order), self.batch_size):
+            rows = order[start : start + self.batch_size]
+            probabilities[rows] = self._run([encoded[i] for i in rows])
+        return [self._to_prediction(row) for row in probabilities]
+
+    def _run(self, batch: list[list[int]]) -> np.ndarray:
+        input_ids, attention_mask = self.encoder.pad(batch)
+        feed = {"input_ids": input_ids, "attention_mask": attention_mask}
+        if "token_type_ids" in self._input_names:
+            feed["token_type_ids"] = np.zeros_like(input_ids)
+        feed = {name: value for name, value in feed.items() if name in self._input_names}
+        (logits,) = self.session.run([self._output_name], feed)
+        return softmax(logits.astype(np.float64))
+
+    def _to_prediction(self, probabilities: np.ndarray) -> Prediction:
+        best = int(np.argmax(probabilities))
+        return Prediction(
+            label=self.labels[best],
+            score=float(probabilities[best]),
+            positive=float(probabilities[self.labels.index("positive")]),
+        )
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = logits - logits.max(axis=-1, keepdims=True)
+    exp = np.exp(shifted)
+    return exp / exp.sum(axis=-1, keepdims=True)
+
+
+def load(bundle_dir: str | Path, quantized: bool | None = None, **options) -> SentimentClassifier:
+    """Load an exported bundle; uses the INT8 model when the bundle has one, unless told not to."""
+    return SentimentClassifier(bundle_dir, quantized=quantized, **options)

@@ -1,0 +1,1 @@
+"""Fine-tuning (needs the ``train`` extra: torch, transformers, accelerate, matplotlib)."""

@@ -1,0 +1,99 @@
+"""The settings of one training run: one flat, validated dataclass saved with the run.
+
+As in setfit's ``TrainingArguments``: every value is checked in ``__post_init__`` with the bad
+value in the message, and ``to_dict``/``from_dict`` round-trip through the run's config.json,
+so ``--resume`` and ``senticlf export`` read back exactly what was trained.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from senticlf import artifacts, atomic
+from senticlf.errors import SenticlfError
+
+DEFAULT_BASE_MODEL = "distilbert-base-uncased"
+
+
+@dataclass
+class TrainConfig:
+    """Defaults are the reference experiment (1,000 / 200 IMDb reviews, lr 2e-5, batch 16)."""
+
+    data: str = "stanfordnlp/imdb"
+    eval_data: str | None = None
+    text_column: str | None = None
+    label_column: str | None = None
+    base_model: str = DEFAULT_BASE_MODEL
+    train_size: int | None = 1000
+    val_size: int | None = 200
+    epochs: int = 5
+    learning_rate: float = 2e-5
+    batch_size: int = 16
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.0
+    scheduler: str = "linear"
+    max_length: int = 512
+    truncation: str = "head"
+    dropout: float | None = None
+    gradient_accumulation: int = 1
+    seed: int = 42
+    device: str = "auto"
+
+    def __post_init__(self) -> None:
+        positive_ints = {
+            "epochs": self.epochs,
+            "batch_size": self.batch_size,
+            "gradient_accumulation": self.gradient_accumulation,
+        }
+        for name, value in positive_ints.items():
+            if value < 1:
+                raise SenticlfError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
+        for name in ("train_size", "val_size"):
+            value = getattr(self, name)
+            if value is not None and value < 2:
+                raise SenticlfError(f"--{name.replace('_', '-')} must be at least 2, got {value}")
+        if not 0 < self.learning_rate < 1:
+            raise SenticlfError(f"--lr must be in (0, 1), got {self.learning_rate}")
+        if not 0 <= self.weight_decay < 1:
+            raise SenticlfError(f"--weight-decay must be in [0, 1), got {self.weight_decay}")
+        if not 0 <= self.warmup_ratio < 1:
+            raise SenticlfError(f"--warmup-ratio must be in [0, 1), got {self.warmup_ratio}")
+        if self.dropout is not None and not 0 <= self.dropout < 1:
+            raise SenticlfError(f"--dropout must be in [0, 1), got {self.dropout}")
+        if not 8 <= self.max_length <= 8192:
+            raise SenticlfError(f"--max-length must be between 8 and 8192, got {self.max_length}")
+        if self.truncation not in artifacts.TRUNCATIONS:
+            raise SenticlfError(
+                f"--truncation must be one of {', '.join(artifacts.TRUNCATIONS)}, "
+                f"got {self.truncation!r}"
+            )
+        if self.scheduler not in ("linear", "cosine", "constant_with_warmup"):
+            raise SenticlfError(
+                f"--scheduler must be linear, cosine or constant_with_warmup, got {self.scheduler!r}"
+            )
+        if self.device not in ("auto", "cpu", "cuda"):
+            raise SenticlfError(f"--device must be auto, cpu or cuda, got {self.device!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+    def save(self, run_dir: Path) -> None:
+        atomic.write_text(run_dir / artifacts.RUN_CONFIG, json.dumps(self.to_dict(), indent=2))
+
+    @classmethod
+    def load(cls, run_dir: Path) -> TrainConfig:
+        path = run_dir / artifacts.RUN_CONFIG
+        if not path.is_file():
+            raise SenticlfError(f"{run_dir} is not a senticlf run: {artifacts.RUN_CONFIG} missing")
+        try:
+            return cls.from_dict(json.loads(path.read_text(encoding="utf-8")))
+        except json.JSONDecodeError as exc:
+            raise SenticlfError(f"{path} is corrupted: {exc}") from None
