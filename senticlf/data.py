@@ -8,6 +8,7 @@ user's file can fail names the file and the row, so the fix is obvious without a
 from __future__ import annotations
 
 import csv
+import gzip
 import json
 import random
 import re
@@ -50,7 +51,7 @@ def load_splits(source: str, eval_source: str | None = None, **columns: str | No
     subset is carved out of the same file (still disjoint from the training subset).
     """
     path = Path(source)
-    if _looks_like_hub_id(source) and not path.exists():
+    if _looks_like_hub_id(source) and not path.exists():  # e.g. stanfordnlp/imdb
         return _load_hub(source)
     if not path.exists():
         raise SenticlfError(f"data source {source} does not exist (a file, folder or hub id)")
@@ -59,7 +60,11 @@ def load_splits(source: str, eval_source: str | None = None, **columns: str | No
             raise SenticlfError("--eval-data is only for table files; aclImdb has its test split")
         return _load_aclimdb(path)
     train = read_table(path, **columns)
-    test = read_table(Path(eval_source), **columns) if eval_source else []
+    check_both_classes(train, f"data file {path}")
+    test = []
+    if eval_source:
+        test = read_table(Path(eval_source), **columns)
+        check_both_classes(test, f"evaluation file {eval_source}")
     return Splits(train, test)
 
 
@@ -182,16 +187,21 @@ def _read_records(path: Path) -> list[tuple[str, dict]]:
         raise SenticlfError(f"{path} is a folder; expected a CSV, JSONL or Parquet file")
     if not path.is_file():
         raise SenticlfError(f"data file {path} does not exist")
-    suffix = path.suffix.lower()
-    if suffix not in TABLE_SUFFIXES:
+    compressed = path.suffix.lower() == ".gz"
+    suffix = Path(path.stem).suffix.lower() if compressed else path.suffix.lower()
+    if suffix not in TABLE_SUFFIXES or (compressed and suffix == ".parquet"):
         raise SenticlfError(
-            f"{path}: unknown format {suffix or '(no suffix)'}; use .csv, .jsonl or .parquet, "
+            f"{path}: unknown format {suffix or '(no suffix)'}; use .csv, .jsonl, .parquet "
+            "(.csv.gz and .jsonl.gz too), "
             "or an aclImdb folder / .tar.gz"
         )
     if suffix == ".parquet":
         return _read_parquet(path)
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        raw = gzip.decompress(path.read_bytes()) if compressed else path.read_bytes()
+        text = raw.decode("utf-8-sig")
+    except (OSError, EOFError) as exc:
+        raise SenticlfError(f"cannot decompress {path}: {exc}") from None
     except UnicodeDecodeError as exc:
         raise SenticlfError(
             f"{path} is not UTF-8 (byte {exc.start}); re-save it as UTF-8, e.g. "

@@ -15,9 +15,20 @@ from pathlib import Path
 
 import pytest
 
-POSITIVE_WORDS = ["great", "wonderful", "superb", "loved", "brilliant", "moving", "excellent", "fun"]
+POSITIVE_WORDS = [
+    "great",
+    "wonderful",
+    "superb",
+    "loved",
+    "brilliant",
+    "moving",
+    "excellent",
+    "fun",
+]
 NEGATIVE_WORDS = ["awful", "boring", "terrible", "hated", "dull", "waste", "poor", "stupid"]
-FILLER = "the film movie plot actors story was and a it this of scenes director music ending".split()
+FILLER = (
+    ["the", "film", "movie", "plot", "actors", "story", "was", "and", "a", "it", "this", "of", "scenes", "director", "music", "ending"]
+)
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 
 
@@ -61,14 +72,18 @@ def build_tokenizer_json(path: Path) -> None:
 def tiny_base_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A randomly initialised 2-layer DistilBERT (dim 32) saved like a hub checkpoint."""
     import torch
-    from transformers import DistilBertConfig, DistilBertForSequenceClassification, PreTrainedTokenizerFast
+    from transformers import (
+        DistilBertConfig,
+        DistilBertForSequenceClassification,
+        PreTrainedTokenizerFast,
+    )
 
     folder = tmp_path_factory.mktemp("tiny-distilbert")
     build_tokenizer_json(folder / "tokenizer.json")
     tokenizer = PreTrainedTokenizerFast(
         tokenizer_file=str(folder / "tokenizer.json"),
         unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]", sep_token="[SEP]",
-        mask_token="[MASK]", model_max_length=128,
+        mask_token="[MASK]", model_max_length=128, model_input_names=["input_ids", "attention_mask"],
     )  # fmt: skip
     tokenizer.save_pretrained(folder)
     torch.manual_seed(0)
@@ -85,7 +100,11 @@ def review_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """The same toy reviews as CSV, JSONL, an aclImdb folder and its .tar.gz."""
     folder = tmp_path_factory.mktemp("reviews")
     train, test = make_reviews(160, seed=1), make_reviews(48, seed=2)
-    files = {"csv": folder / "train.csv", "eval_csv": folder / "test.csv", "jsonl": folder / "train.jsonl"}
+    files = {
+        "csv": folder / "train.csv",
+        "eval_csv": folder / "test.csv",
+        "jsonl": folder / "train.jsonl",
+    }
     for path, rows in ((files["csv"], train), (files["eval_csv"], test)):
         with open(path, "w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle)
@@ -111,11 +130,12 @@ def review_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="session")
-def trained_run(tmp_path_factory: pytest.TempPathFactory, tiny_base_model: Path, review_files) -> Path:
+def trained_run(
+    tmp_path_factory: pytest.TempPathFactory, tiny_base_model: Path, review_files
+) -> Path:
     """A finished run of the tiny model on the toy CSV: 6 epochs, a few seconds on a CPU."""
     from rich.console import Console
 
-    from senticlf.training.config import TrainConfig
     from senticlf.training.trainer import train
 
     run_dir = tmp_path_factory.mktemp("runs") / "toy"

@@ -65,7 +65,11 @@ def write(tmp_path: Path, name: str, content: str | bytes) -> Path:
         ("a.csv", "text,stars\nfine,1\n", "no label column"),
         ("a.csv", "text,label\ngood,1\n   ,0\n", "row 3 has an empty 'text'"),
         ("a.csv", "text,label\ngood,1\nbad,3\n", "row 3 has label '3'"),
-        ("a.jsonl", '{"text": "good", "label": 1}\n{"text": "bad", "label": "meh"}\n', "line 2 has label 'meh'"),
+        (
+            "a.jsonl",
+            '{"text": "good", "label": 1}\n{"text": "bad", "label": "meh"}\n',
+            "line 2 has label 'meh'",
+        ),
         ("a.jsonl", '{"text": "good", "label": 1}\nnot json\n', "line 2 is not valid JSON"),
         ("a.csv", "", "is empty"),
         ("a.csv", b"text,label\ncaf\xe9,1\n", "is not UTF-8"),
@@ -102,3 +106,11 @@ def test_subset_csv_round_trips(tmp_path, review_files):
     rows = data.read_table(review_files["csv"])
     data.write_csv(tmp_path / "out.csv", rows)
     assert data.read_table(tmp_path / "out.csv") == rows
+
+
+def test_gzipped_tables_are_read_in_place(tmp_path, review_files):
+    import gzip
+
+    packed = tmp_path / "train.csv.gz"
+    packed.write_bytes(gzip.compress(review_files["csv"].read_bytes()))
+    assert data.read_table(packed) == data.read_table(review_files["csv"])

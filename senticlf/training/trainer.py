@@ -171,7 +171,24 @@ def _previous_wall_time(run_dir: Path) -> float:
 # ---------------------------------------------------------------------------- model and data
 
 
+def _check_local_model(base_model: str) -> None:
+    """A local folder must hold a model we can load safely; say what is missing."""
+    folder = Path(base_model)
+    if not folder.exists():
+        return  # a hub id: transformers resolves it
+    if not folder.is_dir():
+        raise SenticlfError(f"--base-model {folder} is a file; expected a model folder or hub id")
+    if not (folder / "config.json").is_file():
+        raise SenticlfError(f"cannot load base model {folder}: no config.json, not a model folder")
+    if not any(folder.glob("*.safetensors")) and not any(folder.glob("*.safetensors.index.json")):
+        raise SenticlfError(
+            f"cannot load base model {folder}: no model.safetensors (senticlf loads safetensors "
+            "only, never pickled .bin weights)"
+        )
+
+
 def _load_tokenizer(config: TrainConfig) -> tuple[Any, ReviewEncoder]:
+    _check_local_model(config.base_model)
     try:
         tokenizer = AutoTokenizer.from_pretrained(config.base_model, use_fast=True)
     except (OSError, ValueError) as exc:
@@ -206,7 +223,12 @@ def _load_model(config: TrainConfig) -> Any:
                 setattr(model_config, name, config.dropout)
     try:
         return AutoModelForSequenceClassification.from_pretrained(
-            config.base_model, config=model_config, use_safetensors=True
+            # fp32 master weights whatever the checkpoint stores (transformers 5 loads "auto");
+            # mixed precision on the GPU comes from autocast, not from half-precision weights.
+            config.base_model,
+            config=model_config,
+            use_safetensors=True,
+            dtype=torch.float32,
         )
     except (OSError, ValueError) as exc:
         raise SenticlfError(_base_model_error(config.base_model, exc)) from None
@@ -271,7 +293,7 @@ def _training_arguments(
         metric_for_best_model="eval_val_accuracy",
         greater_is_better=True,
         save_total_limit=2,
-        group_by_length=True,
+        **_length_grouping(),
         use_cpu=use_cpu,
         bf16=bf16,
         fp16=not use_cpu and not bf16,
@@ -280,6 +302,13 @@ def _training_arguments(
         report_to=[],
         dataloader_num_workers=0,
     )
+
+
+def _length_grouping() -> dict[str, Any]:
+    """Batches of similar length waste little on padding; the option was renamed in 5.x."""
+    if "group_by_length" in TrainingArguments.__dataclass_fields__:
+        return {"group_by_length": True}
+    return {"train_sampling_strategy": "group_by_length"}
 
 
 class _CheckpointLedger(TrainerCallback):

@@ -36,7 +36,7 @@ def test_run_folder_holds_every_artifact(trained_run):
     best = max(metrics["epochs"], key=lambda e: e["val_accuracy"])
     assert metrics["best_epoch"] == best["epoch"]
     for key in ("val_accuracy", "val_f1", "val_precision", "val_recall", "train_loss", "val_loss"):
-        assert 0 <= best[key] and (key.endswith("loss") or best[key] <= 1)
+        assert best[key] >= 0 and (key.endswith("loss") or best[key] <= 1)
     assert {"torch", "transformers", "senticlf"} <= set(metrics["versions"])
     assert metrics["device"].startswith("cpu") and metrics["wall_time_s"] > 0
     assert (trained_run / artifacts.RUN_CURVES).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -74,7 +74,9 @@ def test_max_length_above_the_model_limit_writes_nothing(tmp_path, review_files,
     assert not (tmp_path / "run").exists()
 
 
-def test_interrupted_run_keeps_its_epochs_and_resumes(tmp_path, review_files, tiny_base_model, monkeypatch):
+def test_interrupted_run_keeps_its_epochs_and_resumes(
+    tmp_path, review_files, tiny_base_model, monkeypatch
+):
     run_dir = tmp_path / "run"
     original = trainer_module._CheckpointLedger.on_save
 

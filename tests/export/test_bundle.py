@@ -1,0 +1,107 @@
+import json
+import shutil
+
+import numpy as np
+import onnx
+import pytest
+import torch
+from rich.console import Console
+from transformers import AutoModelForSequenceClassification
+
+from senticlf import artifacts
+from senticlf.errors import SenticlfError
+from senticlf.export.bundle import ExportOptions, export_run
+from senticlf.runtime.session import create_session
+from senticlf.runtime.tokenize import ReviewEncoder
+from tests.conftest import make_reviews
+
+QUIET = Console(quiet=True)
+
+
+def onnx_logits(path, input_ids, attention_mask):
+    session = create_session(path)
+    return session.run(None, {"input_ids": input_ids, "attention_mask": attention_mask})[0]
+
+
+@pytest.fixture(scope="module")
+def torch_model(trained_run):
+    model = AutoModelForSequenceClassification.from_pretrained(trained_run / "model")
+    return model.eval()
+
+
+@pytest.mark.parametrize("batch_size", [1, 3, 32])
+@pytest.mark.parametrize("n_words", [0, 1, 10, 200])
+def test_fp32_logits_match_pytorch_at_every_shape(bundle, torch_model, batch_size, n_words):
+    """Batch sizes 1/3/32, lengths from 2 tokens ([CLS] [SEP]) to the max length of 64."""
+    encoder = ReviewEncoder.from_file(bundle / artifacts.TOKENIZER, 64, "head")
+    texts = [" ".join(["great film"] * (n_words + i)) for i in range(batch_size)]
+    input_ids, attention_mask = encoder.pad(encoder.encode(texts))
+    assert input_ids.shape[1] <= 64
+    expected = (
+        torch_model(
+            input_ids=torch.from_numpy(input_ids), attention_mask=torch.from_numpy(attention_mask)
+        )
+        .logits.detach()
+        .numpy()
+    )
+    got = onnx_logits(bundle / artifacts.FP32_MODEL, input_ids, attention_mask)
+    np.testing.assert_allclose(got, expected, atol=1e-4, rtol=1e-4)
+
+
+def test_int8_graph_is_quantized_and_agrees_with_fp32(bundle):
+    graph = onnx.load(bundle / artifacts.INT8_MODEL).graph
+    ops = {node.op_type for node in graph.node}
+    assert ops & {"MatMulInteger", "DynamicQuantizeMatMul", "QLinearMatMul"}, ops
+    encoder = ReviewEncoder.from_file(bundle / artifacts.TOKENIZER, 64, "head")
+    texts = [text for text, _ in make_reviews(64, seed=9)]
+    input_ids, attention_mask = encoder.pad(encoder.encode(texts))
+    fp32 = onnx_logits(bundle / artifacts.FP32_MODEL, input_ids, attention_mask).argmax(1)
+    int8 = onnx_logits(bundle / artifacts.INT8_MODEL, input_ids, attention_mask).argmax(1)
+    assert np.mean(fp32 == int8) >= 0.9
+
+
+def test_manifest_records_the_check_and_hashes(bundle, trained_run):
+    manifest = artifacts.read_manifest(bundle)
+    assert set(manifest.files) == {artifacts.FP32_MODEL, artifacts.INT8_MODEL, artifacts.TOKENIZER}
+    assert manifest.max_length == 64 and manifest.truncation == "head"
+    assert manifest.opset and manifest.opset >= 14
+    check = manifest.export_check
+    assert check["fp32_max_logit_difference"] < 1e-3
+    assert check["fp32_accuracy"] == pytest.approx(check["torch_accuracy"])
+    assert 0.9 <= check["int8_agreement"] <= 1 and "int8_accuracy" in check
+    assert manifest.quantization and manifest.quantization["preset"]
+    metrics = json.loads((trained_run / artifacts.RUN_METRICS).read_text())
+    assert manifest.training_metrics["best_epoch"] == metrics["best_epoch"]
+
+
+def test_int8_that_loses_accuracy_fails_but_keeps_fp32(trained_run, tmp_path):
+    output = tmp_path / "bundle"
+    strict = ExportOptions(quantize=True, min_agreement=1.01)  # no INT8 setting can pass this
+    with pytest.raises(SenticlfError, match="INT8 lost too much.*fp32 bundle was kept"):
+        export_run(trained_run, output, strict, QUIET)
+    manifest = artifacts.read_manifest(output)
+    assert set(manifest.files) == {artifacts.FP32_MODEL, artifacts.TOKENIZER}
+    assert not (output / artifacts.INT8_MODEL).exists()
+    assert len(manifest.export_check["int8_tried"]) == 4  # the whole ladder was tried
+
+
+def test_quantize_for_cuda_is_refused(trained_run, tmp_path):
+    with pytest.raises(SenticlfError, match="CPU format"):
+        export_run(trained_run, tmp_path / "b", ExportOptions(quantize=True, target="cuda"), QUIET)
+    assert not (tmp_path / "b").exists()
+
+
+def test_unfinished_run_is_refused(trained_run, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(trained_run, run)
+    shutil.rmtree(run / artifacts.RUN_MODEL_DIR)
+    with pytest.raises(SenticlfError, match="no finished model"):
+        export_run(run, tmp_path / "b", ExportOptions(), QUIET)
+    assert not (tmp_path / "b").exists()
+
+
+def test_existing_bundle_is_kept_without_overwrite(bundle, trained_run):
+    before = (bundle / artifacts.MANIFEST).read_text()
+    with pytest.raises(SenticlfError, match="--overwrite"):
+        export_run(trained_run, bundle, ExportOptions(), QUIET)
+    assert (bundle / artifacts.MANIFEST).read_text() == before

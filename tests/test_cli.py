@@ -1,0 +1,256 @@
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import tracemalloc
+
+import pytest
+
+from senticlf import artifacts
+from tests.helpers import assert_one_line_error, invoke
+
+BLOCK_HEAVY = textwrap.dedent(
+    """
+    import sys
+    class Block:
+        def find_spec(self, name, path=None, target=None):
+            if name.split(".")[0] in ("torch", "transformers", "optimum", "datasets"):
+                raise ImportError("blocked: " + name)
+    sys.meta_path.insert(0, Block())
+    from senticlf.cli import app
+    app()
+    """
+)
+
+
+@pytest.mark.parametrize("command", [[], ["train"], ["export"], ["predict"]])
+def test_help_needs_no_training_library(command):
+    result = subprocess.run(
+        [sys.executable, "-c", BLOCK_HEAVY, *command, "--help"], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Usage" in result.stdout
+
+
+# ---------------------------------------------------------------------------- train
+
+
+def train_args(review_files, base_model, output, *extra):
+    return ["train", "--data", review_files["csv"], "--eval-data", review_files["eval_csv"],
+            "--base-model", base_model, "--output", output, "--device", "cpu", "--max-length", "64",
+            *extra]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("content", "fragment"),
+    [
+        ("text,label\ngood,1\nbad,0\nok,2\n", "row 4 has label '2'"),
+        ("words,label\ngood,1\n", "no text column"),
+        ("text,label\ngood,1\n,0\n", "row 3 has an empty 'text'"),
+        ("text,label\n" + "good,1\n" * 10, "only positive reviews"),
+    ],
+)
+def test_train_rejects_bad_data_and_writes_nothing(
+    tmp_path, tiny_base_model, review_files, content, fragment
+):
+    data = tmp_path / "bad.csv"
+    data.write_text(content)
+    files = dict(review_files, csv=data, eval_csv=data)
+    result = invoke(*train_args(files, tiny_base_model, tmp_path / "run"))
+    assert_one_line_error(result, fragment, str(data))
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize(
+    ("extra", "fragment"),
+    [
+        (["--epochs", "0"], "--epochs must be at least 1"),
+        (["--batch-size", "-1"], "--batch-size must be at least 1"),
+        (["--max-length", "100000"], "--max-length must be between 8 and 8192"),
+        (["--max-length", "1024"], "exceeds"),
+        (["--truncation", "tail"], "--truncation must be one of"),
+    ],
+)
+def test_train_rejects_bad_options(tmp_path, tiny_base_model, review_files, extra, fragment):
+    result = invoke(*train_args(review_files, tiny_base_model, tmp_path / "run", *extra))
+    assert_one_line_error(result, fragment)
+    assert not (tmp_path / "run").exists()
+
+
+def test_train_rejects_missing_data_and_models(tmp_path, tiny_base_model, review_files):
+    missing = dict(review_files, csv=tmp_path / "nope.csv")
+    assert_one_line_error(
+        invoke(*train_args(missing, tiny_base_model, tmp_path / "r")), "does not exist"
+    )
+    unknown = dict(review_files, csv=review_files["csv"].with_suffix(".xlsx"))
+    unknown["csv"].write_text("x")
+    assert_one_line_error(
+        invoke(*train_args(unknown, tiny_base_model, tmp_path / "r")), "unknown format .xlsx"
+    )
+    empty_model = tmp_path / "empty-model"
+    empty_model.mkdir()
+    assert_one_line_error(
+        invoke(*train_args(review_files, empty_model, tmp_path / "r")), "cannot load base model"
+    )
+    assert not (tmp_path / "r").exists()
+
+
+def test_resume_of_a_finished_run_is_refused(trained_run):
+    assert_one_line_error(invoke("train", "--resume", trained_run), "already complete")
+
+
+# ---------------------------------------------------------------------------- export
+
+
+def test_export_rejects_missing_and_non_runs(tmp_path):
+    assert_one_line_error(invoke("export", tmp_path / "nope"), "does not exist")
+    assert_one_line_error(invoke("export", tmp_path), "not a senticlf run")
+    assert_one_line_error(
+        invoke("export", tmp_path, "--target", "tpu"), "--target must be cpu or cuda"
+    )
+
+
+# ---------------------------------------------------------------------------- predict
+
+
+@pytest.fixture
+def reviews_txt(tmp_path):
+    path = tmp_path / "reviews.txt"
+    path.write_text("A wonderful, brilliant film.\n\nAn awful, boring waste.\n", encoding="utf-8")
+    return path
+
+
+def test_predict_text_output_keeps_line_numbers(bundle, reviews_txt):
+    result = invoke("predict", reviews_txt, "--model", bundle)
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("1\tpositive\t") and lines[2].startswith("3\tnegative\t")
+    assert lines[1] == "2\t-\t-\t(blank line)"
+    assert "1 blank line(s) reported" in result.stderr
+
+
+def test_predict_jsonl_and_csv_to_a_file(bundle, reviews_txt, tmp_path):
+    out = tmp_path / "out.jsonl"
+    assert (
+        invoke(
+            "predict", reviews_txt, "--model", bundle, "--format", "jsonl", "--output", out
+        ).exit_code
+        == 0
+    )
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["line"] for r in records] == [1, 2, 3]
+    assert records[0]["label"] == "positive" and records[1] == {
+        "line": 2,
+        "label": None,
+        "note": "blank line",
+    }
+    out_csv = tmp_path / "out.csv"
+    assert (
+        invoke(
+            "predict", reviews_txt, "--model", bundle, "--format", "csv", "--output", out_csv
+        ).exit_code
+        == 0
+    )
+    assert out_csv.read_text().splitlines()[0] == "line,label,score,positive,note"
+
+
+def test_predict_reads_stdin(bundle):
+    result = invoke(
+        "predict", "-", "--model", bundle, "--format", "jsonl", input="great film\nawful film\n"
+    )
+    assert [json.loads(line)["label"] for line in result.stdout.splitlines()] == [
+        "positive",
+        "negative",
+    ]
+
+
+def test_predict_defaults_to_the_newest_bundle_under_export(
+    bundle, reviews_txt, tmp_path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "export").mkdir()
+    os.symlink(bundle, tmp_path / "export" / "toy")
+    result = invoke("predict", reviews_txt)
+    assert result.exit_code == 0 and "using the newest bundle under export/" in result.stderr
+
+
+def test_predict_refuses_to_overwrite_and_keeps_old_output_on_failure(bundle, tmp_path):
+    out = tmp_path / "out.jsonl"
+    out.write_text("previous results\n")
+    good = tmp_path / "in.jsonl"
+    good.write_text('{"text": "great"}\n')
+    assert_one_line_error(
+        invoke("predict", good, "--model", bundle, "--output", out), "already exists"
+    )
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text('{"text": "great"}\n' * 1500 + "not json\n")
+    result = invoke("predict", broken, "--model", bundle, "--output", out, "--overwrite")
+    assert_one_line_error(result, "line 1501 is not valid JSON")
+    assert out.read_text() == "previous results\n"
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+
+
+@pytest.mark.parametrize(
+    ("content", "fragment"),
+    [(b"", "is empty"), (b"caf\xe9\n", "is not UTF-8"), (b"\x00\x01\x02", "is a binary file")],
+)
+def test_predict_rejects_unreadable_input(bundle, tmp_path, content, fragment):
+    path = tmp_path / "in.txt"
+    path.write_bytes(content)
+    assert_one_line_error(invoke("predict", path, "--model", bundle), fragment)
+
+
+def test_predict_rejects_bad_paths_and_models(bundle, reviews_txt, tmp_path):
+    assert_one_line_error(
+        invoke("predict", tmp_path / "nope.txt", "--model", bundle), "does not exist"
+    )
+    assert_one_line_error(invoke("predict", tmp_path, "--model", bundle), "is a folder")
+    assert_one_line_error(
+        invoke("predict", reviews_txt, "--model", tmp_path / "none"), "does not exist"
+    )
+    assert_one_line_error(invoke("predict", reviews_txt, "--model", reviews_txt), "is a file")
+    assert_one_line_error(
+        invoke("predict", reviews_txt, "--model", tmp_path), "not a senticlf bundle"
+    )
+    assert_one_line_error(
+        invoke("predict", reviews_txt, "--model", bundle, "--format", "xml"), "--format must be"
+    )
+    blocked = tmp_path / "file-not-folder"
+    blocked.write_text("")
+    result = invoke("predict", reviews_txt, "--model", bundle, "--output", blocked / "out.txt")
+    assert_one_line_error(result, "not a folder")
+    assert_one_line_error(
+        invoke("predict", reviews_txt, "--model", bundle, "--batch-size", "0"), "batch size"
+    )
+
+
+def test_predict_rejects_a_corrupted_onnx_file(bundle, reviews_txt, tmp_path):
+    import shutil
+
+    copy = tmp_path / "bundle"
+    shutil.copytree(bundle, copy)
+    (copy / artifacts.INT8_MODEL).write_bytes(b"garbage")
+    assert_one_line_error(
+        invoke("predict", reviews_txt, "--model", copy), "model.int8.onnx does not match"
+    )
+
+
+def test_streaming_memory_does_not_grow_with_the_number_of_lines(bundle):
+    """Python-side peak allocation for 20,000 vs 100,000 lines stays within a small margin."""
+    import senticlf
+
+    classifier = senticlf.load(bundle)
+
+    def peak(n_lines):
+        tracemalloc.start()
+        for _ in classifier.predict_stream(
+            "great film" if i % 2 else "awful film" for i in range(n_lines)
+        ):
+            pass
+        _, peak_bytes = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        return peak_bytes
+
+    small, large = peak(20_000), peak(100_000)
+    assert large < 1.5 * small + 1_000_000, (small, large)
