@@ -1,0 +1,206 @@
+"""Which training recipe gives the best accuracy per minute? Measured over seeds.
+
+    python -m benchmarks.recipes sweep --train T.csv --val V.csv --extra E.csv --base-model DIR
+    python -m benchmarks.recipes evaluate RUN_DIR --data test.csv    # a run on a large labelled set
+    python -m benchmarks.recipes report results.jsonl                # -> accuracy.md / accuracy.json
+
+Each recipe is trained with ``senticlf train``'s own code on the same subsets, once per seed,
+and scored on the 200-review validation subset and on a larger disjoint evaluation set: 200
+reviews carry about +/-2 points of sampling error, too much to rank recipes alone.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import numpy as np
+import typer
+from rich.console import Console
+
+from senticlf import artifacts, data
+from senticlf.training.metrics import classification_metrics
+
+app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+
+# name -> TrainConfig overrides; everything else is the package default.
+RECIPES: dict[str, dict[str, Any]] = {
+    "reference (lr 2e-5, no warm-up, head)": {
+        "learning_rate": 2e-5,
+        "warmup_ratio": 0.0,
+        "truncation": "head",
+    },
+    "lr 1e-4, warm-up 10%, head": {
+        "learning_rate": 1e-4,
+        "warmup_ratio": 0.1,
+        "truncation": "head",
+    },
+    "lr 1e-4, warm-up 10%, head+tail": {
+        "learning_rate": 1e-4,
+        "warmup_ratio": 0.1,
+        "truncation": "head+tail",
+    },
+    "lr 5e-5, warm-up 10%, head+tail": {
+        "learning_rate": 5e-5,
+        "warmup_ratio": 0.1,
+        "truncation": "head+tail",
+    },
+    "lr 1e-4, warm-up 10%, head+tail, 3 epochs": {
+        "learning_rate": 1e-4,
+        "warmup_ratio": 0.1,
+        "truncation": "head+tail",
+        "epochs": 3,
+    },
+}
+
+
+def evaluate_model(
+    model_dir: Path, config: Any, reviews: list[data.Review], batch_size: int = 64
+) -> dict[str, float]:
+    """Accuracy of a saved model on ``reviews``, on the GPU when there is one."""
+    import torch
+    from transformers import AutoModelForSequenceClassification
+
+    from senticlf.runtime.tokenize import ReviewEncoder
+
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    model = (
+        AutoModelForSequenceClassification.from_pretrained(model_dir, use_safetensors=True)
+        .to(device)
+        .eval()
+    )
+    encoder = ReviewEncoder.from_file(
+        model_dir / "tokenizer.json", config.max_length, config.truncation
+    )
+    ids = encoder.encode([r.text for r in reviews])
+    order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+    positive = np.empty(len(ids))
+    for start in range(0, len(order), batch_size):
+        rows = order[start : start + batch_size]
+        input_ids, mask = encoder.pad([ids[i] for i in rows])
+        with (
+            torch.inference_mode(),
+            torch.autocast(device, dtype=torch.bfloat16, enabled=device == "cuda"),
+        ):
+            logits = model(
+                input_ids=torch.from_numpy(input_ids).to(device),
+                attention_mask=torch.from_numpy(mask).to(device),
+            ).logits
+        positive[rows] = torch.softmax(logits.float(), -1)[:, 1].cpu().numpy()
+    labels = np.array([r.label for r in reviews])
+    return classification_metrics(labels, (positive >= 0.5).astype(int))
+
+
+@app.command()
+def sweep(
+    train: Annotated[Path, typer.Option(help="Training subset (all of it is used).")],
+    val: Annotated[Path, typer.Option(help="Validation subset (best-epoch selection).")],
+    extra: Annotated[Path, typer.Option(help="Larger labelled set, disjoint from both.")],
+    base_model: Annotated[str, typer.Option(help="Pretrained encoder.")],
+    out: Annotated[Path, typer.Option(help="JSONL file, one line per run (appended).")],
+    seeds: str = "42,43,44",
+    max_length: int = 512,
+    budget_s: Annotated[
+        float, typer.Option(help="Stop starting new runs after this many seconds.")
+    ] = 1e9,
+    only: Annotated[
+        str, typer.Option(help="Comma-separated recipe indices to run [default: all].")
+    ] = "",
+) -> None:
+    from senticlf.training.config import TrainConfig
+    from senticlf.training.trainer import train as run_training
+
+    started = time.perf_counter()
+    extra_rows = data.read_table(extra)
+    names = list(RECIPES)
+    chosen = [names[int(i)] for i in only.split(",")] if only else names
+    for seed in (int(s) for s in seeds.split(",")):
+        for name in chosen:
+            if time.perf_counter() - started > budget_s:
+                print(f"budget reached, skipping {name} seed {seed}", flush=True)
+                continue
+            config = TrainConfig(
+                data=str(train), eval_data=str(val), base_model=base_model, train_size=None,
+                val_size=None, max_length=max_length, seed=seed, **RECIPES[name],
+            )  # fmt: skip
+            run_dir = Path(tempfile.mkdtemp(prefix="recipe-")) / "run"
+            metrics = run_training(config, run_dir, console=Console(quiet=True))
+            record = {
+                "recipe": name,
+                "seed": seed,
+                "base_model": Path(base_model).name,
+                "train_size": metrics["train_size"],
+                "val_size": metrics["val_size"],
+                "val_accuracy_per_epoch": [e["val_accuracy"] for e in metrics["epochs"]],
+                "best_epoch": metrics["best_epoch"],
+                "val": {
+                    k.removeprefix("val_"): v
+                    for k, v in metrics["best"].items()
+                    if k.startswith("val_")
+                },
+                "extra_size": len(extra_rows),
+                "extra": evaluate_model(run_dir / artifacts.RUN_MODEL_DIR, config, extra_rows),
+                "train_time_s": metrics["train_time_s"],
+                "device": metrics["device"],
+                "config": config.to_dict(),
+            }
+            with open(out, "a", encoding="utf-8") as handle:
+                handle.write(json.dumps(record) + "\n")
+            print(f"{name} seed {seed}: val {record['val']['accuracy']:.3f} extra {record['extra']['accuracy']:.4f} "
+                  f"{record['train_time_s']:.0f}s", flush=True)  # fmt: skip
+
+
+@app.command()
+def best(results: Path) -> None:
+    """Print the `senticlf train` flags of the recipe with the best mean accuracy on the extra set."""
+    runs = [json.loads(line) for line in results.read_text().splitlines()]
+    means = {
+        name: statistics.mean(r["extra"]["accuracy"] for r in runs if r["recipe"] == name)
+        for name in {r["recipe"] for r in runs}
+    }
+    winner = max(means, key=lambda n: means[n])
+    recipe = RECIPES[winner]
+    flags = {
+        "learning_rate": "--lr",
+        "warmup_ratio": "--warmup-ratio",
+        "truncation": "--truncation",
+        "epochs": "--epochs",
+    }
+    print(" ".join(f"{flags[k]} {v}" for k, v in recipe.items()))
+
+
+@app.command()
+def evaluate(
+    run_dir: Path,
+    test: Annotated[Path, typer.Option("--data", help="Labelled CSV/JSONL (gzip allowed).")],
+    out: Annotated[Path, typer.Option(help="JSON results file.")],
+) -> None:
+    """Score a finished run's model on a large labelled file (GPU when present)."""
+    from senticlf.training.config import TrainConfig
+
+    config = TrainConfig.load(run_dir)
+    rows = data.read_table(test)
+    start = time.perf_counter()
+    scores = evaluate_model(run_dir / artifacts.RUN_MODEL_DIR, config, rows)
+    metrics = json.loads((run_dir / artifacts.RUN_METRICS).read_text())
+    result = {
+        "run_config": config.to_dict(),
+        "train_size": metrics["train_size"],
+        "train_time_s": metrics["train_time_s"],
+        "best_epoch": metrics["best_epoch"],
+        "val_accuracy_per_epoch": [e["val_accuracy"] for e in metrics["epochs"]],
+        "device": metrics["device"],
+        "test_size": len(rows),
+        "test": scores,
+        "eval_time_s": time.perf_counter() - start,
+    }
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    app()

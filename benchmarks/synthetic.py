@@ -1,0 +1,49 @@
+"""A model of exactly DistilBERT-base's shape with random weights, exported like a real run.
+
+Speed depends on the shape, not on the weights, so this gives DistilBERT latencies where its
+pretrained weights cannot be downloaded. Its accuracy means nothing and is not reported.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.console import Console
+
+from senticlf import artifacts, cpu
+from senticlf.export import quantize
+from senticlf.export.bundle import _export_fp32
+
+
+def distilbert_shaped_bundle(
+    tokenizer_dir: Path, folder: Path, max_length: int, truncation: str
+) -> tuple[Path, Path]:
+    """Write ``folder/model`` (PyTorch) and ``folder/bundle`` (fp32 + INT8 ONNX)."""
+    import torch
+    from transformers import AutoTokenizer, DistilBertConfig, DistilBertForSequenceClassification
+
+    model_dir, bundle = folder / "model", folder / "bundle"
+    torch.manual_seed(0)
+    config = DistilBertConfig(  # the defaults are distilbert-base: dim 768, 6 layers, 12 heads
+        num_labels=2,
+        id2label=dict(enumerate(artifacts.LABELS)),
+        label2id={label: i for i, label in enumerate(artifacts.LABELS)},
+    )
+    DistilBertForSequenceClassification(config).eval().save_pretrained(model_dir)
+    tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
+    tokenizer.model_input_names = ["input_ids", "attention_mask"]  # DistilBERT has no token types
+    tokenizer.save_pretrained(model_dir)
+    bundle.mkdir(parents=True)
+    fp32 = _export_fp32(model_dir, bundle, None, Console(quiet=True))
+    preset = cpu.int8_preset()
+    name, overrides = quantize.LADDER[0]
+    quantize.quantize(fp32, bundle / artifacts.INT8_MODEL, preset, overrides)
+    files = [artifacts.FP32_MODEL, artifacts.INT8_MODEL, artifacts.TOKENIZER]
+    artifacts.Manifest(
+        max_length=max_length,
+        truncation=truncation,
+        base_model="DistilBertConfig() random weights",
+        files=artifacts.hash_files(bundle, files),
+        quantization={"preset": preset, "setting": name},
+    ).write(bundle)
+    return model_dir, bundle
