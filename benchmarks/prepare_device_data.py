@@ -53,6 +53,7 @@ def main(
     write_gz(out / "data" / "extra_eval.csv.gz", test_order[200:2200])  # disjoint from ref_val
     write_gz(out / "data" / "large_train.csv.gz", train_order[:large_train])  # holds ref_train
     write_gz(out / "data" / "test_all.csv.gz", splits.test)
+    write_gz(out / "data" / "train_all.csv.gz", splits.train)
     model_out = out / "minilm"
     model_out.mkdir(exist_ok=True)
     weights = load_file(str(encoder / "model.safetensors"))

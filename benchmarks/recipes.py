@@ -58,41 +58,20 @@ RECIPES: dict[str, dict[str, Any]] = {
 }
 
 
-def evaluate_model(
-    model_dir: Path, config: Any, reviews: list[data.Review], batch_size: int = 64
-) -> dict[str, float]:
+def evaluate_model(model_dir: Path, config: Any, reviews: list[data.Review]) -> dict[str, float]:
     """Accuracy of a saved model on ``reviews``, on the GPU when there is one."""
     import torch
     from transformers import AutoModelForSequenceClassification
 
     from senticlf.runtime.tokenize import ReviewEncoder
+    from senticlf.training.inference import predict_logits
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    model = (
-        AutoModelForSequenceClassification.from_pretrained(model_dir, use_safetensors=True)
-        .to(device)
-        .eval()
-    )
-    encoder = ReviewEncoder.from_file(
-        model_dir / "tokenizer.json", config.max_length, config.truncation
-    )
-    ids = encoder.encode([r.text for r in reviews])
-    order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
-    positive = np.empty(len(ids))
-    for start in range(0, len(order), batch_size):
-        rows = order[start : start + batch_size]
-        input_ids, mask = encoder.pad([ids[i] for i in rows])
-        with (
-            torch.inference_mode(),
-            torch.autocast(device, dtype=torch.bfloat16, enabled=device == "cuda"),
-        ):
-            logits = model(
-                input_ids=torch.from_numpy(input_ids).to(device),
-                attention_mask=torch.from_numpy(mask).to(device),
-            ).logits
-        positive[rows] = torch.softmax(logits.float(), -1)[:, 1].cpu().numpy()
+    model = AutoModelForSequenceClassification.from_pretrained(model_dir, use_safetensors=True).to(device)
+    encoder = ReviewEncoder.from_file(model_dir / "tokenizer.json", config.max_length, config.truncation)
+    logits = predict_logits(model, encoder, encoder.encode([r.text for r in reviews]))
     labels = np.array([r.label for r in reviews])
-    return classification_metrics(labels, (positive >= 0.5).astype(int))
+    return classification_metrics(labels, np.argmax(logits, axis=1))
 
 
 @app.command()
@@ -200,6 +179,84 @@ def evaluate(
     }
     out.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
+
+
+def _mean_sd(values: list[float]) -> str:
+    sd = statistics.stdev(values) if len(values) > 1 else 0.0
+    return f"{100 * statistics.mean(values):.1f} ± {100 * sd:.1f}"
+
+
+def _train_command(config: dict[str, Any]) -> str:
+    return (
+        "senticlf train --data aclImdb_labelled.tar.gz --base-model all-MiniLM-L6-v2 "
+        f"--epochs {config['epochs']} --lr {config['learning_rate']:g} --warmup-ratio {config['warmup_ratio']:g} "
+        f"--truncation {config['truncation']} --seed {config['seed']}"
+    )
+
+
+@app.command()
+def report(
+    results: Path,
+    full_run: Annotated[Path, typer.Option(help="metrics.json of the full-data run.")],
+    full_test: Annotated[Path, typer.Option(help="benchmarks.evaluate JSON of that run on the test split.")],
+    out: Path = Path("benchmarks/results/accuracy"),
+) -> None:
+    """Write accuracy.md and accuracy.json: recipes (mean ± sd over seeds) and the full run."""
+    runs = [json.loads(line) for line in results.read_text().splitlines()]
+    rows = []
+    for name in RECIPES:
+        mine = [r for r in runs if r["recipe"] == name]
+        if not mine:
+            continue
+        rows.append({
+            "recipe": name,
+            "base_model": "all-MiniLM-L6-v2",
+            "train_size": mine[0]["train_size"],
+            "val_size": mine[0]["val_size"],
+            "extra_size": mine[0]["extra_size"],
+            "seeds": [r["seed"] for r in mine],
+            "val_accuracy": [r["val"]["accuracy"] for r in mine],
+            "extra_accuracy": [r["extra"]["accuracy"] for r in mine],
+            "extra_f1": [r["extra"]["f1"] for r in mine],
+            "train_time_s": [r["train_time_s"] for r in mine],
+            "epochs": mine[0]["config"]["epochs"],
+            "device": mine[0]["device"],
+            "commands": [_train_command(r["config"]) for r in mine],
+        })  # fmt: skip
+    full = json.loads(full_run.read_text())
+    test = json.loads(full_test.read_text())
+    summary = {"recipes": rows, "full_run": {"metrics": full, "test": test}}
+    out.with_suffix(".json").write_text(json.dumps(summary, indent=2) + "\n")
+    lines = [
+        "| recipe | train | validation (200) accuracy, mean ± sd | 2,000 more test reviews: accuracy | F1 | epochs | GPU train s (median) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        lines.append(
+            f"| {row['recipe']} | {row['train_size']} | {_mean_sd(row['val_accuracy'])} | {_mean_sd(row['extra_accuracy'])} | "
+            f"{statistics.mean(row['extra_f1']):.3f} | {row['epochs']} | {statistics.median(row['train_time_s']):.0f} |"
+        )
+    best = full["best"]
+    lines += [
+        "",
+        f"Seeds {rows[0]['seeds']}; every run trains on the same 1,000 reviews and selects its best epoch on the same 200"
+        f" (the seed-42 subsets of `senticlf train`), on {rows[0]['device']}. Sweep command: "
+        "`OUT=... bash benchmarks/device_session.sh` (runs `python -m benchmarks.recipes sweep`); "
+        "one run by hand: " + f"`{rows[0]['commands'][0]}` (change the flags per row).",
+        "",
+        f"Full data: {full['train_size']:,} training reviews, {full['completed_epochs']} epochs, best epoch {full['best_epoch']}: "
+        f"{best['val_accuracy']:.1%} on the 200 validation reviews; INT8 ONNX on all {test['reviews']:,} test reviews: "
+        f"accuracy {test['metrics']['accuracy']:.2%}, F1 {test['metrics']['f1']:.3f} ({full['train_time_s']:.0f} s of training on {full['device']}; "
+        f"scored at {test['reviews_per_s']:.0f} reviews/s on {test['machine']['cpu']}, {test['threads']} threads). "
+        "Commands: `OUT=... bash benchmarks/device_full_run.sh`, then `senticlf export runs/full --quantize --output export/full` and "
+        f"`{test['command']}`.",
+        "",
+        "Misclassified test reviews by group (a review can be in several): "
+        + ", ".join(f"{g} {n:,}" for g, n in test["error_groups"].items())
+        + f" of {test['misclassified']:,}.",
+    ]
+    out.with_suffix(".md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import io
 import json
 import random
 import re
@@ -213,7 +214,9 @@ def _read_records(path: Path) -> list[tuple[str, dict]]:
 
 
 def _parse_csv(path: Path, text: str) -> list[tuple[str, dict]]:
-    reader = csv.DictReader(text.splitlines(keepends=True))
+    # StringIO, not str.splitlines(): reviews hold U+2028 and other characters that
+    # splitlines() treats as line ends, which would cut quoted fields in two.
+    reader = csv.DictReader(io.StringIO(text, newline=""))
     try:
         # Row 1 is the header, so data row i sits on row i + 1 of a spreadsheet.
         return [(f"row {i}", row) for i, row in enumerate(reader, start=2)]
@@ -223,7 +226,7 @@ def _parse_csv(path: Path, text: str) -> list[tuple[str, dict]]:
 
 def _parse_jsonl(path: Path, text: str) -> list[tuple[str, dict]]:
     records = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         try:

@@ -114,3 +114,13 @@ def test_gzipped_tables_are_read_in_place(tmp_path, review_files):
     packed = tmp_path / "train.csv.gz"
     packed.write_bytes(gzip.compress(review_files["csv"].read_bytes()))
     assert data.read_table(packed) == data.read_table(review_files["csv"])
+
+
+def test_unicode_line_separators_inside_a_review_do_not_split_rows(tmp_path):
+    """IMDb has reviews with U+2028 / U+0085 / form feeds; str.splitlines() breaks on them."""
+    rows = [data.Review("odd\u2028break\x85and\x0cfeed\rcr", 1), data.Review("plain", 0)]
+    data.write_csv(tmp_path / "odd.csv", rows)
+    assert data.read_table(tmp_path / "odd.csv") == rows
+    jsonl = tmp_path / "odd.jsonl"
+    jsonl.write_text('{"text": "a\u2028b", "label": 1}\n{"text": "c", "label": 0}\n', encoding="utf-8")
+    assert [r.text for r in data.read_table(jsonl)] == ["a\u2028b", "c"]

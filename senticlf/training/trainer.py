@@ -38,6 +38,7 @@ from senticlf.runtime.predictor import softmax
 from senticlf.runtime.tokenize import ReviewEncoder
 from senticlf.training import error_analysis, report
 from senticlf.training.config import TrainConfig
+from senticlf.training.inference import predict_logits
 from senticlf.training.metrics import classification_metrics
 
 _DROPOUT_FIELDS = (
@@ -394,6 +395,8 @@ def _save_model(trainer: Trainer, tokenizer: Any, run_dir: Path) -> None:
     with atomic.atomic_dir(run_dir / artifacts.RUN_MODEL_DIR, overwrite=True) as staging:
         trainer.save_model(str(staging))
         tokenizer.save_pretrained(str(staging))
+        # Trainer adds its arguments as a pickle; a model folder should hold no pickle at all.
+        (staging / "training_args.bin").unlink(missing_ok=True)
 
 
 def _epoch_history(log_history: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -423,8 +426,8 @@ def _finish_report(
 ) -> dict[str, Any]:
     epochs = _epoch_history(trainer.state.log_history)
     best = max(epochs, key=lambda row: row["val_accuracy"])
-    logits = trainer.predict(val_set).predictions  # type: ignore[arg-type]
-    positive = softmax(np.asarray(logits, dtype=np.float64))[:, 1]
+    logits = predict_logits(trainer.model, encoder, [row["input_ids"] for row in val_set])
+    positive = softmax(logits.astype(np.float64))[:, 1]
     wrong = [i for i, row in enumerate(val_rows) if int(positive[i] >= 0.5) != row.label]
     wrong_texts = [val_rows[i].text for i in wrong]
     lengths = encoder.untruncated_lengths(wrong_texts)

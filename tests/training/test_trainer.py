@@ -43,6 +43,10 @@ def test_run_folder_holds_every_artifact(trained_run):
     with open(trained_run / artifacts.RUN_ERRORS, newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert len(rows) == metrics["misclassified"]
+    # errors.csv must line up with the reviews: as many errors as the best epoch's accuracy says
+    expected_errors = (1 - metrics["best"]["val_accuracy"]) * metrics["val_size"]
+    assert abs(metrics["misclassified"] - expected_errors) <= 1
+    assert not (model_dir := trained_run / artifacts.RUN_MODEL_DIR).joinpath("training_args.bin").exists()
     assert sum(metrics["error_groups"].values()) >= len(rows)
     model_dir = trained_run / artifacts.RUN_MODEL_DIR
     assert (model_dir / "model.safetensors").is_file() and (model_dir / "tokenizer.json").is_file()
