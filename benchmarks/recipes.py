@@ -55,6 +55,8 @@ RECIPES: dict[str, dict[str, Any]] = {
         "truncation": "head+tail",
         "epochs": 3,
     },
+    "lr 2e-5, warm-up 10%, head+tail": {"learning_rate": 2e-5, "warmup_ratio": 0.1, "truncation": "head+tail"},
+    "lr 5e-5, no warm-up, head+tail": {"learning_rate": 5e-5, "warmup_ratio": 0.0, "truncation": "head+tail"},
 }
 
 
