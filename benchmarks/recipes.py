@@ -55,8 +55,16 @@ RECIPES: dict[str, dict[str, Any]] = {
         "truncation": "head+tail",
         "epochs": 3,
     },
-    "lr 2e-5, warm-up 10%, head+tail": {"learning_rate": 2e-5, "warmup_ratio": 0.1, "truncation": "head+tail"},
-    "lr 5e-5, no warm-up, head+tail": {"learning_rate": 5e-5, "warmup_ratio": 0.0, "truncation": "head+tail"},
+    "lr 2e-5, warm-up 10%, head+tail": {
+        "learning_rate": 2e-5,
+        "warmup_ratio": 0.1,
+        "truncation": "head+tail",
+    },
+    "lr 5e-5, no warm-up, head+tail": {
+        "learning_rate": 5e-5,
+        "warmup_ratio": 0.0,
+        "truncation": "head+tail",
+    },
 }
 
 
@@ -69,8 +77,12 @@ def evaluate_model(model_dir: Path, config: Any, reviews: list[data.Review]) -> 
     from senticlf.training.inference import predict_logits
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    model = AutoModelForSequenceClassification.from_pretrained(model_dir, use_safetensors=True).to(device)
-    encoder = ReviewEncoder.from_file(model_dir / "tokenizer.json", config.max_length, config.truncation)
+    model = AutoModelForSequenceClassification.from_pretrained(model_dir, use_safetensors=True).to(
+        device
+    )
+    encoder = ReviewEncoder.from_file(
+        model_dir / "tokenizer.json", config.max_length, config.truncation
+    )
     logits = predict_logits(model, encoder, encoder.encode([r.text for r in reviews]))
     labels = np.array([r.label for r in reviews])
     return classification_metrics(labels, np.argmax(logits, axis=1))
@@ -200,7 +212,9 @@ def _train_command(config: dict[str, Any]) -> str:
 def report(
     results: Path,
     full_run: Annotated[Path, typer.Option(help="metrics.json of the full-data run.")],
-    full_test: Annotated[Path, typer.Option(help="benchmarks.evaluate JSON of that run on the test split.")],
+    full_test: Annotated[
+        Path, typer.Option(help="benchmarks.evaluate JSON of that run on the test split.")
+    ],
     out: Path = Path("benchmarks/results/accuracy"),
 ) -> None:
     """Write accuracy.md and accuracy.json: recipes (mean ± sd over seeds) and the full run."""

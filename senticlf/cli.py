@@ -19,6 +19,7 @@ from rich.console import Console
 
 from senticlf import __version__, artifacts
 from senticlf.errors import SenticlfError
+from senticlf.training.config import TrainConfig
 
 app = typer.Typer(
     help="Fine-tune a sentiment classifier and ship it as a small, torch-free ONNX model.",
@@ -29,6 +30,8 @@ app = typer.Typer(
 err = Console(stderr=True)
 T = TypeVar("T")
 EXPORT_ROOT = Path("export")
+# One source of truth for training defaults: the validated config (a light, torch-free module).
+DEFAULTS = TrainConfig()
 
 
 def _run(action: Callable[[], T]) -> T:
@@ -68,7 +71,7 @@ def train(
         typer.Option(
             help="Hub dataset id, aclImdb folder or .tar.gz, or a CSV/JSONL/Parquet file."
         ),
-    ] = "stanfordnlp/imdb",
+    ] = DEFAULTS.data,
     eval_data: Annotated[
         str | None,
         typer.Option(help="Evaluation file for table data (else held out from --data)."),
@@ -80,7 +83,7 @@ def train(
     ] = None,
     base_model: Annotated[
         str, typer.Option(help="Hub id or local folder of the pretrained encoder.")
-    ] = "distilbert-base-uncased",
+    ] = DEFAULTS.base_model,
     output: Annotated[
         Path | None, typer.Option(help="Run folder [default: runs/<timestamp>].")
     ] = None,
@@ -96,28 +99,38 @@ def train(
             "--full", help="Train on the whole train split, validate on the whole test split."
         ),
     ] = False,
-    epochs: Annotated[int, typer.Option(help="Passes over the training subset.")] = 5,
-    lr: Annotated[float, typer.Option("--lr", help="Peak AdamW learning rate.")] = 2e-5,
-    batch_size: Annotated[int, typer.Option(help="Reviews per step and device.")] = 16,
-    weight_decay: Annotated[float, typer.Option(help="AdamW weight decay.")] = 0.01,
+    epochs: Annotated[int, typer.Option(help="Passes over the training subset.")] = DEFAULTS.epochs,
+    lr: Annotated[
+        float, typer.Option("--lr", help="Peak AdamW learning rate.")
+    ] = DEFAULTS.learning_rate,
+    batch_size: Annotated[
+        int, typer.Option(help="Reviews per step and device.")
+    ] = DEFAULTS.batch_size,
+    weight_decay: Annotated[
+        float, typer.Option(help="AdamW weight decay.")
+    ] = DEFAULTS.weight_decay,
     warmup_ratio: Annotated[
         float, typer.Option(help="Share of steps with a linear learning-rate warm-up.")
-    ] = 0.0,
+    ] = DEFAULTS.warmup_ratio,
     scheduler: Annotated[
         str, typer.Option(help="linear, cosine or constant_with_warmup.")
-    ] = "linear",
+    ] = DEFAULTS.scheduler,
     max_length: Annotated[
         int, typer.Option(help="Tokens per review, special tokens included.")
-    ] = 512,
+    ] = DEFAULTS.max_length,
     truncation: Annotated[
-        str, typer.Option(help="head, or head+tail to keep the end of long reviews.")
-    ] = "head",
+        str, typer.Option(help="head+tail keeps the start and end of long reviews; head the start.")
+    ] = DEFAULTS.truncation,
     dropout: Annotated[float | None, typer.Option(help="Override the model's dropout.")] = None,
-    gradient_accumulation: Annotated[int, typer.Option(help="Steps per optimizer update.")] = 1,
+    gradient_accumulation: Annotated[
+        int, typer.Option(help="Steps per optimizer update.")
+    ] = DEFAULTS.gradient_accumulation,
     seed: Annotated[
         int, typer.Option(help="Seed of the subsets, the head and the shuffling.")
-    ] = 42,
-    device: Annotated[str, typer.Option(help="auto (CUDA when present), cpu or cuda.")] = "auto",
+    ] = DEFAULTS.seed,
+    device: Annotated[
+        str, typer.Option(help="auto (CUDA when present), cpu or cuda.")
+    ] = DEFAULTS.device,
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Replace an existing run folder.")
     ] = False,

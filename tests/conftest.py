@@ -26,9 +26,24 @@ POSITIVE_WORDS = [
     "fun",
 ]
 NEGATIVE_WORDS = ["awful", "boring", "terrible", "hated", "dull", "waste", "poor", "stupid"]
-FILLER = (
-    ["the", "film", "movie", "plot", "actors", "story", "was", "and", "a", "it", "this", "of", "scenes", "director", "music", "ending"]
-)
+FILLER = [
+    "the",
+    "film",
+    "movie",
+    "plot",
+    "actors",
+    "story",
+    "was",
+    "and",
+    "a",
+    "it",
+    "this",
+    "of",
+    "scenes",
+    "director",
+    "music",
+    "ending",
+]
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 
 

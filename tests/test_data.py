@@ -122,5 +122,7 @@ def test_unicode_line_separators_inside_a_review_do_not_split_rows(tmp_path):
     data.write_csv(tmp_path / "odd.csv", rows)
     assert data.read_table(tmp_path / "odd.csv") == rows
     jsonl = tmp_path / "odd.jsonl"
-    jsonl.write_text('{"text": "a\u2028b", "label": 1}\n{"text": "c", "label": 0}\n', encoding="utf-8")
+    jsonl.write_text(
+        '{"text": "a\u2028b", "label": 1}\n{"text": "c", "label": 0}\n', encoding="utf-8"
+    )
     assert [r.text for r in data.read_table(jsonl)] == ["a\u2028b", "c"]

@@ -20,7 +20,13 @@ DEFAULT_BASE_MODEL = "distilbert-base-uncased"
 
 @dataclass
 class TrainConfig:
-    """Defaults are the reference experiment (1,000 / 200 IMDb reviews, lr 2e-5, batch 16)."""
+    """The reference experiment's data and sizes with the recipe measured best for it.
+
+    1,000 / 200 IMDb reviews, batch 16, weight decay 0.01, max length 512 as in the reference;
+    lr 5e-5 with 10% warm-up and head+tail truncation instead of lr 2e-5 / head, which gained
+    about 2 points over 3 seeds (benchmarks/results/accuracy.md). The reference recipe stays one
+    flag set away: --lr 2e-5 --warmup-ratio 0 --truncation head.
+    """
 
     data: str = "stanfordnlp/imdb"
     eval_data: str | None = None
@@ -30,13 +36,13 @@ class TrainConfig:
     train_size: int | None = 1000
     val_size: int | None = 200
     epochs: int = 5
-    learning_rate: float = 2e-5
+    learning_rate: float = 5e-5
     batch_size: int = 16
     weight_decay: float = 0.01
-    warmup_ratio: float = 0.0
+    warmup_ratio: float = 0.1
     scheduler: str = "linear"
     max_length: int = 512
-    truncation: str = "head"
+    truncation: str = "head+tail"
     dropout: float | None = None
     gradient_accumulation: int = 1
     seed: int = 42

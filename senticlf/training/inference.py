@@ -15,7 +15,9 @@ import torch
 from senticlf.runtime.tokenize import ReviewEncoder
 
 
-def predict_logits(model: Any, encoder: ReviewEncoder, ids: list[list[int]], batch_size: int = 64) -> np.ndarray:
+def predict_logits(
+    model: Any, encoder: ReviewEncoder, ids: list[list[int]], batch_size: int = 64
+) -> np.ndarray:
     device = next(model.parameters()).device
     was_training = model.training
     model.eval()
@@ -24,8 +26,14 @@ def predict_logits(model: Any, encoder: ReviewEncoder, ids: list[list[int]], bat
     for start in range(0, len(order), batch_size):
         rows = order[start : start + batch_size]
         input_ids, mask = encoder.pad([ids[i] for i in rows])
-        with torch.inference_mode(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
-            out = model(input_ids=torch.from_numpy(input_ids).to(device), attention_mask=torch.from_numpy(mask).to(device))
+        with (
+            torch.inference_mode(),
+            torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"),
+        ):
+            out = model(
+                input_ids=torch.from_numpy(input_ids).to(device),
+                attention_mask=torch.from_numpy(mask).to(device),
+            )
         logits[rows] = out.logits.float().cpu().numpy()
     model.train(was_training)
     return logits

@@ -63,7 +63,7 @@ def test_int8_graph_is_quantized_and_agrees_with_fp32(bundle):
 def test_manifest_records_the_check_and_hashes(bundle, trained_run):
     manifest = artifacts.read_manifest(bundle)
     assert set(manifest.files) == {artifacts.FP32_MODEL, artifacts.INT8_MODEL, artifacts.TOKENIZER}
-    assert manifest.max_length == 64 and manifest.truncation == "head"
+    assert manifest.max_length == 64 and manifest.truncation == "head+tail"
     assert manifest.opset and manifest.opset >= 14
     check = manifest.export_check
     assert check["fp32_max_logit_difference"] < 1e-3

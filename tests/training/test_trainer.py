@@ -46,13 +46,17 @@ def test_run_folder_holds_every_artifact(trained_run):
     # errors.csv must line up with the reviews: as many errors as the best epoch's accuracy says
     expected_errors = (1 - metrics["best"]["val_accuracy"]) * metrics["val_size"]
     assert abs(metrics["misclassified"] - expected_errors) <= 1
-    assert not (model_dir := trained_run / artifacts.RUN_MODEL_DIR).joinpath("training_args.bin").exists()
+    assert (
+        not (model_dir := trained_run / artifacts.RUN_MODEL_DIR)
+        .joinpath("training_args.bin")
+        .exists()
+    )
     assert sum(metrics["error_groups"].values()) >= len(rows)
     model_dir = trained_run / artifacts.RUN_MODEL_DIR
     assert (model_dir / "model.safetensors").is_file() and (model_dir / "tokenizer.json").is_file()
     assert not (trained_run / artifacts.RUN_CHECKPOINTS_DIR).exists()  # best weights are in model/
     saved = TrainConfig.load(trained_run)
-    assert saved.max_length == 64 and saved.truncation == "head"
+    assert saved.max_length == 64 and saved.truncation == "head+tail"
 
 
 def test_subset_csvs_are_what_the_run_used(trained_run, review_files):
