@@ -96,6 +96,14 @@ def test_train_rejects_missing_data_and_models(tmp_path, tiny_base_model, review
     assert not (tmp_path / "r").exists()
 
 
+def test_train_output_that_cannot_be_a_folder(tmp_path, tiny_base_model, review_files):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    assert_one_line_error(invoke(*train_args(review_files, tiny_base_model, blocker)), "is a file")
+    result = invoke(*train_args(review_files, tiny_base_model, blocker / "run"))
+    assert_one_line_error(result, "cannot create run folder")
+
+
 def test_resume_of_a_finished_run_is_refused(trained_run):
     assert_one_line_error(invoke("train", "--resume", trained_run), "already complete")
 
@@ -105,6 +113,8 @@ def test_resume_of_a_finished_run_is_refused(trained_run):
 
 def test_export_rejects_missing_and_non_runs(tmp_path):
     assert_one_line_error(invoke("export", tmp_path / "nope"), "does not exist")
+    (tmp_path / "run.txt").write_text("")
+    assert_one_line_error(invoke("export", tmp_path / "run.txt"), "is a file")
     assert_one_line_error(invoke("export", tmp_path), "not a senticlf run")
     assert_one_line_error(
         invoke("export", tmp_path, "--target", "tpu"), "--target must be cpu or cuda"

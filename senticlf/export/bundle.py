@@ -91,6 +91,8 @@ def export_run(
 
 
 def _finished_run(run_dir: Path) -> tuple[TrainConfig, dict[str, Any]]:
+    if run_dir.is_file():
+        raise SenticlfError(f"{run_dir} is a file; expected a run folder from `senticlf train`")
     if not run_dir.is_dir():
         raise SenticlfError(f"run folder {run_dir} does not exist")
     config = TrainConfig.load(run_dir)

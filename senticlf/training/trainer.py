@@ -120,6 +120,8 @@ def _prepare_run(
             data.read_table(run_dir / artifacts.RUN_TRAIN_CSV),
             data.read_table(run_dir / artifacts.RUN_VAL_CSV),
         )
+    if run_dir.is_file():
+        raise SenticlfError(f"--output {run_dir} is a file; expected a folder for the run")
     existing = run_dir.exists() and any(run_dir.iterdir())
     if existing and not overwrite:
         raise SenticlfError(
@@ -137,7 +139,10 @@ def _prepare_run(
     )
     if existing:  # only now that the new data is known to be good
         shutil.rmtree(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SenticlfError(f"cannot create run folder {run_dir}: {exc.strerror}") from None
     data.write_csv(run_dir / artifacts.RUN_TRAIN_CSV, train_rows)
     data.write_csv(run_dir / artifacts.RUN_VAL_CSV, val_rows)
     config.save(run_dir)
