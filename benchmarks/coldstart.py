@@ -5,7 +5,6 @@ Run by speed.py so that import and load time count from a fresh interpreter, as 
 
 from __future__ import annotations
 
-import csv
 import resource
 import sys
 from pathlib import Path
@@ -14,10 +13,10 @@ from pathlib import Path
 def main() -> None:
     name, model_dir, bundle, threads, reviews = sys.argv[1:6]
     from benchmarks import backends
+    from senticlf import data
 
     backend = backends.make(name, Path(model_dir), Path(bundle), int(threads))
-    with open(reviews, newline="", encoding="utf-8") as handle:
-        texts = [row["text"] for row in csv.DictReader(handle)]
+    texts = [review.text for review in data.read_table(Path(reviews))]
     backend.positive(texts[:1])
     print("first-prediction", flush=True)
     for start in range(0, len(texts), 32):

@@ -11,14 +11,5 @@ PY=${PYTHON:-python3}
 $PY -m senticlf.cli train --data "$D/data/train_all.csv.gz" --eval-data "$D/data/ref_val.csv.gz" --full \
   --base-model "$D/minilm" --lr 5e-5 --warmup-ratio 0.1 --truncation head+tail --epochs "${EPOCHS:-2}" \
   --max-length "${MAX_LENGTH:-512}" --output runs/full --overwrite 2>&1 | tail -25 | tee "$OUT/full-run-log.txt"
-$PY - <<'PY'
-from pathlib import Path
-from safetensors.torch import load_file, save_file
-model = Path("runs/full/model")
-weights = load_file(str(model / "model.safetensors"))
-save_file({k: (v.half() if v.is_floating_point() else v).contiguous() for k, v in weights.items()},
-          str(model / "model.safetensors"), metadata={"format": "pt"})
-PY
-tar -C runs -cf - full/model full/metrics.json full/config.json full/val.csv full/errors.csv \
-  | split -b 15m - "$OUT/full-run.tar.part-"
+$PY -m benchmarks.pack_run runs/full "$OUT/full-run.tar.part-"
 ls -la "$OUT"

@@ -1,7 +1,7 @@
 """Which training recipe gives the best accuracy per minute? Measured over seeds.
 
     python -m benchmarks.recipes sweep --train T.csv --val V.csv --extra E.csv --base-model DIR
-    python -m benchmarks.recipes evaluate RUN_DIR --data test.csv    # a run on a large labelled set
+    python -m benchmarks.recipes evaluate RUN_DIR --data test.csv    # a run's PyTorch model, GPU
     python -m benchmarks.recipes report results.jsonl                # -> accuracy.md / accuracy.json
 
 Each recipe is trained with ``senticlf train``'s own code on the same subsets, once per seed,
@@ -148,25 +148,6 @@ def sweep(
 
 
 @app.command()
-def best(results: Path) -> None:
-    """Print the `senticlf train` flags of the recipe with the best mean accuracy on the extra set."""
-    runs = [json.loads(line) for line in results.read_text().splitlines()]
-    means = {
-        name: statistics.mean(r["extra"]["accuracy"] for r in runs if r["recipe"] == name)
-        for name in {r["recipe"] for r in runs}
-    }
-    winner = max(means, key=lambda n: means[n])
-    recipe = RECIPES[winner]
-    flags = {
-        "learning_rate": "--lr",
-        "warmup_ratio": "--warmup-ratio",
-        "truncation": "--truncation",
-        "epochs": "--epochs",
-    }
-    print(" ".join(f"{flags[k]} {v}" for k, v in recipe.items()))
-
-
-@app.command()
 def evaluate(
     run_dir: Path,
     test: Annotated[Path, typer.Option("--data", help="Labelled CSV/JSONL (gzip allowed).")],
@@ -258,7 +239,9 @@ def report(
         f"Seeds {rows[0]['seeds']}; every run trains on the same 1,000 reviews and selects its best epoch on the same 200"
         f" (the seed-42 subsets of `senticlf train`), on {rows[0]['device']}. Sweep command: "
         "`OUT=... bash benchmarks/device_session.sh` (runs `python -m benchmarks.recipes sweep`); "
-        "one run by hand: " + f"`{rows[0]['commands'][0]}` (change the flags per row).",
+        "one run by hand: " + f"`{rows[0]['commands'][0]}` (change the flags per row). "
+        "GPU seconds are wall-clock on a shared GPU and include CUDA warm-up in the first run of a session; "
+        "the compute of a recipe is proportional to its epochs.",
         "",
         f"Full data: {full['train_size']:,} training reviews, {full['completed_epochs']} epochs, best epoch {full['best_epoch']}: "
         f"{best['val_accuracy']:.1%} on the 200 validation reviews; INT8 ONNX on all {test['reviews']:,} test reviews: "

@@ -11,7 +11,6 @@ machine hits them alike; each is warmed up first. Writes JSON, Markdown and a PN
 
 from __future__ import annotations
 
-import csv
 import json
 import math
 import statistics
@@ -26,7 +25,7 @@ import numpy as np
 import typer
 
 from benchmarks import backends, footprint, machine
-from senticlf import artifacts
+from senticlf import artifacts, data
 from senticlf.runtime.tokenize import ReviewEncoder
 from senticlf.training.metrics import classification_metrics
 
@@ -34,9 +33,8 @@ app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
 
 
 def read_reviews(path: Path) -> tuple[list[str], np.ndarray]:
-    with open(path, newline="", encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
-    return [r["text"] for r in rows], np.array([int(r["label"]) for r in rows])
+    rows = data.read_table(path)
+    return [r.text for r in rows], np.array([r.label for r in rows])
 
 
 def rotate(items: list[Any], k: int) -> list[Any]:
@@ -126,11 +124,10 @@ def accuracy_section(outputs: dict[str, np.ndarray], labels: np.ndarray) -> dict
     return section
 
 
-def extra_eval(bundle: Path, path: Path, threads: int) -> dict[str, Any]:
+def extra_eval(bundle: Path, texts: list[str], labels: np.ndarray, threads: int) -> dict[str, Any]:
     """fp32 vs INT8 on a larger labelled file: 200 reviews cannot resolve half a point."""
     import senticlf
 
-    texts, labels = read_reviews(path)
     fp32 = (
         np.array(
             [
@@ -220,6 +217,7 @@ def main(
         reviews = reviews or run / artifacts.RUN_VAL_CSV
     assert reviews is not None and bundle is not None
     texts, labels = read_reviews(reviews)
+    extra_reviews = read_reviews(extra) if extra else None
     manifest = artifacts.read_manifest(bundle)
     encoder = ReviewEncoder.from_file(
         bundle / artifacts.TOKENIZER, manifest.max_length, manifest.truncation
@@ -252,8 +250,8 @@ def main(
     if shape == "real":
         sorted_labels = labels[order]
         results["accuracy"] = accuracy_section(outputs, sorted_labels)
-        if extra:
-            results["extra_eval"] = extra_eval(bundle, extra, threads)
+        if extra_reviews:
+            results["extra_eval"] = extra_eval(bundle, *extra_reviews, threads)
     del models
     results["process"] = {
         n: cold_start(n, model_dir, bundle, threads, reviews) for n in backends.NAMES

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from senticlf.runtime.session import create_session
+from senticlf.runtime.session import create_session, model_inputs
 from senticlf.runtime.tokenize import ReviewEncoder
 
 Batches = list[list[list[int]]]
@@ -61,14 +61,9 @@ def onnx_scores(
     model_path: Path, encoder: ReviewEncoder, batches: Batches, labels: np.ndarray
 ) -> Scores:
     session = create_session(model_path)
-    names = {node.name for node in session.get_inputs()}
 
     def run(batch: list[list[int]]) -> np.ndarray:
-        input_ids, attention_mask = encoder.pad(batch)
-        feed = {"input_ids": input_ids, "attention_mask": attention_mask}
-        if "token_type_ids" in names:
-            feed["token_type_ids"] = np.zeros_like(input_ids)
-        return session.run(None, {k: v for k, v in feed.items() if k in names})[0]
+        return session.run(None, model_inputs(session, *encoder.pad(batch)))[0]
 
     return _score(run, batches, labels)
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from senticlf import artifacts
 from senticlf.errors import SenticlfError
-from senticlf.runtime.session import create_session
+from senticlf.runtime.session import create_session, model_inputs
 from senticlf.runtime.tokenize import ReviewEncoder
 
 # Reviews sorted by length inside a chunk share a padded width, which roughly doubles
@@ -60,7 +60,6 @@ class SentimentClassifier:
         )
         self.labels = list(self.manifest.labels)
         self.batch_size = batch_size
-        self._input_names = {node.name for node in self.session.get_inputs()}
         self._output_name = self.session.get_outputs()[0].name
 
     def _choose_model(self, quantized: bool | None) -> str:
@@ -107,11 +106,7 @@ class SentimentClassifier:
         return [self._to_prediction(row) for row in probabilities]
 
     def _run(self, batch: list[list[int]]) -> np.ndarray:
-        input_ids, attention_mask = self.encoder.pad(batch)
-        feed = {"input_ids": input_ids, "attention_mask": attention_mask}
-        if "token_type_ids" in self._input_names:
-            feed["token_type_ids"] = np.zeros_like(input_ids)
-        feed = {name: value for name, value in feed.items() if name in self._input_names}
+        feed = model_inputs(self.session, *self.encoder.pad(batch))
         (logits,) = self.session.run([self._output_name], feed)
         return softmax(logits.astype(np.float64))
 

@@ -12,6 +12,7 @@ import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import onnxruntime as ort
 
 from senticlf.errors import SenticlfError
@@ -54,6 +55,18 @@ def create_session(
     except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph types
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise SenticlfError(f"cannot load ONNX model {model_path}: {first_line}") from None
+
+
+def model_inputs(
+    session: ort.InferenceSession, input_ids: np.ndarray, attention_mask: np.ndarray
+) -> dict[str, np.ndarray]:
+    """The feed a session declares, by name: DistilBERT takes no token_type_ids, BERT does."""
+    available = {
+        "input_ids": input_ids,
+        "attention_mask": attention_mask,
+        "token_type_ids": np.zeros_like(input_ids),
+    }
+    return {node.name: available[node.name] for node in session.get_inputs()}
 
 
 def _warn_if_both_runtimes_installed() -> None:
