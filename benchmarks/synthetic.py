@@ -30,8 +30,8 @@ def distilbert_shaped_bundle(
         label2id={label: i for i, label in enumerate(artifacts.LABELS)},
     )
     DistilBertForSequenceClassification(config).eval().save_pretrained(model_dir)
-    tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
-    tokenizer.model_input_names = ["input_ids", "attention_mask"]  # DistilBERT has no token types
+    # DistilBERT has no token types; as an init argument this is saved with the tokenizer.
+    tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir, model_input_names=["input_ids", "attention_mask"])
     tokenizer.save_pretrained(model_dir)
     bundle.mkdir(parents=True)
     fp32 = _export_fp32(model_dir, bundle, None, Console(quiet=True))
