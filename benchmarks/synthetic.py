@@ -31,7 +31,9 @@ def distilbert_shaped_bundle(
     )
     DistilBertForSequenceClassification(config).eval().save_pretrained(model_dir)
     # DistilBERT has no token types; as an init argument this is saved with the tokenizer.
-    tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir, model_input_names=["input_ids", "attention_mask"])
+    tokenizer = AutoTokenizer.from_pretrained(
+        tokenizer_dir, model_input_names=["input_ids", "attention_mask"]
+    )
     tokenizer.save_pretrained(model_dir)
     bundle.mkdir(parents=True)
     fp32 = _export_fp32(model_dir, bundle, None, Console(quiet=True))

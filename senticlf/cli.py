@@ -188,6 +188,12 @@ def export(
     ] = 1.0,
     target: Annotated[str, typer.Option(help="cpu or cuda: where the bundle will run.")] = "cpu",
     opset: Annotated[int | None, typer.Option(help="ONNX opset [default: Optimum's].")] = None,
+    optimize: Annotated[
+        bool,
+        typer.Option(
+            help="Fuse attention, LayerNorm and GELU with ONNX Runtime's optimizer first."
+        ),
+    ] = True,
     overwrite: Annotated[
         bool,
         typer.Option(
@@ -207,7 +213,7 @@ def export(
         destination = output or EXPORT_ROOT / run_dir.resolve().name
         options = ExportOptions(
             quantize=quantize, preset=preset, max_accuracy_drop=max_accuracy_drop,
-            target=target, overwrite=overwrite, opset=opset,
+            target=target, overwrite=overwrite, opset=opset, optimize=optimize,
         )  # fmt: skip
         export_run(run_dir, destination, options, err)
 
@@ -236,7 +242,7 @@ def predict(
     fp32: Annotated[
         bool, typer.Option("--fp32", help="Use the fp32 model even when the bundle has INT8.")
     ] = False,
-    batch_size: Annotated[int, typer.Option(help="Reviews per ONNX Runtime call.")] = 32,
+    batch_size: Annotated[int, typer.Option(help="Reviews per ONNX Runtime call.")] = 8,
     threads: Annotated[
         int | None, typer.Option(help="ONNX Runtime threads [default: all cores].")
     ] = None,

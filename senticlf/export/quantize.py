@@ -35,12 +35,32 @@ def quantization_config(preset: str, overrides: dict[str, Any]) -> Any:
     return dataclasses.replace(base, **overrides)
 
 
+def _with_inferred_shapes(model_path: Path, scratch: Path) -> Path:
+    """Annotate tensor types through fused contrib ops (Attention, SkipLayerNormalization).
+
+    ONNX's own shape inference stops at operators of the com.microsoft domain, and the
+    quantizer then cannot type the MatMuls around them; ONNX Runtime's symbolic inference can.
+    """
+    import onnx
+    from onnxruntime.tools.symbolic_shape_infer import SymbolicShapeInference
+
+    model = onnx.load(model_path)
+    if not any(node.domain == "com.microsoft" for node in model.graph.node):
+        return model_path
+    inferred = SymbolicShapeInference.infer_shapes(model, auto_merge=True)
+    annotated = scratch / "shapes" / model_path.name
+    annotated.parent.mkdir()
+    onnx.save(inferred, annotated)
+    return annotated
+
+
 def quantize(fp32_model: Path, target: Path, preset: str, overrides: dict[str, Any]) -> None:
     """Write the INT8 version of ``fp32_model`` to ``target``."""
     from optimum.onnxruntime import ORTQuantizer
 
     with tempfile.TemporaryDirectory(dir=target.parent) as scratch:
-        quantizer = ORTQuantizer.from_pretrained(fp32_model.parent, file_name=fp32_model.name)
+        source = _with_inferred_shapes(fp32_model, Path(scratch))
+        quantizer = ORTQuantizer.from_pretrained(source.parent, file_name=source.name)
         written = quantizer.quantize(
             quantization_config=quantization_config(preset, overrides), save_dir=scratch
         )

@@ -105,3 +105,13 @@ def test_existing_bundle_is_kept_without_overwrite(bundle, trained_run):
     with pytest.raises(SenticlfError, match="--overwrite"):
         export_run(trained_run, bundle, ExportOptions(), QUIET)
     assert (bundle / artifacts.MANIFEST).read_text() == before
+
+
+def test_default_export_fuses_attention_and_no_optimize_does_not(bundle, trained_run, tmp_path):
+    fused_ops = {node.op_type for node in onnx.load(bundle / artifacts.FP32_MODEL).graph.node}
+    assert {"Attention", "SkipLayerNormalization"} <= fused_ops
+    plain = tmp_path / "plain"
+    report = export_run(trained_run, plain, ExportOptions(optimize=False), QUIET)
+    plain_ops = {node.op_type for node in onnx.load(plain / artifacts.FP32_MODEL).graph.node}
+    assert "Attention" not in plain_ops and report["graph_optimization"] == "none"
+    assert report["fp32_max_logit_difference"] < 1e-4
