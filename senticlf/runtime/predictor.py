@@ -92,10 +92,6 @@ class SentimentClassifier:
         while chunk := list(itertools.islice(iterator, _CHUNK)):
             yield from self._predict_chunk(chunk)
 
-    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
-        """Class probabilities, shape (len(texts), 2), columns in ``self.labels`` order."""
-        return np.array([[1 - p.positive, p.positive] for p in self.predict_stream(texts)])
-
     def _predict_chunk(self, texts: list[str]) -> list[Prediction]:
         for text in texts:
             if not isinstance(text, str):
