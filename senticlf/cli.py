@@ -19,6 +19,7 @@ from rich.console import Console
 
 from senticlf import __version__, artifacts
 from senticlf.errors import SenticlfError
+from senticlf.runtime.predictor import DEFAULT_BATCH  # already loaded by `import senticlf`
 from senticlf.training.config import TrainConfig
 
 app = typer.Typer(
@@ -242,7 +243,7 @@ def predict(
     fp32: Annotated[
         bool, typer.Option("--fp32", help="Use the fp32 model even when the bundle has INT8.")
     ] = False,
-    batch_size: Annotated[int, typer.Option(help="Reviews per ONNX Runtime call.")] = 8,
+    batch_size: Annotated[int, typer.Option(help="Reviews per ONNX Runtime call.")] = DEFAULT_BATCH,
     threads: Annotated[
         int | None, typer.Option(help="ONNX Runtime threads [default: all cores].")
     ] = None,

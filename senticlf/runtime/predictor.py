@@ -23,7 +23,7 @@ from senticlf.runtime.tokenize import ReviewEncoder
 # throughput on IMDb; the chunk bounds memory however many texts stream through.
 _CHUNK = 1024
 # Measured on 2 cores with IMDb-length reviews (benchmarks/results/speed-*.md): batches of 8
-# beat 32 by 10-40% (activations of 32 x 512 tokens fall out of cache) at half the memory.
+# beat batches of 32 by 19-39% (activations of 32 x 512 tokens fall out of cache).
 DEFAULT_BATCH = 8
 
 
