@@ -38,6 +38,34 @@ LABELS = ("negative", "positive")
 TRUNCATIONS = ("head", "head+tail")
 
 
+def is_binary_sentiment(labels: list[str] | tuple[str, ...]) -> bool:
+    """negative/positive bundles keep P(positive) and accept a decision threshold."""
+    return tuple(labels) == LABELS
+
+
+def check_truncation(truncation: str, option: str = "--truncation") -> str:
+    """The one check of a truncation name, for the CLI, run configs, manifests and encoders."""
+    if truncation not in TRUNCATIONS:
+        raise SenticlfError(f"{option} must be one of {', '.join(TRUNCATIONS)}, got {truncation!r}")
+    return truncation
+
+
+@dataclass(frozen=True)
+class EncoderSettings:
+    """How text becomes token ids: one value, built from a run or from a bundle.
+
+    The predictor, the export check, training and evaluation all build their encoder from
+    this, so the truncation a model was trained with is the one it is served with.
+    """
+
+    tokenizer_file: Path
+    max_length: int
+    truncation: str
+
+    def __post_init__(self) -> None:
+        check_truncation(self.truncation)
+
+
 def sha256_of(path: Path) -> str:
     """Hash in 1 MiB blocks so that a large model never sits in memory twice."""
     digest = hashlib.sha256()
@@ -61,6 +89,8 @@ class Manifest:
     training_metrics: dict[str, Any] = field(default_factory=dict)
     export_check: dict[str, Any] = field(default_factory=dict)
     quantization: dict[str, Any] | None = None
+    # Temperature scaling: logits are divided by this before the softmax (1.0: uncalibrated).
+    temperature: float = 1.0
     format: int = MANIFEST_FORMAT
 
     def to_json(self) -> str:
@@ -73,9 +103,13 @@ class Manifest:
         if missing:
             raise SenticlfError(f"{source} is not a senticlf manifest: missing {missing}")
         manifest = cls(**{k: v for k, v in data.items() if k in known})
-        if manifest.truncation not in TRUNCATIONS:
-            raise SenticlfError(f"{source}: unknown truncation {manifest.truncation!r}")
+        check_truncation(manifest.truncation, option=f"{source}: truncation")
+        if not manifest.temperature > 0:
+            raise SenticlfError(f"{source}: temperature must be > 0, got {manifest.temperature}")
         return manifest
+
+    def encoder_settings(self, bundle_dir: Path) -> EncoderSettings:
+        return EncoderSettings(bundle_dir / TOKENIZER, self.max_length, self.truncation)
 
     def write(self, bundle_dir: Path) -> None:
         atomic.write_text(bundle_dir / MANIFEST, self.to_json())

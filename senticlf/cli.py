@@ -7,9 +7,7 @@ and exit code 2; no traceback.
 
 from __future__ import annotations
 
-import itertools
-import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, TypeVar
@@ -17,8 +15,9 @@ from typing import Annotated, TypeVar
 import typer
 from rich.console import Console
 
-from senticlf import __version__, artifacts
+from senticlf import __version__
 from senticlf.errors import SenticlfError
+from senticlf.runtime.predict_file import EXPORT_ROOT
 from senticlf.runtime.predictor import DEFAULT_BATCH  # already loaded by `import senticlf`
 from senticlf.training.config import TrainConfig
 
@@ -30,7 +29,6 @@ app = typer.Typer(
 )
 err = Console(stderr=True)
 T = TypeVar("T")
-EXPORT_ROOT = Path("export")
 # One source of truth for training defaults: the validated config (a light, torch-free module).
 DEFAULTS = TrainConfig()
 
@@ -247,77 +245,30 @@ def predict(
     threads: Annotated[
         int | None, typer.Option(help="ONNX Runtime threads [default: all cores].")
     ] = None,
+    threshold: Annotated[
+        float | None,
+        typer.Option(help="Binary bundles: P(positive) at which a review is positive [0.5]."),
+    ] = None,
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Replace an existing --output file.")
     ] = False,
 ) -> None:
     """Classify reviews with an exported bundle (ONNX Runtime only: no torch)."""
-    _run(
-        lambda: _predict(
-            file, model, fmt, output, text_column, fp32, batch_size, threads, overwrite
-        )
-    )
 
+    def action() -> None:
+        from senticlf.runtime.predict_file import FileJob, newest_bundle, predict_file
+        from senticlf.runtime.predictor import SentimentClassifier
 
-def _predict(
-    file: str, model: Path | None, fmt: str, output: Path | None, text_column: str | None,
-    fp32: bool, batch_size: int, threads: int | None, overwrite: bool,
-) -> None:  # fmt: skip
-    from senticlf import atomic
-    from senticlf.runtime import inputs, outputs
-    from senticlf.runtime.predictor import SentimentClassifier
+        job = FileJob(file, fmt, output, text_column, overwrite)
+        bundle = model or newest_bundle(console=err)
+        classifier = SentimentClassifier(
+            bundle, quantized=False if fp32 else None, threads=threads,
+            batch_size=batch_size, threshold=threshold,
+        )  # fmt: skip
+        err.print(f"model: {bundle} ({classifier.model_file})", highlight=False)
+        predict_file(job, classifier, err)
 
-    if fmt not in outputs.FORMATS:
-        raise SenticlfError(f"--format must be one of {', '.join(outputs.FORMATS)}, got {fmt!r}")
-    if output is not None and output.exists() and not overwrite:
-        raise SenticlfError(f"{output} already exists; pass --overwrite to replace it")
-    total = None if file == "-" else inputs.count_and_check(Path(file))
-    bundle = model or _newest_bundle()
-    classifier = SentimentClassifier(
-        bundle, quantized=False if fp32 else None, threads=threads, batch_size=batch_size
-    )
-    err.print(f"model: {bundle} ({classifier.model_file})", highlight=False)
-    results = _classify(classifier, inputs.read_inputs(file, text_column))
-    if output is None:
-        _write_results(outputs.ResultWriter(sys.stdout, fmt), results, total, show_progress=False)
-        return
-    with atomic.atomic_open(output) as handle:
-        _write_results(outputs.ResultWriter(handle, fmt), results, total, show_progress=True)
-    err.print(f"[bold green]predictions written to {output}[/]")
-
-
-def _classify(classifier, items: Iterator) -> Iterator:
-    """Pair every input line with its prediction (None for blank lines), in order."""
-    while chunk := list(itertools.islice(items, 1024)):
-        texts = [item.text for item in chunk if item.text is not None]
-        predictions = iter(classifier.predict(texts))
-        for item in chunk:
-            yield item, (next(predictions) if item.text is not None else None)
-
-
-def _write_results(writer, results: Iterator, total: int | None, show_progress: bool) -> None:
-    from rich.progress import Progress
-
-    blank = 0
-    with Progress(console=err, transient=True, disable=not show_progress) as progress:
-        task = progress.add_task("classifying", total=total)
-        for item, prediction in results:
-            writer.write(item, prediction)
-            blank += prediction is None
-            progress.advance(task)
-    if blank:
-        err.print(f"[yellow]{blank} blank line(s) reported without a prediction[/]")
-
-
-def _newest_bundle() -> Path:
-    bundles = [p.parent for p in EXPORT_ROOT.glob(f"*/{artifacts.MANIFEST}")]
-    if not bundles:
-        raise SenticlfError(
-            f"no bundle under {EXPORT_ROOT}/; pass --model DIR or create one with `senticlf export`"
-        )
-    newest = max(bundles, key=lambda p: (p / artifacts.MANIFEST).stat().st_mtime)
-    err.print(f"using the newest bundle under {EXPORT_ROOT}/: {newest}", highlight=False)
-    return newest
+    _run(action)
 
 
 if __name__ == "__main__":

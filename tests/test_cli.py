@@ -162,7 +162,7 @@ def test_predict_jsonl_and_csv_to_a_file(bundle, reviews_txt, tmp_path):
         ).exit_code
         == 0
     )
-    assert out_csv.read_text().splitlines()[0] == "line,label,score,positive,note"
+    assert out_csv.read_text().splitlines()[0] == "line,label,score,p_negative,p_positive,note"
 
 
 def test_predict_reads_stdin(bundle):

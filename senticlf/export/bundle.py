@@ -55,13 +55,11 @@ def export_run(
         model_path = _export_fp32(
             run_dir / artifacts.RUN_MODEL_DIR, staging, options.opset, console, options.optimize
         )
-        encoder = ReviewEncoder.from_file(
-            staging / artifacts.TOKENIZER, config.max_length, config.truncation
-        )
-        batches = check.batches_of(encoder, [review.text for review in val])
+        encoder = ReviewEncoder.load(config.encoder_settings(staging / artifacts.TOKENIZER))
+        ids = encoder.encode([review.text for review in val])
         console.print(f"checking the export on {len(val)} validation reviews")
-        reference = check.torch_scores(run_dir / artifacts.RUN_MODEL_DIR, encoder, batches, labels)
-        fp32 = check.onnx_scores(model_path, encoder, batches, labels)
+        reference = check.torch_scores(run_dir / artifacts.RUN_MODEL_DIR, encoder, ids, labels)
+        fp32 = check.onnx_scores(model_path, encoder, ids, labels)
         difference = check.max_logit_difference(reference, fp32)
         if difference > FP32_TOLERANCE:
             raise SenticlfError(
@@ -80,7 +78,7 @@ def export_run(
         quant_info = None
         if options.quantize:
             quant_info, failure = _quantize_checked(
-                staging, model_path, fp32, encoder, batches, labels, options, console
+                staging, model_path, fp32, encoder, ids, labels, options, console
             )
             report.update(quant_info.pop("report"))
         files = [artifacts.FP32_MODEL, artifacts.TOKENIZER]
@@ -159,7 +157,7 @@ def _quantize_checked(
     fp32_path: Path,
     fp32: check.Scores,
     encoder: ReviewEncoder,
-    batches: check.Batches,
+    ids: list[list[int]],
     labels: np.ndarray,
     options: ExportOptions,
     console: Console,
@@ -171,7 +169,7 @@ def _quantize_checked(
     for name, overrides in quantize.LADDER:
         console.print(f"quantizing to INT8 ({preset}, {name})")
         quantize.quantize(fp32_path, target, preset, overrides)
-        int8 = check.onnx_scores(target, encoder, batches, labels)
+        int8 = check.onnx_scores(target, encoder, ids, labels)
         drop = (fp32.accuracy - int8.accuracy) * 100
         agree = check.agreement(fp32, int8)
         tried.append({"setting": name, "int8_accuracy": int8.accuracy, "agreement": agree})

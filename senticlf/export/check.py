@@ -1,21 +1,23 @@
 """Does the exported model still classify like the trained one? Measured, not assumed.
 
-PyTorch and ONNX see the same token ids in the same batches (the runtime's encoder), so any
-difference in logits is the export's own.
+PyTorch and ONNX see the same token ids in the same length-sorted batches (the runtime's
+encoder and batching), so any difference in logits is the export's own.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from senticlf.runtime.session import create_session, model_inputs
+from senticlf.runtime.batching import TokenIds, run_length_sorted
+from senticlf.runtime.session import ModelRunner
 from senticlf.runtime.tokenize import ReviewEncoder
 
-Batches = list[list[list[int]]]
+# Fixed so that PyTorch and every ONNX model get identical batches.
+CHECK_BATCH = 16
 
 
 @dataclass
@@ -24,20 +26,12 @@ class Scores:
     accuracy: float
 
 
-def batches_of(encoder: ReviewEncoder, texts: list[str], batch_size: int = 16) -> Batches:
-    ids = encoder.encode(texts)
-    return [ids[i : i + batch_size] for i in range(0, len(ids), batch_size)]
-
-
-def _score(
-    run_batch: Callable[[list[list[int]]], np.ndarray], batches: Batches, labels: np.ndarray
-) -> Scores:
-    logits = np.concatenate([run_batch(batch) for batch in batches])
+def _scored(logits: np.ndarray, labels: np.ndarray) -> Scores:
     return Scores(logits, float(np.mean(np.argmax(logits, axis=1) == labels)))
 
 
 def torch_scores(
-    model_dir: Path, encoder: ReviewEncoder, batches: Batches, labels: np.ndarray
+    model_dir: Path, encoder: ReviewEncoder, ids: Sequence[TokenIds], labels: np.ndarray
 ) -> Scores:
     import torch
     from transformers import AutoModelForSequenceClassification
@@ -45,7 +39,7 @@ def torch_scores(
     model = AutoModelForSequenceClassification.from_pretrained(model_dir, use_safetensors=True)
     model.eval()
 
-    def run(batch: list[list[int]]) -> np.ndarray:
+    def run(batch: list[TokenIds]) -> np.ndarray:
         input_ids, attention_mask = encoder.pad(batch)
         with torch.inference_mode():
             out = model(
@@ -54,18 +48,15 @@ def torch_scores(
             )
         return out.logits.float().numpy()
 
-    return _score(run, batches, labels)
+    return _scored(run_length_sorted(ids, CHECK_BATCH, run), labels)
 
 
 def onnx_scores(
-    model_path: Path, encoder: ReviewEncoder, batches: Batches, labels: np.ndarray
+    model_path: Path, encoder: ReviewEncoder, ids: Sequence[TokenIds], labels: np.ndarray
 ) -> Scores:
-    session = create_session(model_path)
-
-    def run(batch: list[list[int]]) -> np.ndarray:
-        return session.run(None, model_inputs(session, *encoder.pad(batch)))[0]
-
-    return _score(run, batches, labels)
+    runner = ModelRunner(model_path)
+    logits = run_length_sorted(ids, CHECK_BATCH, lambda batch: runner.logits(*encoder.pad(batch)))
+    return _scored(logits, labels)
 
 
 def agreement(a: Scores, b: Scores) -> float:

@@ -1,4 +1,8 @@
-"""Prediction results as readable text, JSONL or CSV, one record per input line."""
+"""Prediction results as readable text, JSONL or CSV, one record per input line.
+
+CSV gets one ``p_<label>`` column per label and JSONL a ``scores`` object, so a 3-class bundle's
+output carries every probability just as a binary one does.
+"""
 
 from __future__ import annotations
 
@@ -14,12 +18,13 @@ _PREVIEW = 60
 
 
 class ResultWriter:
-    def __init__(self, handle: IO[str], fmt: str) -> None:
+    def __init__(self, handle: IO[str], fmt: str, labels: list[str]) -> None:
         self.handle = handle
         self.format = fmt
+        self.labels = labels
         self.csv = csv.writer(handle) if fmt == "csv" else None
         if self.csv:
-            self.csv.writerow(["line", "label", "score", "positive", "note"])
+            self.csv.writerow(["line", "label", "score", *(f"p_{x}" for x in labels), "note"])
 
     def write(self, item: InputText, prediction: Prediction | None) -> None:
         """``prediction`` is None for a blank input line, which is reported, not dropped."""
@@ -30,10 +35,12 @@ class ResultWriter:
             self.handle.write(json.dumps(record, ensure_ascii=False) + "\n")
         elif self.csv is not None:
             if prediction is None:
-                self.csv.writerow([item.line, "", "", "", note])
+                self.csv.writerow([item.line, "", "", *("" for _ in self.labels), note])
             else:
-                p = prediction
-                self.csv.writerow([item.line, p.label, f"{p.score:.4f}", f"{p.positive:.4f}", ""])
+                probabilities = (f"{prediction.scores[x]:.4f}" for x in self.labels)
+                self.csv.writerow(
+                    [item.line, prediction.label, f"{prediction.score:.4f}", *probabilities, ""]
+                )
         elif prediction is None:
             self.handle.write(f"{item.line}\t-\t-\t(blank line)\n")
         else:

@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import overload
+from typing import Any, overload
 
 import numpy as np
 
 from senticlf import artifacts
 from senticlf.errors import SenticlfError
-from senticlf.runtime.session import create_session, model_inputs
+from senticlf.runtime.batching import TokenIds, run_length_sorted
+from senticlf.runtime.session import ModelRunner
 from senticlf.runtime.tokenize import ReviewEncoder
 
 # Reviews sorted by length inside a chunk share a padded width, which roughly doubles
@@ -25,18 +26,29 @@ _CHUNK = 1024
 # Measured on 2 cores with IMDb-length reviews (benchmarks/results/speed-*.md): batches of 8
 # beat batches of 32 by 19-39% (activations of 32 x 512 tokens fall out of cache).
 DEFAULT_BATCH = 8
+# Binary bundles label a text positive when P(positive) reaches this.
+DEFAULT_THRESHOLD = 0.5
 
 
 @dataclass(frozen=True)
 class Prediction:
-    """One text's result: the winning label, its probability, and P(positive)."""
+    """One text's result: the winning label, its probability and every label's probability.
+
+    ``positive`` is P(positive) for binary sentiment bundles (None for other label sets), kept
+    because it is the one number most binary users want.
+    """
 
     label: str
     score: float
-    positive: float
+    scores: dict[str, float] = field(default_factory=dict)
+    positive: float | None = None
 
-    def as_dict(self) -> dict[str, float | str]:
-        return {"label": self.label, "score": self.score, "positive": self.positive}
+    def as_dict(self) -> dict[str, Any]:
+        record: dict[str, Any] = {"label": self.label, "score": self.score}
+        if self.positive is not None:
+            record["positive"] = self.positive
+        record["scores"] = dict(self.scores)
+        return record
 
 
 class SentimentClassifier:
@@ -49,21 +61,19 @@ class SentimentClassifier:
         providers: Sequence[str] | None = None,
         threads: int | None = None,
         batch_size: int = DEFAULT_BATCH,
+        threshold: float | None = None,
     ) -> None:
         if batch_size < 1:
             raise SenticlfError(f"batch size must be at least 1, got {batch_size}")
         self.bundle_dir = Path(bundle_dir)
         self.manifest = artifacts.read_manifest(self.bundle_dir, verify=True)
-        self.model_file = self._choose_model(quantized)
-        self.session = create_session(self.bundle_dir / self.model_file, providers, threads)
-        self.encoder = ReviewEncoder.from_file(
-            self.bundle_dir / artifacts.TOKENIZER,
-            self.manifest.max_length,
-            self.manifest.truncation,
-        )
         self.labels = list(self.manifest.labels)
+        self.threshold = _checked_threshold(threshold, self.labels)
+        self.model_file = self._choose_model(quantized)
+        self.runner = ModelRunner(self.bundle_dir / self.model_file, providers, threads)
+        self.encoder = ReviewEncoder.for_bundle(self.bundle_dir, self.manifest)
+        self.temperature = float(self.manifest.temperature)
         self.batch_size = batch_size
-        self._output_name = self.session.get_outputs()[0].name
 
     def _choose_model(self, quantized: bool | None) -> str:
         has_int8 = artifacts.INT8_MODEL in self.manifest.files
@@ -92,30 +102,45 @@ class SentimentClassifier:
         while chunk := list(itertools.islice(iterator, _CHUNK)):
             yield from self._predict_chunk(chunk)
 
-    def _predict_chunk(self, texts: list[str]) -> list[Prediction]:
+    def probabilities(self, texts: Sequence[str]) -> np.ndarray:
+        """Calibrated probabilities, one row per text and one column per label, in input order."""
         for text in texts:
             if not isinstance(text, str):
                 raise SenticlfError(f"predict expects strings, got {type(text).__name__}")
-        encoded = self.encoder.encode(texts)
-        order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
-        probabilities = np.empty((len(texts), len(self.labels)), dtype=np.float64)
-        for start in range(0, len(order), self.batch_size):
-            rows = order[start : start + self.batch_size]
-            probabilities[rows] = self._run([encoded[i] for i in rows])
-        return [self._to_prediction(row) for row in probabilities]
+        logits = self.logits_of_ids(self.encoder.encode(texts))
+        return softmax(logits.astype(np.float64) / self.temperature)
 
-    def _run(self, batch: list[list[int]]) -> np.ndarray:
-        feed = model_inputs(self.session, *self.encoder.pad(batch))
-        (logits,) = self.session.run([self._output_name], feed)
-        return softmax(logits.astype(np.float64))
+    def logits_of_ids(self, ids: Sequence[TokenIds]) -> np.ndarray:
+        """Raw (uncalibrated) logits for already-encoded texts, length-sorted internally."""
+        return run_length_sorted(ids, self.batch_size, self._run)
 
-    def _to_prediction(self, probabilities: np.ndarray) -> Prediction:
-        best = int(np.argmax(probabilities))
-        return Prediction(
-            label=self.labels[best],
-            score=float(probabilities[best]),
-            positive=float(probabilities[self.labels.index("positive")]),
+    def _predict_chunk(self, texts: list[str]) -> list[Prediction]:
+        return [self.to_prediction(row) for row in self.probabilities(texts)]
+
+    def _run(self, batch: list[TokenIds]) -> np.ndarray:
+        return self.runner.logits(*self.encoder.pad(batch))
+
+    def to_prediction(self, probabilities: np.ndarray) -> Prediction:
+        """One row of :meth:`probabilities` as a Prediction (the threshold applies here)."""
+        scores = {label: float(p) for label, p in zip(self.labels, probabilities, strict=True)}
+        positive = scores.get("positive") if artifacts.is_binary_sentiment(self.labels) else None
+        if positive is not None and self.threshold is not None:
+            label = "positive" if positive >= self.threshold else "negative"
+        else:
+            label = self.labels[int(np.argmax(probabilities))]
+        return Prediction(label=label, score=scores[label], scores=scores, positive=positive)
+
+
+def _checked_threshold(threshold: float | None, labels: list[str]) -> float | None:
+    if threshold is None:
+        return None
+    if not artifacts.is_binary_sentiment(labels):
+        raise SenticlfError(
+            f"a threshold applies to negative/positive bundles only; this one has {labels}"
         )
+    if not 0 < threshold < 1:
+        raise SenticlfError(f"threshold must be between 0 and 1, got {threshold}")
+    return threshold
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -124,6 +149,27 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     return exp / exp.sum(axis=-1, keepdims=True)
 
 
-def load(bundle_dir: str | Path, quantized: bool | None = None, **options) -> SentimentClassifier:
-    """Load an exported bundle; uses the INT8 model when the bundle has one, unless told not to."""
-    return SentimentClassifier(bundle_dir, quantized=quantized, **options)
+def load(
+    bundle_dir: str | Path,
+    quantized: bool | None = None,
+    *,
+    threads: int | None = None,
+    providers: Sequence[str] | None = None,
+    batch_size: int = DEFAULT_BATCH,
+    threshold: float | None = None,
+) -> SentimentClassifier:
+    """Load an exported bundle; uses the INT8 model when the bundle has one, unless told not to.
+
+    ``threads`` sets ONNX Runtime's intra-op threads (default: all cores), ``providers`` its
+    execution providers (default: CUDA when onnxruntime-gpu sees a GPU, else the CPU),
+    ``batch_size`` the texts per ONNX Runtime call, and ``threshold`` the P(positive) at which a
+    binary bundle says positive (default: the most probable label).
+    """
+    return SentimentClassifier(
+        bundle_dir,
+        quantized=quantized,
+        providers=providers,
+        threads=threads,
+        batch_size=batch_size,
+        threshold=threshold,
+    )

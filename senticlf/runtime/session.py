@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from senticlf.errors import SenticlfError
+from senticlf.errors import SenticlfError, first_line
 
 CPU = "CPUExecutionProvider"
 CUDA = "CUDAExecutionProvider"
@@ -53,20 +53,40 @@ def create_session(
     try:
         return ort.InferenceSession(str(model_path), sess_options=options, providers=usable)
     except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph types
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise SenticlfError(f"cannot load ONNX model {model_path}: {first_line}") from None
+        raise SenticlfError(f"cannot load ONNX model {model_path}: {first_line(exc)}") from None
 
 
-def model_inputs(
-    session: ort.InferenceSession, input_ids: np.ndarray, attention_mask: np.ndarray
-) -> dict[str, np.ndarray]:
-    """The feed a session declares, by name: DistilBERT takes no token_type_ids, BERT does."""
-    available = {
-        "input_ids": input_ids,
-        "attention_mask": attention_mask,
-        "token_type_ids": np.zeros_like(input_ids),
-    }
-    return {node.name: available[node.name] for node in session.get_inputs()}
+class ModelRunner:
+    """A session plus the names it was built with, read once rather than on every batch.
+
+    DistilBERT takes no token_type_ids and BERT does: the feed is built from the inputs the
+    graph declares, by name, as int64.
+    """
+
+    _KNOWN_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+
+    def __init__(
+        self,
+        model_path: str | Path,
+        providers: Sequence[str] | None = None,
+        threads: int | None = None,
+    ) -> None:
+        self.session = create_session(model_path, providers, threads)
+        self.input_names = [node.name for node in self.session.get_inputs()]
+        unknown = [name for name in self.input_names if name not in self._KNOWN_INPUTS]
+        if unknown:
+            raise SenticlfError(f"{model_path} expects inputs senticlf cannot feed: {unknown}")
+        self.output_name = self.session.get_outputs()[0].name
+
+    def logits(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
+        available = {
+            "input_ids": input_ids,
+            "attention_mask": attention_mask,
+            "token_type_ids": np.zeros_like(input_ids),
+        }
+        feed = {name: available[name] for name in self.input_names}
+        (logits,) = self.session.run([self.output_name], feed)
+        return logits
 
 
 def _warn_if_both_runtimes_installed() -> None:

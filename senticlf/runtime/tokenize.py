@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 from tokenizers import Tokenizer
 
-from senticlf.errors import SenticlfError
+from senticlf import artifacts
+from senticlf.errors import SenticlfError, first_line
 
 # IMDb reviews carry HTML line breaks; they are noise to a WordPiece vocabulary.
 _HTML_BREAKS = ("<br />", "<br/>", "<br>")
@@ -34,8 +35,7 @@ class ReviewEncoder:
     """A tokenizer plus the truncation rule a model was trained with."""
 
     def __init__(self, tokenizer: Tokenizer, max_length: int, truncation: str = "head") -> None:
-        if truncation not in ("head", "head+tail"):
-            raise SenticlfError(f"truncation must be 'head' or 'head+tail', got {truncation!r}")
+        artifacts.check_truncation(truncation, option="truncation")
         self.tokenizer = tokenizer
         self.tokenizer.no_truncation()
         self.tokenizer.no_padding()
@@ -49,12 +49,17 @@ class ReviewEncoder:
         self.pad_id = _pad_id(tokenizer)
 
     @classmethod
-    def from_file(cls, path: str | Path, max_length: int, truncation: str) -> ReviewEncoder:
+    def load(cls, settings: artifacts.EncoderSettings) -> ReviewEncoder:
+        path = settings.tokenizer_file
         try:
             tokenizer = Tokenizer.from_file(str(path))
         except Exception as exc:  # tokenizers raises a bare Exception on bad JSON
-            raise SenticlfError(f"cannot read tokenizer {path}: {exc}") from None
-        return cls(tokenizer, max_length, truncation)
+            raise SenticlfError(f"cannot read tokenizer {path}: {first_line(exc)}") from None
+        return cls(tokenizer, settings.max_length, settings.truncation)
+
+    @classmethod
+    def for_bundle(cls, bundle_dir: Path, manifest: artifacts.Manifest) -> ReviewEncoder:
+        return cls.load(manifest.encoder_settings(bundle_dir))
 
     def encode(self, texts: Sequence[str]) -> list[list[int]]:
         """Token ids with special tokens, cut to ``max_length`` by the model's truncation rule."""
@@ -79,7 +84,7 @@ class ReviewEncoder:
         tail = self.budget - head
         return ids[:head] + ids[len(ids) - tail :]
 
-    def pad(self, batch: Sequence[list[int]]) -> tuple[np.ndarray, np.ndarray]:
+    def pad(self, batch: Sequence[Sequence[int]]) -> tuple[np.ndarray, np.ndarray]:
         """Pad to the longest sequence in the batch (dynamic padding), as int64 for ONNX."""
         width = max(len(ids) for ids in batch)
         input_ids = np.full((len(batch), width), self.pad_id, dtype=np.int64)

@@ -71,17 +71,16 @@ class TrainConfig:
             raise SenticlfError(f"--dropout must be in [0, 1), got {self.dropout}")
         if not 8 <= self.max_length <= 8192:
             raise SenticlfError(f"--max-length must be between 8 and 8192, got {self.max_length}")
-        if self.truncation not in artifacts.TRUNCATIONS:
-            raise SenticlfError(
-                f"--truncation must be one of {', '.join(artifacts.TRUNCATIONS)}, "
-                f"got {self.truncation!r}"
-            )
+        artifacts.check_truncation(self.truncation)
         if self.scheduler not in ("linear", "cosine", "constant_with_warmup"):
             raise SenticlfError(
                 f"--scheduler must be linear, cosine or constant_with_warmup, got {self.scheduler!r}"
             )
         if self.device not in ("auto", "cpu", "cuda"):
             raise SenticlfError(f"--device must be auto, cpu or cuda, got {self.device!r}")
+
+    def encoder_settings(self, tokenizer_file: Path) -> artifacts.EncoderSettings:
+        return artifacts.EncoderSettings(tokenizer_file, self.max_length, self.truncation)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -2,7 +2,7 @@
 
 Trainer.predict cannot be used for per-review results: with length grouping on, its evaluation
 sampler reorders the dataset (transformers >= 4.57), so its rows no longer line up with the
-reviews. This loop sorts by length itself for speed and restores the order.
+reviews. The runtime's length-sorted batching restores the order.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from senticlf.runtime.batching import TokenIds, run_length_sorted
 from senticlf.runtime.tokenize import ReviewEncoder
 
 
@@ -21,11 +22,9 @@ def predict_logits(
     device = next(model.parameters()).device
     was_training = model.training
     model.eval()
-    order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
-    logits = np.empty((len(ids), model.config.num_labels), dtype=np.float32)
-    for start in range(0, len(order), batch_size):
-        rows = order[start : start + batch_size]
-        input_ids, mask = encoder.pad([ids[i] for i in rows])
+
+    def run(batch: list[TokenIds]) -> np.ndarray:
+        input_ids, mask = encoder.pad(batch)
         with (
             torch.inference_mode(),
             torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"),
@@ -34,6 +33,9 @@ def predict_logits(
                 input_ids=torch.from_numpy(input_ids).to(device),
                 attention_mask=torch.from_numpy(mask).to(device),
             )
-        logits[rows] = out.logits.float().cpu().numpy()
-    model.train(was_training)
-    return logits
+        return out.logits.float().cpu().numpy()
+
+    try:
+        return run_length_sorted(ids, batch_size, run)
+    finally:
+        model.train(was_training)

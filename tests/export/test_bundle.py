@@ -33,7 +33,9 @@ def torch_model(trained_run):
 @pytest.mark.parametrize("n_words", [0, 1, 10, 200])
 def test_fp32_logits_match_pytorch_at_every_shape(bundle, torch_model, batch_size, n_words):
     """Batch sizes 1/3/32, lengths from 2 tokens ([CLS] [SEP]) to the max length of 64."""
-    encoder = ReviewEncoder.from_file(bundle / artifacts.TOKENIZER, 64, "head")
+    encoder = ReviewEncoder.load(
+        artifacts.EncoderSettings(bundle / artifacts.TOKENIZER, 64, "head")
+    )
     texts = [" ".join(["great film"] * (n_words + i)) for i in range(batch_size)]
     input_ids, attention_mask = encoder.pad(encoder.encode(texts))
     assert input_ids.shape[1] <= 64
@@ -52,7 +54,9 @@ def test_int8_graph_is_quantized_and_agrees_with_fp32(bundle):
     graph = onnx.load(bundle / artifacts.INT8_MODEL).graph
     ops = {node.op_type for node in graph.node}
     assert ops & {"MatMulInteger", "DynamicQuantizeMatMul", "QLinearMatMul"}, ops
-    encoder = ReviewEncoder.from_file(bundle / artifacts.TOKENIZER, 64, "head")
+    encoder = ReviewEncoder.load(
+        artifacts.EncoderSettings(bundle / artifacts.TOKENIZER, 64, "head")
+    )
     texts = [text for text, _ in make_reviews(64, seed=9)]
     input_ids, attention_mask = encoder.pad(encoder.encode(texts))
     fp32 = onnx_logits(bundle / artifacts.FP32_MODEL, input_ids, attention_mask).argmax(1)

@@ -150,3 +150,39 @@ def test_missing_pieces_are_named(bundle, tmp_path):
         senticlf.load(copy)
     with pytest.raises(SenticlfError, match="does not exist"):
         senticlf.load(tmp_path / "nowhere")
+
+
+def test_every_label_gets_a_probability_that_sums_to_one(classifier):
+    prediction = classifier.predict("A wonderful, brilliant film.")
+    assert set(prediction.scores) == {"negative", "positive"}
+    assert sum(prediction.scores.values()) == pytest.approx(1.0)
+    assert prediction.scores[prediction.label] == prediction.score
+    assert prediction.positive == prediction.scores["positive"]
+
+
+def test_threshold_moves_labels_not_scores(bundle):
+    texts = [text for text, _ in make_reviews(40, seed=5)]
+    plain = senticlf.load(bundle, quantized=False).predict(texts)
+    strict = senticlf.load(bundle, quantized=False, threshold=0.999).predict(texts)
+    assert [p.positive for p in strict] == [p.positive for p in plain]
+    assert all(p.label == "negative" for p in strict if p.positive < 0.999)
+    with pytest.raises(SenticlfError, match="between 0 and 1"):
+        senticlf.load(bundle, threshold=1.5)
+
+
+def test_the_manifest_temperature_softens_scores_but_keeps_labels(bundle, tmp_path):
+    import json
+
+    calibrated = tmp_path / "calibrated"
+    shutil.copytree(bundle, calibrated)
+    manifest = json.loads((calibrated / artifacts.MANIFEST).read_text())
+    manifest["temperature"] = 4.0
+    (calibrated / artifacts.MANIFEST).write_text(json.dumps(manifest))
+    texts = [text for text, _ in make_reviews(30, seed=6)]
+    sharp = senticlf.load(bundle, quantized=False).predict(texts)
+    soft = senticlf.load(calibrated, quantized=False).predict(texts)
+    assert [p.label for p in soft] == [p.label for p in sharp]
+    assert all(
+        abs(s.positive - 0.5) <= abs(p.positive - 0.5) + 1e-12
+        for s, p in zip(soft, sharp, strict=True)
+    )

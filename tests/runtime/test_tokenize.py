@@ -1,6 +1,7 @@
 import pytest
 from tokenizers import Tokenizer
 
+from senticlf.artifacts import EncoderSettings
 from senticlf.errors import SenticlfError
 from senticlf.runtime.tokenize import ReviewEncoder, normalize
 
@@ -53,4 +54,4 @@ def test_bad_settings_are_clear_errors(tokenizer, tmp_path):
         ReviewEncoder(tokenizer(), 2, "head")
     (tmp_path / "tokenizer.json").write_text("{broken")
     with pytest.raises(SenticlfError, match="cannot read tokenizer"):
-        ReviewEncoder.from_file(tmp_path / "tokenizer.json", 64, "head")
+        ReviewEncoder.load(EncoderSettings(tmp_path / "tokenizer.json", 64, "head"))

@@ -1,0 +1,102 @@
+"""``senticlf predict FILE``: a file of reviews in, one result per line out, in order.
+
+Lives beside the predictor (not in the CLI) so that the CLI only parses options, and so that
+other front ends (Ray workers, scripts) reuse the same pairing of lines with predictions.
+"""
+
+from __future__ import annotations
+
+import itertools
+import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import Progress
+
+from senticlf import artifacts, atomic
+from senticlf.errors import SenticlfError
+from senticlf.runtime import inputs, outputs
+from senticlf.runtime.inputs import InputText
+from senticlf.runtime.predictor import Prediction, SentimentClassifier
+
+EXPORT_ROOT = Path("export")
+# Lines handed to the classifier at once: large enough to sort by length, small enough to stream.
+_LINES_PER_CALL = 1024
+
+
+@dataclass(frozen=True)
+class FileJob:
+    """What to read and where to write; checked before the model is loaded."""
+
+    source: str  # a path, or "-" for stdin
+    fmt: str = "text"
+    output: Path | None = None
+    text_column: str | None = None
+    overwrite: bool = False
+
+    def __post_init__(self) -> None:
+        if self.fmt not in outputs.FORMATS:
+            raise SenticlfError(
+                f"--format must be one of {', '.join(outputs.FORMATS)}, got {self.fmt!r}"
+            )
+        if self.output is not None and self.output.exists() and not self.overwrite:
+            raise SenticlfError(f"{self.output} already exists; pass --overwrite to replace it")
+
+
+def predict_file(job: FileJob, classifier: SentimentClassifier, console: Console) -> None:
+    """Classify every line of ``job.source``; an --output file appears only when complete."""
+    total = None if job.source == "-" else inputs.count_and_check(Path(job.source))
+    results = classify_items(classifier, inputs.read_inputs(job.source, job.text_column))
+    if job.output is None:
+        writer = outputs.ResultWriter(sys.stdout, job.fmt, classifier.labels)
+        _write_results(writer, results, total, console, show_progress=False)
+        return
+    with atomic.atomic_open(job.output) as handle:
+        writer = outputs.ResultWriter(handle, job.fmt, classifier.labels)
+        _write_results(writer, results, total, console, show_progress=True)
+    console.print(f"[bold green]predictions written to {job.output}[/]")
+
+
+def classify_items(
+    classifier: SentimentClassifier, items: Iterable[InputText]
+) -> Iterator[tuple[InputText, Prediction | None]]:
+    """Pair every input line with its prediction (None for blank lines), in order."""
+    iterator = iter(items)
+    while chunk := list(itertools.islice(iterator, _LINES_PER_CALL)):
+        texts = [item.text for item in chunk if item.text is not None]
+        predictions = iter(classifier.predict(texts))
+        for item in chunk:
+            yield item, (next(predictions) if item.text is not None else None)
+
+
+def _write_results(
+    writer: outputs.ResultWriter,
+    results: Iterable[tuple[InputText, Prediction | None]],
+    total: int | None,
+    console: Console,
+    show_progress: bool,
+) -> None:
+    blank = 0
+    with Progress(console=console, transient=True, disable=not show_progress) as progress:
+        task = progress.add_task("classifying", total=total)
+        for item, prediction in results:
+            writer.write(item, prediction)
+            blank += prediction is None
+            progress.advance(task)
+    if blank:
+        console.print(f"[yellow]{blank} blank line(s) reported without a prediction[/]")
+
+
+def newest_bundle(root: Path = EXPORT_ROOT, console: Console | None = None) -> Path:
+    """The most recently exported bundle under ``root``: what `predict` and `serve` default to."""
+    bundles = [p.parent for p in root.glob(f"*/{artifacts.MANIFEST}")]
+    if not bundles:
+        raise SenticlfError(
+            f"no bundle under {root}/; pass --model DIR or create one with `senticlf export`"
+        )
+    newest = max(bundles, key=lambda p: (p / artifacts.MANIFEST).stat().st_mtime)
+    if console is not None:
+        console.print(f"using the newest bundle under {root}/: {newest}", highlight=False)
+    return newest
