@@ -38,9 +38,7 @@ class TorchEager:
         self.torch = torch
         self.model = AutoModelForSequenceClassification.from_pretrained(model_dir).eval()
         manifest = artifacts.read_manifest(bundle, verify=False)
-        self.encoder = ReviewEncoder.from_file(
-            bundle / artifacts.TOKENIZER, manifest.max_length, manifest.truncation
-        )
+        self.encoder = ReviewEncoder.for_bundle(bundle, manifest)
 
     def positive(self, texts: list[str]) -> np.ndarray:
         input_ids, attention_mask = self.encoder.pad(self.encoder.encode(texts))

@@ -24,7 +24,7 @@ from benchmarks import machine
 from senticlf import artifacts, cpu, data
 from senticlf.export import quantize
 from senticlf.export.bundle import _export_fp32
-from senticlf.runtime.session import create_session, model_inputs
+from senticlf.runtime.session import ModelRunner
 from senticlf.runtime.tokenize import ReviewEncoder
 from senticlf.training.config import TrainConfig
 
@@ -53,17 +53,14 @@ def main(
         quantize.quantize(fp32, folder / "int8.onnx", preset, quantize.LADDER[0][1])
         models[f"{variant} fp32"] = fp32
         models[f"{variant} int8"] = folder / "int8.onnx"
-    encoder = ReviewEncoder.from_file(
-        scratch / "plain" / artifacts.TOKENIZER, config.max_length, config.truncation
-    )
+    encoder = ReviewEncoder.load(config.encoder_settings(scratch / "plain" / artifacts.TOKENIZER))
     ids = encoder.encode([r.text for r in reviews])
     order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
     batches = [[ids[i] for i in order[s : s + 32]] for s in range(0, len(order), 32)]
-    sessions = {name: create_session(path, threads=threads) for name, path in models.items()}
+    sessions = {name: ModelRunner(path, threads=threads) for name, path in models.items()}
 
     def logits_of(name: str, batch: list[list[int]]) -> np.ndarray:
-        session = sessions[name]
-        return session.run(None, model_inputs(session, *encoder.pad(batch)))[0]
+        return sessions[name].logits(*encoder.pad(batch))
 
     names = list(sessions)
     for name in names:  # warm-up

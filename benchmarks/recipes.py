@@ -80,9 +80,7 @@ def evaluate_model(model_dir: Path, config: Any, reviews: list[data.Review]) -> 
     model = AutoModelForSequenceClassification.from_pretrained(model_dir, use_safetensors=True).to(
         device
     )
-    encoder = ReviewEncoder.from_file(
-        model_dir / "tokenizer.json", config.max_length, config.truncation
-    )
+    encoder = ReviewEncoder.load(config.encoder_settings(model_dir / "tokenizer.json"))
     logits = predict_logits(model, encoder, encoder.encode([r.text for r in reviews]))
     labels = np.array([r.label for r in reviews])
     return classification_metrics(labels, np.argmax(logits, axis=1))

@@ -219,9 +219,7 @@ def main(
     texts, labels = read_reviews(reviews)
     extra_reviews = read_reviews(extra) if extra else None
     manifest = artifacts.read_manifest(bundle)
-    encoder = ReviewEncoder.from_file(
-        bundle / artifacts.TOKENIZER, manifest.max_length, manifest.truncation
-    )
+    encoder = ReviewEncoder.for_bundle(bundle, manifest)
     lengths = [len(ids) for ids in encoder.encode(texts)]
     order = sorted(range(len(texts)), key=lambda i: lengths[i])
     sorted_texts = [texts[i] for i in order]
