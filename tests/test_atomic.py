@@ -1,3 +1,4 @@
+import errno
 import os
 
 import pytest
@@ -40,3 +41,53 @@ def test_unwritable_destination_is_a_clear_error(tmp_path):
         atomic.write_text(blocker / "out.json", "{}")
     with pytest.raises(SenticlfError, match="it is a folder"):
         atomic.write_text(tmp_path, "{}")
+
+
+@pytest.fixture
+def umask_027():
+    previous = os.umask(0o027)
+    yield
+    os.umask(previous)
+
+
+def test_written_files_get_the_mode_open_would_give(tmp_path, umask_027):
+    atomic.write_text(tmp_path / "preds.jsonl", "{}")
+    assert oct(os.stat(tmp_path / "preds.jsonl").st_mode & 0o777) == oct(0o640)
+    with atomic.atomic_dir(tmp_path / "bundle") as staging:
+        (staging / "sub").mkdir()
+        (staging / "sub" / "model.onnx").write_bytes(b"x")
+        atomic.write_text(staging / "senticlf.json", "{}")
+    assert oct(os.stat(tmp_path / "bundle").st_mode & 0o777) == oct(0o750)
+    assert oct(os.stat(tmp_path / "bundle" / "sub").st_mode & 0o777) == oct(0o750)
+    assert oct(os.stat(tmp_path / "bundle" / "senticlf.json").st_mode & 0o777) == oct(0o640)
+    assert oct(os.stat(tmp_path / "bundle" / "sub" / "model.onnx").st_mode & 0o777) == oct(0o640)
+    assert atomic.current_umask() == 0o027
+
+
+def test_a_full_disk_is_one_clear_error_and_keeps_the_previous_file(tmp_path, monkeypatch):
+    target = tmp_path / "preds.jsonl"
+    target.write_text("previous")
+
+    def no_space(fd):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "fsync", no_space)
+    with pytest.raises(SenticlfError, match=r"cannot write .*preds.jsonl: No space left on device"):
+        atomic.write_text(target, "new")
+    assert target.read_text() == "previous" and os.listdir(tmp_path) == ["preds.jsonl"]
+
+
+def test_a_write_error_inside_a_folder_build_names_the_file(tmp_path):
+    def read_only(path):
+        raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(path))
+
+    message = r"cannot write .*model.onnx: Read-only file system"
+    with pytest.raises(SenticlfError, match=message), atomic.atomic_dir(tmp_path / "b") as staging:
+        read_only(staging / "model.onnx")
+    assert os.listdir(tmp_path) == []
+
+
+def test_other_os_errors_are_bugs_and_keep_their_traceback(tmp_path):
+    with pytest.raises(FileNotFoundError), atomic.atomic_open(tmp_path / "x") as handle:
+        handle.write("x")
+        raise FileNotFoundError(errno.ENOENT, "gone")

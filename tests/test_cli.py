@@ -116,8 +116,9 @@ def test_export_rejects_missing_and_non_runs(tmp_path):
     (tmp_path / "run.txt").write_text("")
     assert_one_line_error(invoke("export", tmp_path / "run.txt"), "is a file")
     assert_one_line_error(invoke("export", tmp_path), "not a senticlf run")
+    # a mistyped preset fails at once, before the run folder is even read
     assert_one_line_error(
-        invoke("export", tmp_path, "--target", "tpu"), "--target must be cpu or cuda"
+        invoke("export", tmp_path / "nope", "--quantize", "--preset", "avx9"), "--preset must be"
     )
 
 
@@ -264,3 +265,55 @@ def test_streaming_memory_does_not_grow_with_the_number_of_lines(bundle):
 
     small, large = peak(20_000), peak(100_000)
     assert large < 1.5 * small + 1_000_000, (small, large)
+
+
+# ---------------------------------------------------------------------------- write failures
+
+
+@pytest.fixture
+def many_reviews(tmp_path):
+    path = tmp_path / "many.txt"
+    path.write_text("A wonderful, brilliant film.\nAn awful, boring waste.\n" * 500)
+    return path
+
+
+def test_predict_to_a_full_disk_keeps_the_previous_output(
+    bundle, many_reviews, tmp_path, monkeypatch
+):
+    import errno
+
+    output = tmp_path / "out" / "preds.jsonl"
+    output.parent.mkdir()
+    output.write_text("previous")
+
+    def no_space(fd):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "fsync", no_space)
+    result = invoke(
+        "predict", many_reviews, "--model", bundle, "--format", "jsonl", "--output", output,
+        "--overwrite",
+    )  # fmt: skip
+    assert_one_line_error(result, "preds.jsonl", "No space left on device")
+    assert output.read_text() == "previous" and os.listdir(output.parent) == ["preds.jsonl"]
+
+
+def test_predict_on_a_really_full_filesystem(bundle, many_reviews, tmp_path):
+    tiny = tmp_path / "tiny"
+    tiny.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=16k", "tmpfs", str(tiny)], capture_output=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip("mounting a 16 KiB tmpfs needs root; the injected failure above covers it")
+    try:
+        (tiny / "preds.jsonl").write_text("previous")
+        result = invoke(
+            "predict", many_reviews, "--model", bundle, "--format", "jsonl",
+            "--output", tiny / "preds.jsonl", "--overwrite",
+        )  # fmt: skip
+        assert_one_line_error(result, "preds.jsonl", "No space left on device")
+        assert (tiny / "preds.jsonl").read_text() == "previous"
+        assert os.listdir(tiny) == ["preds.jsonl"]
+    finally:
+        subprocess.run(["umount", str(tiny)], check=True)
