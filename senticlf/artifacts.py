@@ -21,11 +21,15 @@ RUN_CONFIG = "config.json"
 RUN_METRICS = "metrics.json"
 RUN_CURVES = "curves.png"
 RUN_ERRORS = "errors.csv"
-RUN_ERROR_GROUPS = "error_groups.json"
 RUN_TRAIN_CSV = "train.csv"
 RUN_VAL_CSV = "val.csv"
 RUN_MODEL_DIR = "model"
 RUN_CHECKPOINTS_DIR = "checkpoints"
+# Names the last checkpoint Trainer finished writing; --resume trusts only this one.
+RUN_CHECKPOINT_LEDGER = "checkpoint.json"
+# The weights file inside model/ (safetensors only: no pickle is ever loaded).
+WEIGHTS = "model.safetensors"
+RUN_COMPLETE = "complete"
 
 # Bundle folder (written by `senticlf export`, read by the runtime).
 MANIFEST = "senticlf.json"
@@ -35,6 +39,9 @@ TOKENIZER = "tokenizer.json"
 MANIFEST_FORMAT = 1
 
 LABELS = ("negative", "positive")
+# Column names recognised as the review text in a user's CSV/JSONL/Parquet, for training,
+# evaluation and prediction alike (first match wins; --text-column overrides).
+TEXT_COLUMNS = ("text", "review", "sentence", "content")
 TRUNCATIONS = ("head", "head+tail")
 
 
@@ -113,6 +120,26 @@ class Manifest:
 
     def write(self, bundle_dir: Path) -> None:
         atomic.write_text(bundle_dir / MANIFEST, self.to_json())
+
+
+def read_run_metrics(run_dir: Path) -> dict[str, Any]:
+    """A run's metrics.json ({} before the first write); a corrupt one is a clear error."""
+    path = run_dir / RUN_METRICS
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise SenticlfError(
+            f"{path} is corrupted ({exc}); delete the run folder and train again"
+        ) from None
+    if not isinstance(data, dict):
+        raise SenticlfError(f"{path} is corrupted: expected a JSON object")
+    return data
+
+
+def write_run_metrics(run_dir: Path, metrics: dict[str, Any]) -> None:
+    atomic.write_text(run_dir / RUN_METRICS, json.dumps(metrics, indent=2) + "\n")
 
 
 def hash_files(bundle_dir: Path, names: list[str]) -> dict[str, str]:

@@ -1,15 +1,85 @@
-"""What a finished run shows a person: curves.png, errors.csv and the summary table."""
+"""What a finished run shows a person: metrics.json's summary, curves.png, errors.csv, a table."""
 
 from __future__ import annotations
 
 import csv
+import platform
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from senticlf import atomic
+from senticlf import __version__, artifacts, atomic, data
+from senticlf.runtime.predictor import softmax
+from senticlf.runtime.tokenize import ReviewEncoder
+from senticlf.training import error_analysis
+
+
+def epoch_history(log_history: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Merge Trainer's separate train/eval log lines into one row per epoch."""
+    rows: dict[int, dict[str, Any]] = {}
+    for entry in log_history:
+        epoch = round(entry.get("epoch", 0))
+        row = rows.setdefault(epoch, {"epoch": epoch})
+        if "loss" in entry:
+            row["train_loss"] = entry["loss"]
+        if "train_accuracy" in entry:
+            row["train_accuracy"] = entry["train_accuracy"]
+        for key, value in entry.items():
+            if key.startswith("eval_") and not key.endswith(("runtime", "per_second")):
+                row["val_" + key.removeprefix("eval_")] = value
+    return [row for _, row in sorted(rows.items()) if "val_accuracy" in row and "train_loss" in row]
+
+
+def final_metrics(
+    epochs: list[dict[str, Any]],
+    logits: np.ndarray,
+    encoder: ReviewEncoder,
+    val_rows: list[data.Review],
+    run_dir: Path,
+) -> dict[str, Any]:
+    """Score the best model's validation logits, write errors.csv and curves.png, summarise."""
+    best = max(epochs, key=lambda row: row["val_accuracy"])
+    positive = softmax(logits.astype(np.float64))[:, 1]
+    wrong = [i for i, row in enumerate(val_rows) if int(positive[i] >= 0.5) != row.label]
+    wrong_texts = [val_rows[i].text for i in wrong]
+    lengths = encoder.untruncated_lengths(wrong_texts)
+    groups = [
+        error_analysis.error_groups(t, n, encoder.max_length)
+        for t, n in zip(wrong_texts, lengths, strict=True)
+    ]
+    write_errors(
+        run_dir / artifacts.RUN_ERRORS,
+        [
+            (val_rows[i].text, val_rows[i].label, float(positive[i]), g)
+            for i, g in zip(wrong, groups, strict=True)
+        ],
+    )
+    plot_curves(epochs, run_dir / artifacts.RUN_CURVES)
+    return {
+        "status": artifacts.RUN_COMPLETE,
+        "epochs": epochs,
+        "best_epoch": best["epoch"],
+        "best": best,
+        "completed_epochs": len(epochs),
+        "val_size": len(val_rows),
+        "misclassified": len(wrong),
+        "error_groups": error_analysis.count_groups(wrong_texts, lengths, encoder.max_length),
+    }
+
+
+def versions() -> dict[str, str]:
+    import torch
+    import transformers
+
+    return {
+        "senticlf": __version__,
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "python": platform.python_version(),
+    }
 
 
 def plot_curves(epochs: list[dict[str, Any]], path: Path) -> None:

@@ -28,6 +28,9 @@ def test_loss_falls_and_accuracy_rises(trained_run):
     assert epochs[-1]["train_loss"] < 0.8 * epochs[0]["train_loss"]
     assert epochs[-1]["val_loss"] < epochs[0]["val_loss"]
     assert max(e["val_accuracy"] for e in epochs) >= 0.9
+    # training accuracy comes from the training steps' own logits, every epoch
+    assert all(0 <= e["train_accuracy"] <= 1 for e in epochs)
+    assert epochs[-1]["train_accuracy"] > epochs[0]["train_accuracy"]
 
 
 def test_run_folder_holds_every_artifact(trained_run):
@@ -55,6 +58,7 @@ def test_run_folder_holds_every_artifact(trained_run):
     model_dir = trained_run / artifacts.RUN_MODEL_DIR
     assert (model_dir / "model.safetensors").is_file() and (model_dir / "tokenizer.json").is_file()
     assert not (trained_run / artifacts.RUN_CHECKPOINTS_DIR).exists()  # best weights are in model/
+    assert not (trained_run / artifacts.RUN_CHECKPOINT_LEDGER).exists()
     saved = TrainConfig.load(trained_run)
     assert saved.max_length == 64 and saved.truncation == "head+tail"
 
@@ -118,7 +122,7 @@ def test_sigterm_stops_training_cleanly(tmp_path, review_files, tiny_base_model)
         "--device", "cpu", "--full",
     ]  # fmt: skip
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    ledger = run_dir / "checkpoint.json"
+    ledger = run_dir / artifacts.RUN_CHECKPOINT_LEDGER
     deadline = time.monotonic() + 120
     while not ledger.exists() and time.monotonic() < deadline and process.poll() is None:
         time.sleep(0.2)
@@ -130,3 +134,38 @@ def test_sigterm_stops_training_cleanly(tmp_path, review_files, tiny_base_model)
     metrics = read_metrics(run_dir)
     assert metrics["status"] == "interrupted" and metrics["completed_epochs"] >= 1
     assert os.path.isdir(run_dir / artifacts.RUN_CHECKPOINTS_DIR)
+
+
+def test_a_full_disk_while_checkpointing_is_one_clear_error(
+    tmp_path, review_files, tiny_base_model, monkeypatch
+):
+    import errno
+
+    from transformers import Trainer
+
+    original = Trainer._save_checkpoint
+    calls = []
+
+    def fill_the_disk(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:  # the first epoch's checkpoint is written, the second's is not
+            target = os.path.join(self.args.output_dir, "checkpoint-x", "optimizer.pt")
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), target)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Trainer, "_save_checkpoint", fill_the_disk)
+    run_dir = tmp_path / "run"
+    config = tiny_config(review_files, tiny_base_model, epochs=3)
+    with pytest.raises(SenticlfError) as failure:
+        trainer_module.train(config, run_dir, console=QUIET)
+    message = str(failure.value)
+    assert "optimizer.pt: No space left on device" in message and "--resume" in message
+    assert "\n" not in message
+    kept = sorted(p.name for p in (run_dir / artifacts.RUN_CHECKPOINTS_DIR).iterdir())
+    assert kept == [run_folder_checkpoint(run_dir)]  # the partial checkpoint is gone
+    assert not (run_dir / artifacts.RUN_MODEL_DIR).exists()
+
+
+def run_folder_checkpoint(run_dir):
+    return json.loads((run_dir / artifacts.RUN_CHECKPOINT_LEDGER).read_text())["last_checkpoint"]

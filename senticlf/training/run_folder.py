@@ -1,0 +1,151 @@
+"""The run folder's bookkeeping: its creation, its status, its checkpoint ledger, its model/.
+
+Everything a run writes goes through here (and through senticlf.artifacts for the names), so
+that the rules which make a run resumable live in one place: metrics.json always says how far
+the run got, a checkpoint counts only once the ledger names it, and model/ appears complete
+or not at all.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from senticlf import artifacts, atomic, data
+from senticlf.errors import SenticlfError
+from senticlf.training.config import TrainConfig
+
+
+def prepare(
+    config: TrainConfig, run_dir: Path, resume: bool, overwrite: bool, console: Console
+) -> tuple[list[data.Review], list[data.Review]]:
+    """Create the run folder and its subset CSVs, or read them back when resuming."""
+    if resume:
+        status = artifacts.read_run_metrics(run_dir).get("status")
+        if status == artifacts.RUN_COMPLETE:
+            raise SenticlfError(f"{run_dir} is already complete; nothing to resume")
+        return (
+            data.read_table(run_dir / artifacts.RUN_TRAIN_CSV),
+            data.read_table(run_dir / artifacts.RUN_VAL_CSV),
+        )
+    if run_dir.is_file():
+        raise SenticlfError(f"--output {run_dir} is a file; expected a folder for the run")
+    existing = run_dir.exists() and any(run_dir.iterdir())
+    if existing and not overwrite:
+        raise SenticlfError(
+            f"run folder {run_dir} already exists; pass --overwrite to replace it, "
+            f"or --resume {run_dir} to continue it"
+        )
+    splits = data.load_splits(
+        config.data,
+        config.eval_data,
+        text_column=config.text_column,
+        label_column=config.label_column,
+    )
+    train_rows, val_rows = data.make_subsets(
+        splits, config.train_size, config.val_size, config.seed
+    )
+    if existing:  # only now that the new data is known to be good
+        shutil.rmtree(run_dir)
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SenticlfError(f"cannot create run folder {run_dir}: {exc.strerror}") from None
+    data.write_csv(run_dir / artifacts.RUN_TRAIN_CSV, train_rows)
+    data.write_csv(run_dir / artifacts.RUN_VAL_CSV, val_rows)
+    config.save(run_dir)
+    console.print(
+        f"[bold]senticlf[/] {len(train_rows)} training and {len(val_rows)} validation reviews "
+        f"from {config.data} -> {run_dir}"
+    )
+    return train_rows, val_rows
+
+
+def write_status(run_dir: Path, status: str, **extra: Any) -> None:
+    metrics = artifacts.read_run_metrics(run_dir)
+    metrics.update(status=status, **extra)
+    artifacts.write_run_metrics(run_dir, metrics)
+
+
+def previous_wall_time(run_dir: Path) -> float:
+    return float(artifacts.read_run_metrics(run_dir).get("wall_time_s", 0.0))
+
+
+def record_checkpoint(run_dir: Path, global_step: int, epoch: float | None) -> None:
+    """Called once Trainer has finished writing a checkpoint: only now may --resume use it."""
+    ledger = {"last_checkpoint": f"checkpoint-{global_step}", "epoch": round(epoch or 0)}
+    atomic.write_text(run_dir / artifacts.RUN_CHECKPOINT_LEDGER, json.dumps(ledger) + "\n")
+    write_status(run_dir, "running", completed_epochs=ledger["epoch"])
+
+
+def last_good_checkpoint(run_dir: Path) -> str | None:
+    ledger = run_dir / artifacts.RUN_CHECKPOINT_LEDGER
+    if not ledger.is_file():
+        return None
+    try:
+        name = json.loads(ledger.read_text(encoding="utf-8"))["last_checkpoint"]
+    except (json.JSONDecodeError, KeyError, TypeError):
+        raise SenticlfError(
+            f"{ledger} is corrupted; delete it to restart the run from epoch 0"
+        ) from None
+    path = run_dir / artifacts.RUN_CHECKPOINTS_DIR / name
+    return str(path) if path.is_dir() else None
+
+
+def drop_unrecorded_checkpoints(run_dir: Path) -> None:
+    """Remove checkpoints newer than the last one the ledger names: a failed write leaves none.
+
+    Older checkpoints stay: Trainer keeps the best epoch's one besides the last.
+    """
+    folder = run_dir / artifacts.RUN_CHECKPOINTS_DIR
+    if not folder.is_dir():
+        return
+    try:
+        recorded = last_good_checkpoint(run_dir)
+    except SenticlfError:
+        recorded = None
+    last_step = _step_of(Path(recorded)) if recorded else -1
+    for checkpoint in folder.glob("checkpoint-*"):
+        if _step_of(checkpoint) > last_step:
+            shutil.rmtree(checkpoint, ignore_errors=True)
+
+
+def _step_of(checkpoint: Path) -> int:
+    suffix = checkpoint.name.removeprefix("checkpoint-")
+    return int(suffix) if suffix.isdigit() else 1 << 62
+
+
+def save_model(trainer: Any, tokenizer: Any, run_dir: Path) -> None:
+    """Write the best epoch's weights and the tokenizer, all or nothing."""
+    with atomic.atomic_dir(run_dir / artifacts.RUN_MODEL_DIR, overwrite=True) as staging:
+        trainer.save_model(str(staging))
+        tokenizer.save_pretrained(str(staging))
+        # Trainer adds its arguments as a pickle; a model folder should hold no pickle at all.
+        (staging / "training_args.bin").unlink(missing_ok=True)
+
+
+def drop_checkpoints(run_dir: Path) -> None:
+    """A complete run keeps its best weights in model/; the checkpoints only served resuming."""
+    shutil.rmtree(run_dir / artifacts.RUN_CHECKPOINTS_DIR, ignore_errors=True)
+    (run_dir / artifacts.RUN_CHECKPOINT_LEDGER).unlink(missing_ok=True)
+
+
+def finished_run(run_dir: Path) -> tuple[TrainConfig, dict[str, Any]]:
+    """The config and metrics of a complete run, or a clear error saying how to finish it."""
+    if run_dir.is_file():
+        raise SenticlfError(f"{run_dir} is a file; expected a run folder from `senticlf train`")
+    if not run_dir.is_dir():
+        raise SenticlfError(f"run folder {run_dir} does not exist")
+    config = TrainConfig.load(run_dir)
+    metrics = artifacts.read_run_metrics(run_dir)
+    weights = run_dir / artifacts.RUN_MODEL_DIR / artifacts.WEIGHTS
+    if metrics.get("status") != artifacts.RUN_COMPLETE or not weights.is_file():
+        raise SenticlfError(
+            f"{run_dir} has no finished model (status: {metrics.get('status', 'unknown')}); "
+            f"finish it with: senticlf train --resume {run_dir}"
+        )
+    return config, metrics
