@@ -23,7 +23,7 @@ from rich.console import Console
 from benchmarks import machine
 from senticlf import artifacts, cpu, data
 from senticlf.export import quantize
-from senticlf.export.bundle import _export_fp32
+from senticlf.export.bundle import export_fp32
 from senticlf.runtime.session import ModelRunner
 from senticlf.runtime.tokenize import ReviewEncoder
 from senticlf.training.config import TrainConfig
@@ -47,7 +47,7 @@ def main(
     for variant, optimize in (("plain", False), ("fused", True)):
         folder = scratch / variant
         folder.mkdir()
-        fp32 = _export_fp32(
+        fp32 = export_fp32(
             run / artifacts.RUN_MODEL_DIR, folder, None, Console(quiet=True), optimize=optimize
         )
         quantize.quantize(fp32, folder / "int8.onnx", preset, quantize.LADDER[0][1])

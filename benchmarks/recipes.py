@@ -236,7 +236,7 @@ def report(
         "",
         f"Seeds {rows[0]['seeds']}; every run trains on the same 1,000 reviews and selects its best epoch on the same 200"
         f" (the seed-42 subsets of `senticlf train`), on {rows[0]['device']}. Sweep command: "
-        "`OUT=... bash benchmarks/device_session.sh` (runs `python -m benchmarks.recipes sweep`); "
+        "`OUT=... bash benchmarks/device/device_session.sh` (runs `python -m benchmarks.recipes sweep`); "
         "one run by hand: " + f"`{rows[0]['commands'][0]}` (change the flags per row). "
         "GPU seconds are wall-clock on a shared GPU and include CUDA warm-up in the first run of a session; "
         "the compute of a recipe is proportional to its epochs.",
@@ -245,7 +245,7 @@ def report(
         f"{best['val_accuracy']:.1%} on the 200 validation reviews; INT8 ONNX on all {test['reviews']:,} test reviews: "
         f"accuracy {test['metrics']['accuracy']:.2%}, F1 {test['metrics']['f1']:.3f} ({full['train_time_s']:.0f} s of training on {full['device']}; "
         f"scored at {test['reviews_per_s']:.0f} reviews/s on {test['machine']['cpu']}, {test['threads']} threads). "
-        "Commands: `OUT=... bash benchmarks/device_full_run.sh`, then `senticlf export runs/full --quantize --output export/full` and "
+        "Commands: `OUT=... bash benchmarks/device/device_full_run.sh`, then `senticlf export runs/full --quantize --output export/full` and "
         f"`{test['command']}`.",
         "",
         "Misclassified test reviews by group (a review can be in several): "

@@ -12,7 +12,7 @@ from rich.console import Console
 
 from senticlf import artifacts, cpu
 from senticlf.export import quantize
-from senticlf.export.bundle import _export_fp32
+from senticlf.export.bundle import export_fp32
 
 
 def distilbert_shaped_bundle(
@@ -36,7 +36,7 @@ def distilbert_shaped_bundle(
     )
     tokenizer.save_pretrained(model_dir)
     bundle.mkdir(parents=True)
-    fp32 = _export_fp32(model_dir, bundle, None, Console(quiet=True))
+    fp32 = export_fp32(model_dir, bundle, None, Console(quiet=True))
     preset = cpu.int8_preset()
     name, overrides = quantize.LADDER[0]
     quantize.quantize(fp32, bundle / artifacts.INT8_MODEL, preset, overrides)

@@ -17,6 +17,7 @@ from rich.console import Console
 
 from senticlf import __version__
 from senticlf.errors import SenticlfError
+from senticlf.export.options import ExportOptions
 from senticlf.runtime.predict_file import EXPORT_ROOT
 from senticlf.runtime.predictor import DEFAULT_BATCH  # already loaded by `import senticlf`
 from senticlf.training.config import TrainConfig
@@ -31,6 +32,7 @@ err = Console(stderr=True)
 T = TypeVar("T")
 # One source of truth for training defaults: the validated config (a light, torch-free module).
 DEFAULTS = TrainConfig()
+EXPORT_DEFAULTS = ExportOptions()
 
 
 def _run(action: Callable[[], T]) -> T:
@@ -87,11 +89,11 @@ def train(
         Path | None, typer.Option(help="Run folder [default: runs/<timestamp>].")
     ] = None,
     train_size: Annotated[
-        int, typer.Option(help="Training reviews (seeded subset of the train split).")
-    ] = 1000,
+        int | None, typer.Option(help="Training reviews (seeded subset of the train split).")
+    ] = DEFAULTS.train_size,
     val_size: Annotated[
-        int, typer.Option(help="Validation reviews (seeded subset of the test split).")
-    ] = 200,
+        int | None, typer.Option(help="Validation reviews (seeded subset of the test split).")
+    ] = DEFAULTS.val_size,
     full: Annotated[
         bool,
         typer.Option(
@@ -177,22 +179,24 @@ def export(
     ] = None,
     quantize: Annotated[
         bool, typer.Option("--quantize", help="Add a dynamic INT8 model beside the fp32 one.")
-    ] = False,
+    ] = EXPORT_DEFAULTS.quantize,
     preset: Annotated[
         str | None,
         typer.Option(help="INT8 preset: avx512_vnni, avx512, avx2 or arm64 [default: this CPU's]."),
-    ] = None,
+    ] = EXPORT_DEFAULTS.preset,
     max_accuracy_drop: Annotated[
         float, typer.Option(help="Fail when INT8 loses more accuracy points than this.")
-    ] = 1.0,
-    target: Annotated[str, typer.Option(help="cpu or cuda: where the bundle will run.")] = "cpu",
+    ] = EXPORT_DEFAULTS.max_accuracy_drop,
+    min_agreement: Annotated[
+        float, typer.Option(help="Fail when INT8 agrees with fp32 on fewer reviews than this.")
+    ] = EXPORT_DEFAULTS.min_agreement,
     opset: Annotated[int | None, typer.Option(help="ONNX opset [default: Optimum's].")] = None,
     optimize: Annotated[
         bool,
         typer.Option(
             help="Fuse attention, LayerNorm and GELU with ONNX Runtime's optimizer first."
         ),
-    ] = True,
+    ] = EXPORT_DEFAULTS.optimize,
     overwrite: Annotated[
         bool,
         typer.Option(
@@ -203,18 +207,13 @@ def export(
     """Export a run to ONNX with Optimum, optionally INT8, and check it against PyTorch."""
 
     def action() -> None:
-        if target not in ("cpu", "cuda"):
-            raise SenticlfError(f"--target must be cpu or cuda, got {target!r}")
-        if max_accuracy_drop < 0:
-            raise SenticlfError(f"--max-accuracy-drop must be >= 0, got {max_accuracy_drop}")
-        from senticlf.export.bundle import ExportOptions, export_run
-
-        destination = output or EXPORT_ROOT / run_dir.resolve().name
         options = ExportOptions(
             quantize=quantize, preset=preset, max_accuracy_drop=max_accuracy_drop,
-            target=target, overwrite=overwrite, opset=opset, optimize=optimize,
+            min_agreement=min_agreement, overwrite=overwrite, opset=opset, optimize=optimize,
         )  # fmt: skip
-        export_run(run_dir, destination, options, err)
+        from senticlf.export.bundle import export_run
+
+        export_run(run_dir, output or EXPORT_ROOT / run_dir.resolve().name, options, err)
 
     _run(action)
 

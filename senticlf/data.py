@@ -19,12 +19,11 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import NamedTuple
 
-from senticlf import atomic
+from senticlf import artifacts, atomic
 from senticlf.errors import SenticlfError
 
 HUB_DATASET = "stanfordnlp/imdb"
 TABLE_SUFFIXES = (".csv", ".jsonl", ".json", ".parquet")
-TEXT_COLUMNS = ("text", "review", "sentence", "content")
 LABEL_COLUMNS = ("label", "sentiment", "labels", "target")
 _LABEL_VALUES = {"0": 0, "1": 1, "neg": 0, "pos": 1, "negative": 0, "positive": 1}
 _ACLIMDB_FILE = re.compile(r"(?:^|/)(train|test)/(pos|neg)/(\d+)_(\d+)\.txt$")
@@ -144,7 +143,7 @@ def read_table(
     if not records:
         raise SenticlfError(f"{path} has no rows")
     available = list(records[0][1].keys())
-    text_key = _pick_column(path, available, text_column, TEXT_COLUMNS, "text")
+    text_key = _pick_column(path, available, text_column, artifacts.TEXT_COLUMNS, "text")
     label_key = _pick_column(path, available, label_column, LABEL_COLUMNS, "label")
     reviews = []
     for where, record in records:

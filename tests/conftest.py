@@ -176,7 +176,8 @@ def bundle(tmp_path_factory: pytest.TempPathFactory, trained_run: Path) -> Path:
     """The trained toy run exported to fp32 + INT8 ONNX."""
     from rich.console import Console
 
-    from senticlf.export.bundle import ExportOptions, export_run
+    from senticlf.export.bundle import export_run
+    from senticlf.export.options import ExportOptions
 
     output = tmp_path_factory.mktemp("bundles") / "toy"
     export_run(trained_run, output, ExportOptions(quantize=True), Console(quiet=True))

@@ -24,7 +24,8 @@ pytestmark = [
 
 def test_real_reviews_train_export_and_predict_better_than_chance(tmp_path):
     import senticlf
-    from senticlf.export.bundle import ExportOptions, export_run
+    from senticlf.export.bundle import export_run
+    from senticlf.export.options import ExportOptions
     from senticlf.training.config import TrainConfig
     from senticlf.training.trainer import train
 

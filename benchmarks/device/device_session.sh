@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The GPU session behind benchmarks/results/{gpu-check.json,recipes-gpu.jsonl}: the GPU check
-# and the recipe sweep. The large run is benchmarks/device_full_run.sh.
+# and the recipe sweep. The large run is benchmarks/device/device_full_run.sh.
 # Run from the repository root on a CUDA machine with torch + transformers, after
-# `python -m benchmarks.prepare_device_data ...` filled .device/. Results go to $OUT.
-#   OUT=/tmp/out bash benchmarks/device_session.sh
+# `python -m benchmarks.device.prepare_device_data ...` filled .device/. Results go to $OUT.
+#   OUT=/tmp/out bash benchmarks/device/device_session.sh
 set -u
 export PYTHONPATH=$PWD HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 OUT=${OUT:?set OUT to a results folder}

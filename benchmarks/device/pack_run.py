@@ -1,10 +1,10 @@
 """Pack a run folder for the trip back from the GPU machine: fp16 weights, 15 MB parts.
 
-    python -m benchmarks.pack_run runs/full $OUT/full-run.tar.part-
+    python -m benchmarks.device.pack_run runs/full $OUT/full-run.tar.part-
 
 The device tool returns files of at most 16 MiB; halving the weights and splitting the tar
 keeps a MiniLM-sized run within that. Unpack with `cat PREFIX* | tar -C runs -xf -`, then
-`python -m benchmarks.pack_run --to-fp32 runs/full` before exporting.
+`python -m benchmarks.device.pack_run --to-fp32 runs/full` before exporting.
 """
 
 from __future__ import annotations

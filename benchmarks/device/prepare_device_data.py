@@ -1,6 +1,6 @@
 """Pack what the GPU session needs into .device/ (git-ignored), within the 64 MiB it may carry.
 
-    python -m benchmarks.prepare_device_data --archive ../shared/data/aclImdb_labelled.tar.gz \
+    python -m benchmarks.device.prepare_device_data --archive ../shared/data/aclImdb_labelled.tar.gz \
         --encoder ../shared/models/all-MiniLM-L6-v2
 
 The subsets are drawn exactly as `senticlf train --seed 42` draws them (asserted), so runs on the

@@ -6,10 +6,8 @@ failed export never leaves something that looks like a working bundle.
 
 from __future__ import annotations
 
-import json
 import shutil
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,40 +17,25 @@ from rich.console import Console
 from senticlf import __version__, artifacts, atomic, cpu, data
 from senticlf.errors import SenticlfError
 from senticlf.export import check, quantize
+from senticlf.export.options import ExportOptions
 from senticlf.runtime.tokenize import ReviewEncoder
+from senticlf.training import run_folder
 from senticlf.training.config import TrainConfig
 
 # Export PyTorch and ONNX within this of each other, or the export is broken, not noisy.
 FP32_TOLERANCE = 1e-3
 
 
-@dataclass
-class ExportOptions:
-    quantize: bool = False
-    preset: str | None = None
-    max_accuracy_drop: float = 1.0
-    min_agreement: float = 0.98
-    target: str = "cpu"
-    overwrite: bool = False
-    opset: int | None = None
-    optimize: bool = True
-
-
 def export_run(
     run_dir: Path, output: Path, options: ExportOptions, console: Console
 ) -> dict[str, Any]:
     """Export, check, optionally quantize; returns the check's numbers."""
-    if options.quantize and options.target == "cuda":
-        raise SenticlfError(
-            "INT8 (--quantize) is a CPU format and is refused for --target cuda; export fp32 "
-            "without --quantize, or fp16 with: optimum-cli export onnx --dtype fp16 --device cuda"
-        )
-    config, metrics = _finished_run(run_dir)
+    config, metrics = run_folder.finished_run(run_dir)
     val = data.read_table(run_dir / artifacts.RUN_VAL_CSV)
     labels = np.array([review.label for review in val])
     failure: str | None = None
     with atomic.atomic_dir(output, overwrite=options.overwrite) as staging:
-        model_path = _export_fp32(
+        model_path = export_fp32(
             run_dir / artifacts.RUN_MODEL_DIR, staging, options.opset, console, options.optimize
         )
         encoder = ReviewEncoder.load(config.encoder_settings(staging / artifacts.TOKENIZER))
@@ -93,24 +76,7 @@ def export_run(
     return report
 
 
-def _finished_run(run_dir: Path) -> tuple[TrainConfig, dict[str, Any]]:
-    if run_dir.is_file():
-        raise SenticlfError(f"{run_dir} is a file; expected a run folder from `senticlf train`")
-    if not run_dir.is_dir():
-        raise SenticlfError(f"run folder {run_dir} does not exist")
-    config = TrainConfig.load(run_dir)
-    metrics_path = run_dir / artifacts.RUN_METRICS
-    metrics = json.loads(metrics_path.read_text(encoding="utf-8")) if metrics_path.is_file() else {}
-    model_dir = run_dir / artifacts.RUN_MODEL_DIR
-    if metrics.get("status") != "complete" or not (model_dir / "model.safetensors").is_file():
-        raise SenticlfError(
-            f"{run_dir} has no finished model (status: {metrics.get('status', 'unknown')}); "
-            f"finish it with: senticlf train --resume {run_dir}"
-        )
-    return config, metrics
-
-
-def _export_fp32(
+def export_fp32(
     model_dir: Path, staging: Path, opset: int | None, console: Console, optimize: bool = True
 ) -> Path:
     from optimum.exporters.onnx import main_export

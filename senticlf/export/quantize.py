@@ -13,8 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from senticlf.errors import SenticlfError
-
-PRESETS = ("avx512_vnni", "avx512", "avx2", "arm64")
+from senticlf.export.options import PRESETS
 
 # name, overrides of the preset: per-channel scales, 7-bit weights for CPUs that saturate
 # (AVX2/AVX-512 without VNNI), and leaving embeddings/attention (sensitive) in fp32.

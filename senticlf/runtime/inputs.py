@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from senticlf import artifacts
 from senticlf.errors import SenticlfError
 
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
@@ -73,7 +74,7 @@ def read_inputs(source: str, text_column: str | None = None) -> Iterator[InputTe
         if suffix == ".csv":
             yield from _csv_rows(handle, path, text_column)
         elif suffix in (".jsonl", ".ndjson"):
-            yield from _jsonl_rows(handle, path, text_column or "text")
+            yield from _jsonl_rows(handle, path, text_column)
         else:
             yield from _lines(handle, str(path))
 
@@ -90,7 +91,7 @@ def _lines(handle: io.TextIOBase, name: str) -> Iterator[InputText]:
 def _csv_rows(handle: io.TextIOBase, path: Path, text_column: str | None) -> Iterator[InputText]:
     reader = csv.DictReader(handle)
     fields = reader.fieldnames or []
-    column = text_column or next((c for c in ("text", "review", "sentence") if c in fields), None)
+    column = text_column or next((c for c in artifacts.TEXT_COLUMNS if c in fields), None)
     if column is None or column not in fields:
         raise SenticlfError(
             f"{path} has no {'column ' + repr(text_column) if text_column else 'text column'}; "
@@ -104,7 +105,7 @@ def _csv_rows(handle: io.TextIOBase, path: Path, text_column: str | None) -> Ite
         raise SenticlfError(f"{path}: malformed CSV at line {reader.line_num}: {exc}") from None
 
 
-def _jsonl_rows(handle: io.TextIOBase, path: Path, column: str) -> Iterator[InputText]:
+def _jsonl_rows(handle: io.TextIOBase, path: Path, column: str | None) -> Iterator[InputText]:
     for number, line in enumerate(handle, start=1):
         if not line.strip():
             yield InputText(number, None)
@@ -113,9 +114,13 @@ def _jsonl_rows(handle: io.TextIOBase, path: Path, column: str) -> Iterator[Inpu
             record = json.loads(line)
         except json.JSONDecodeError as exc:
             raise SenticlfError(f"{path}: line {number} is not valid JSON ({exc.msg})") from None
-        if not isinstance(record, dict) or column not in record:
-            raise SenticlfError(f"{path}: line {number} has no {column!r} field; use --text-column")
-        text = record[column]
+        if not isinstance(record, dict):
+            raise SenticlfError(f"{path}: line {number} is not a JSON object")
+        key = column or next((c for c in artifacts.TEXT_COLUMNS if c in record), None)
+        if key is None or key not in record:
+            wanted = repr(column) if column else "text"
+            raise SenticlfError(f"{path}: line {number} has no {wanted} field; use --text-column")
+        text = record[key]
         if not isinstance(text, str):
-            raise SenticlfError(f"{path}: line {number}: {column!r} is not a string")
+            raise SenticlfError(f"{path}: line {number}: {key!r} is not a string")
         yield InputText(number, text if text.strip() else None)

@@ -10,7 +10,9 @@ from transformers import AutoModelForSequenceClassification
 
 from senticlf import artifacts
 from senticlf.errors import SenticlfError
-from senticlf.export.bundle import ExportOptions, export_run
+from senticlf.export import check
+from senticlf.export.bundle import export_run
+from senticlf.export.options import ExportOptions
 from senticlf.runtime.session import create_session
 from senticlf.runtime.tokenize import ReviewEncoder
 from tests.conftest import make_reviews
@@ -78,9 +80,10 @@ def test_manifest_records_the_check_and_hashes(bundle, trained_run):
     assert manifest.training_metrics["best_epoch"] == metrics["best_epoch"]
 
 
-def test_int8_that_loses_accuracy_fails_but_keeps_fp32(trained_run, tmp_path):
+def test_int8_that_loses_accuracy_fails_but_keeps_fp32(trained_run, tmp_path, monkeypatch):
     output = tmp_path / "bundle"
-    strict = ExportOptions(quantize=True, min_agreement=1.01)  # no INT8 setting can pass this
+    monkeypatch.setattr(check, "agreement", lambda a, b: 0.5)  # no INT8 setting can pass this
+    strict = ExportOptions(quantize=True)
     with pytest.raises(SenticlfError, match="INT8 lost too much.*fp32 bundle was kept"):
         export_run(trained_run, output, strict, QUIET)
     manifest = artifacts.read_manifest(output)
@@ -89,10 +92,17 @@ def test_int8_that_loses_accuracy_fails_but_keeps_fp32(trained_run, tmp_path):
     assert len(manifest.export_check["int8_tried"]) == 4  # the whole ladder was tried
 
 
-def test_quantize_for_cuda_is_refused(trained_run, tmp_path):
-    with pytest.raises(SenticlfError, match="CPU format"):
-        export_run(trained_run, tmp_path / "b", ExportOptions(quantize=True, target="cuda"), QUIET)
-    assert not (tmp_path / "b").exists()
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"preset": "avx9000"}, "--preset must be one of"),
+        ({"max_accuracy_drop": -1}, "--max-accuracy-drop must be >= 0"),
+        ({"min_agreement": 1.5}, "--min-agreement must be in"),
+    ],
+)
+def test_bad_export_options_fail_before_any_work(options, message):
+    with pytest.raises(SenticlfError, match=message):
+        ExportOptions(**options)
 
 
 def test_unfinished_run_is_refused(trained_run, tmp_path):

@@ -2,9 +2,10 @@ import pytest
 
 from senticlf.errors import SenticlfError
 from senticlf.export import quantize
+from senticlf.export.options import PRESETS
 
 
-@pytest.mark.parametrize("preset", quantize.PRESETS)
+@pytest.mark.parametrize("preset", PRESETS)
 def test_every_ladder_step_builds_a_config_for_every_preset(preset):
     for name, overrides in quantize.LADDER:
         config = quantize.quantization_config(preset, overrides)

@@ -60,3 +60,18 @@ def test_csv_without_text_column(tmp_path):
     path = write(tmp_path, "r.csv", b"id,stars\n1,5\n")
     with pytest.raises(SenticlfError, match="no text column"):
         list(read_inputs(str(path)))
+
+
+def test_prediction_inputs_know_the_same_text_columns_as_training(tmp_path):
+    from senticlf import artifacts
+
+    assert "content" in artifacts.TEXT_COLUMNS
+    csv_file = tmp_path / "r.csv"
+    csv_file.write_text("id,content\n1,great film\n")
+    jsonl_file = tmp_path / "r.jsonl"
+    jsonl_file.write_text('{"content": "awful film"}\n5\n')
+    assert [i.text for i in read_inputs(str(csv_file))] == ["great film"]
+    rows = read_inputs(str(jsonl_file))
+    assert next(rows).text == "awful film"
+    with pytest.raises(SenticlfError, match="line 2 is not a JSON object"):
+        next(rows)

@@ -1,0 +1,39 @@
+"""The settings of one export, checked when they are made, before any work starts.
+
+A mistyped ``--preset`` used to fail only after the ONNX export and the PyTorch comparison;
+validating here (as TrainConfig does for training) makes it fail at once. The CLI reads its
+defaults from this class, so each default has one source. Torch-free, so `senticlf --help`
+stays light.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from senticlf.errors import SenticlfError
+
+# Optimum's dynamic INT8 presets, one per CPU family (see senticlf.cpu.int8_preset).
+PRESETS = ("avx512_vnni", "avx512", "avx2", "arm64")
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    quantize: bool = False
+    preset: str | None = None  # None: the preset for the CPU export runs on
+    max_accuracy_drop: float = 1.0  # INT8 may lose at most this many accuracy points
+    min_agreement: float = 0.98  # and must agree with fp32 on at least this share of reviews
+    overwrite: bool = False
+    opset: int | None = None
+    optimize: bool = True
+
+    def __post_init__(self) -> None:
+        if self.preset is not None and self.preset not in PRESETS:
+            raise SenticlfError(
+                f"--preset must be one of {', '.join(PRESETS)}, got {self.preset!r}"
+            )
+        if self.max_accuracy_drop < 0:
+            raise SenticlfError(f"--max-accuracy-drop must be >= 0, got {self.max_accuracy_drop}")
+        if not 0 < self.min_agreement <= 1:
+            raise SenticlfError(f"--min-agreement must be in (0, 1], got {self.min_agreement}")
+        if self.opset is not None and not 11 <= self.opset <= 25:
+            raise SenticlfError(f"--opset must be between 11 and 25, got {self.opset}")
