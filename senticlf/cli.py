@@ -158,9 +158,12 @@ def train(
                 gradient_accumulation=gradient_accumulation, seed=seed, device=device,
             )  # fmt: skip
             run_dir = output or Path("runs") / datetime.now().strftime("%Y%m%d-%H%M%S")
+        from senticlf.training.run_folder import is_main_process
         from senticlf.training.trainer import train as run_training
 
         run_training(config, run_dir, resume=resume is not None, overwrite=overwrite, console=err)
+        if not is_main_process():
+            return  # under torchrun / accelerate launch the main process reports
         err.print(
             f"[bold green]run written to {run_dir}[/]; next: senticlf export {run_dir} --quantize"
         )

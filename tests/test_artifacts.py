@@ -30,7 +30,7 @@ def test_a_changed_file_or_unknown_truncation_is_refused(tmp_path):
     data = json.loads((tmp_path / artifacts.MANIFEST).read_text())
     data["truncation"] = "middle"
     (tmp_path / artifacts.MANIFEST).write_text(json.dumps(data))
-    with pytest.raises(SenticlfError, match="truncation must be one of head, head\+tail"):
+    with pytest.raises(SenticlfError, match=r"truncation must be one of head, head\+tail"):
         artifacts.read_manifest(tmp_path, verify=False)
 
 

@@ -3,12 +3,14 @@
 Everything a run writes goes through here (and through senticlf.artifacts for the names), so
 that the rules which make a run resumable live in one place: metrics.json always says how far
 the run got, a checkpoint counts only once the ledger names it, and model/ appears complete
-or not at all.
+or not at all. Under a launcher (torchrun, accelerate launch) every process trains, but only
+the main one writes: the other processes compute the same seeded subsets and write nothing.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -20,18 +22,22 @@ from senticlf.errors import SenticlfError
 from senticlf.training.config import TrainConfig
 
 
+def is_main_process() -> bool:
+    """torchrun and accelerate launch set RANK for each process before Python starts."""
+    return int(os.environ.get("RANK", "0")) == 0
+
+
 def prepare(
     config: TrainConfig, run_dir: Path, resume: bool, overwrite: bool, console: Console
 ) -> tuple[list[data.Review], list[data.Review]]:
     """Create the run folder and its subset CSVs, or read them back when resuming."""
+    if not is_main_process():
+        return _subsets(config) if not resume else _saved_subsets(run_dir)
     if resume:
         status = artifacts.read_run_metrics(run_dir).get("status")
         if status == artifacts.RUN_COMPLETE:
             raise SenticlfError(f"{run_dir} is already complete; nothing to resume")
-        return (
-            data.read_table(run_dir / artifacts.RUN_TRAIN_CSV),
-            data.read_table(run_dir / artifacts.RUN_VAL_CSV),
-        )
+        return _saved_subsets(run_dir)
     if run_dir.is_file():
         raise SenticlfError(f"--output {run_dir} is a file; expected a folder for the run")
     existing = run_dir.exists() and any(run_dir.iterdir())
@@ -40,15 +46,7 @@ def prepare(
             f"run folder {run_dir} already exists; pass --overwrite to replace it, "
             f"or --resume {run_dir} to continue it"
         )
-    splits = data.load_splits(
-        config.data,
-        config.eval_data,
-        text_column=config.text_column,
-        label_column=config.label_column,
-    )
-    train_rows, val_rows = data.make_subsets(
-        splits, config.train_size, config.val_size, config.seed
-    )
+    train_rows, val_rows = _subsets(config)
     if existing:  # only now that the new data is known to be good
         shutil.rmtree(run_dir)
     try:
@@ -65,7 +63,27 @@ def prepare(
     return train_rows, val_rows
 
 
+def _subsets(config: TrainConfig) -> tuple[list[data.Review], list[data.Review]]:
+    """The seeded subsets: every process of a multi-process run draws the same ones."""
+    splits = data.load_splits(
+        config.data,
+        config.eval_data,
+        text_column=config.text_column,
+        label_column=config.label_column,
+    )
+    return data.make_subsets(splits, config.train_size, config.val_size, config.seed)
+
+
+def _saved_subsets(run_dir: Path) -> tuple[list[data.Review], list[data.Review]]:
+    return (
+        data.read_table(run_dir / artifacts.RUN_TRAIN_CSV),
+        data.read_table(run_dir / artifacts.RUN_VAL_CSV),
+    )
+
+
 def write_status(run_dir: Path, status: str, **extra: Any) -> None:
+    if not is_main_process():
+        return
     metrics = artifacts.read_run_metrics(run_dir)
     metrics.update(status=status, **extra)
     artifacts.write_run_metrics(run_dir, metrics)
@@ -77,6 +95,8 @@ def previous_wall_time(run_dir: Path) -> float:
 
 def record_checkpoint(run_dir: Path, global_step: int, epoch: float | None) -> None:
     """Called once Trainer has finished writing a checkpoint: only now may --resume use it."""
+    if not is_main_process():
+        return
     ledger = {"last_checkpoint": f"checkpoint-{global_step}", "epoch": round(epoch or 0)}
     atomic.write_text(run_dir / artifacts.RUN_CHECKPOINT_LEDGER, json.dumps(ledger) + "\n")
     write_status(run_dir, "running", completed_epochs=ledger["epoch"])
@@ -102,7 +122,7 @@ def drop_unrecorded_checkpoints(run_dir: Path) -> None:
     Older checkpoints stay: Trainer keeps the best epoch's one besides the last.
     """
     folder = run_dir / artifacts.RUN_CHECKPOINTS_DIR
-    if not folder.is_dir():
+    if not folder.is_dir() or not is_main_process():
         return
     try:
         recorded = last_good_checkpoint(run_dir)
@@ -121,6 +141,8 @@ def _step_of(checkpoint: Path) -> int:
 
 def save_model(trainer: Any, tokenizer: Any, run_dir: Path) -> None:
     """Write the best epoch's weights and the tokenizer, all or nothing."""
+    if not is_main_process():
+        return
     with atomic.atomic_dir(run_dir / artifacts.RUN_MODEL_DIR, overwrite=True) as staging:
         trainer.save_model(str(staging))
         tokenizer.save_pretrained(str(staging))
@@ -130,6 +152,8 @@ def save_model(trainer: Any, tokenizer: Any, run_dir: Path) -> None:
 
 def drop_checkpoints(run_dir: Path) -> None:
     """A complete run keeps its best weights in model/; the checkpoints only served resuming."""
+    if not is_main_process():
+        return
     shutil.rmtree(run_dir / artifacts.RUN_CHECKPOINTS_DIR, ignore_errors=True)
     (run_dir / artifacts.RUN_CHECKPOINT_LEDGER).unlink(missing_ok=True)
 

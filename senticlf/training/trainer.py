@@ -90,6 +90,8 @@ def train(
             ) from None
 
     run_folder.save_model(trainer, tokenizer, run_dir)
+    if not run_folder.is_main_process():  # the main process alone reports and writes
+        return {"status": artifacts.RUN_COMPLETE}
     logits = predict_logits(trainer.model, encoder, [row["input_ids"] for row in val_set])
     epochs = report.epoch_history(trainer.state.log_history)
     metrics = report.final_metrics(epochs, logits, encoder, val_rows, run_dir)
@@ -206,6 +208,23 @@ class _AccuracyTrackingTrainer(Trainer):
                 self._seen += int(inputs["labels"].numel())
         return (loss, outputs) if return_outputs else loss
 
+    def _load_optimizer_and_scheduler(self, checkpoint: str | None) -> None:
+        """Resume on CPUs under torchrun, where transformers maps optimizer state to "cpu:0".
+
+        transformers loads the optimizer with ``map_location=args.device`` when several
+        processes train; on CPUs that device is "cpu:0", a location torch.load cannot restore
+        (transformers 4.57), so ``--resume`` under a launcher failed. Plain "cpu" works.
+        """
+        optimizer, scheduler = self.optimizer, self.lr_scheduler
+        cpu_launcher = self.args.world_size > 1 and self.args.device.type == "cpu"
+        if checkpoint is None or not cpu_launcher or optimizer is None or scheduler is None:
+            return super()._load_optimizer_and_scheduler(checkpoint)
+        folder = Path(checkpoint)
+        optimizer.load_state_dict(
+            torch.load(folder / "optimizer.pt", map_location="cpu", weights_only=True)
+        )
+        scheduler.load_state_dict(torch.load(folder / "scheduler.pt", weights_only=True))
+
     def log(self, logs: dict[str, float], *args: Any, **kwargs: Any) -> None:
         if "loss" in logs and self._seen:
             counts = torch.tensor([self._correct, self._seen], device=self.args.device)
@@ -226,8 +245,7 @@ class _CheckpointLedger(TrainerCallback):
         self.run_dir = run_dir
 
     def on_save(self, args, state, control, **kwargs):
-        if state.is_world_process_zero:
-            run_folder.record_checkpoint(self.run_dir, state.global_step, state.epoch)
+        run_folder.record_checkpoint(self.run_dir, state.global_step, state.epoch)
 
 
 class _DurationEstimate(TrainerCallback):
@@ -241,6 +259,8 @@ class _DurationEstimate(TrainerCallback):
         self.start: float | None = None
 
     def on_step_end(self, args, state, control, **kwargs):
+        if not state.is_world_process_zero:
+            return
         if state.global_step == self._MEASURE_FROM:
             self.start = time.perf_counter()
         elif state.global_step == self._MEASURE_TO and self.start is not None:
