@@ -45,7 +45,7 @@ def train_args(review_files, base_model, output, *extra):
 @pytest.mark.parametrize(
     ("content", "fragment"),
     [
-        ("text,label\ngood,1\nbad,0\nok,2\n", "row 4 has label '2'"),
+        ("text,label\ngood,1\nbad,0\nok,meh\n", "row 4 has label 'meh'"),
         ("words,label\ngood,1\n", "no text column"),
         ("text,label\ngood,1\n,0\n", "row 3 has an empty 'text'"),
         ("text,label\n" + "good,1\n" * 10, "only positive reviews"),
