@@ -21,7 +21,12 @@ RELIABILITY_PNG = "reliability.png"
 
 
 def print_report(console: Console, result: dict[str, Any]) -> None:
-    console.print(Markdown(to_markdown(result)))
+    """Rendered in a terminal; plain Markdown when piped (tables are never cut to 80 columns)."""
+    text = to_markdown(result)
+    if console.is_terminal:
+        console.print(Markdown(text))
+    else:
+        console.print(text, markup=False, highlight=False, soft_wrap=True, end="")
 
 
 def write_report(result: dict[str, Any], out: Path, overwrite: bool, progress: Console) -> None:
@@ -69,7 +74,7 @@ def to_markdown(result: dict[str, Any], diagram: bool = False) -> str:
         "",
         f"{result['reviews']:,} labelled reviews; labels {', '.join(result['labels'])}. "
         f"Machine: {machine['cpu']} ({', '.join(machine['instruction_sets']) or 'no AVX2'}), "
-        f"{result['threads'] or 'all'} threads; senticlf {result['senticlf_version']}.",
+        f"threads: {result['threads'] or 'all cores'}; senticlf {result['senticlf_version']}.",
         "",
         "| model | accuracy | macro F1 | ECE | ECE at T=1 | log-loss | log-loss at T=1 | temperature | reviews/s |",
         "|---|---|---|---|---|---|---|---|---|",
