@@ -39,8 +39,11 @@ def plot_reliability(panels: dict[str, CalibrationScores], path: Path) -> None:
         centres = [(b.lower + b.upper) / 2 for b in filled]
         axis.bar(centres, [b.accuracy for b in filled], width=width, edgecolor="black",
                  color="#4c72b0", label="accuracy")  # fmt: skip
-        axis.bar(centres, [b.confidence - b.accuracy for b in filled], bottom=[b.accuracy for b in filled],
-                 width=width, color="#dd8452", alpha=0.5, edgecolor="#dd8452", label="gap to confidence")  # fmt: skip
+        # The gap runs from accuracy to mean confidence: above the bar when over-confident.
+        axis.bar(centres, [abs(b.confidence - b.accuracy) for b in filled],
+                 bottom=[min(b.confidence, b.accuracy) for b in filled], width=width,
+                 color="#c44e52", alpha=0.3, hatch="//", edgecolor="#c44e52",
+                 label="gap to mean confidence")  # fmt: skip
         axis.plot([0, 1], [0, 1], "k--", linewidth=1, label="perfect calibration")
         axis.set(xlim=(0, 1), ylim=(0, 1), xlabel="confidence (top probability)",
                  ylabel="accuracy", title=f"{title}\nECE {scores.ece:.4f}, NLL {scores.nll:.4f}")  # fmt: skip
