@@ -405,8 +405,8 @@ def make_subsets(
             )
         val, rest = shuffled[:n_val], shuffled[n_val:]
         train = rest[:train_size] if train_size is not None else rest
-    check_both_classes(train, "training subset")
-    check_both_classes(val, "validation subset")
+    check_both_classes(train, "training subset", splits.labels)
+    check_both_classes(val, "validation subset", splits.labels)
     return train, val
 
 

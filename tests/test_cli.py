@@ -372,6 +372,10 @@ def test_evaluate_imports_neither_torch_nor_transformers(bundle, labelled_csv, t
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "out" / "report.json").is_file()
+    result = subprocess.run(
+        [sys.executable, "-c", script, "info", str(bundle)], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
 
 
 # ---------------------------------------------------------------------------- info
