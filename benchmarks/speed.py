@@ -12,7 +12,6 @@ machine hits them alike; each is warmed up first. Writes JSON, Markdown and a PN
 from __future__ import annotations
 
 import json
-import math
 import statistics
 import subprocess
 import sys
@@ -26,8 +25,9 @@ import typer
 
 from benchmarks import backends, footprint, machine
 from senticlf import artifacts, data
+from senticlf.evaluation.comparison import mcnemar_p
+from senticlf.evaluation.metrics import classification_metrics
 from senticlf.runtime.tokenize import ReviewEncoder
-from senticlf.training.metrics import classification_metrics
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
 
@@ -73,17 +73,6 @@ def throughput(
             outputs[model.name] = np.concatenate([model.positive(batch) for batch in batches])
             speeds[model.name].append(len(sorted_texts) / (time.perf_counter() - start))
     return {name: statistics.median(s) for name, s in speeds.items()}, outputs
-
-
-def mcnemar_p(a_correct: np.ndarray, b_correct: np.ndarray) -> float:
-    """Exact two-sided McNemar test: do two classifiers err on different reviews by chance?"""
-    b = int(np.sum(a_correct & ~b_correct))
-    c = int(np.sum(~a_correct & b_correct))
-    n = b + c
-    if n == 0:
-        return 1.0
-    tail = sum(math.comb(n, k) for k in range(min(b, c) + 1)) / 2**n
-    return min(1.0, 2 * tail)
 
 
 def cold_start(

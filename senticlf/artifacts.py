@@ -36,6 +36,7 @@ MANIFEST = "senticlf.json"
 FP32_MODEL = "model.onnx"
 INT8_MODEL = "model.int8.onnx"
 TOKENIZER = "tokenizer.json"
+CARD = "README.md"  # the model card, hashed in the manifest like every other file
 MANIFEST_FORMAT = 1
 
 LABELS = ("negative", "positive")

@@ -1,4 +1,4 @@
-"""The ``senticlf`` command line: train, export, predict.
+"""The ``senticlf`` command line: train, export, predict, evaluate, info.
 
 Each command imports its own stage inside its body: ``senticlf --help`` and ``predict`` never
 pay for (or need) torch and transformers. Problems a user can fix end in one line on stderr
@@ -269,6 +269,72 @@ def predict(
         )  # fmt: skip
         err.print(f"model: {bundle} ({classifier.model_file})", highlight=False)
         predict_file(job, classifier, err)
+
+    _run(action)
+
+
+# ---------------------------------------------------------------------------- evaluate
+
+
+@app.command()
+def evaluate(
+    bundle: Annotated[Path, typer.Argument(help="An exported bundle folder.")],
+    data: Annotated[
+        str,
+        typer.Option(
+            help="Labelled reviews: CSV/JSONL/Parquet (gzip too), aclImdb folder or archive."
+        ),
+    ],
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Write report.json, report.md and reliability.png here (atomically)."),
+    ] = None,
+    compare: Annotated[
+        Path | None, typer.Option(help="A second bundle, scored side by side on the same reviews.")
+    ] = None,
+    fp32: Annotated[
+        bool,
+        typer.Option("--fp32", help="Compare the bundle's fp32 model with its INT8 model."),
+    ] = False,
+    text_column: Annotated[str | None, typer.Option(help="Text column of table data.")] = None,
+    label_column: Annotated[str | None, typer.Option(help="Label column of table data.")] = None,
+    threads: Annotated[
+        int | None, typer.Option(help="ONNX Runtime threads [default: all cores].")
+    ] = None,
+    batch_size: Annotated[int, typer.Option(help="Reviews per ONNX Runtime call.")] = DEFAULT_BATCH,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace an existing --out folder.")
+    ] = False,
+) -> None:
+    """Accuracy, macro F1, per-label scores, calibration (ECE), length buckets, error groups."""
+
+    def action() -> None:
+        from senticlf.evaluation.evaluate import EvaluationJob
+        from senticlf.evaluation.evaluate import evaluate as run_evaluation
+
+        job = EvaluationJob(
+            bundle=bundle, data=data, out=out, compare=compare, fp32=fp32,
+            text_column=text_column, label_column=label_column, threads=threads,
+            batch_size=batch_size, overwrite=overwrite,
+        )  # fmt: skip
+        run_evaluation(job, Console(), err)
+
+    _run(action)
+
+
+# ---------------------------------------------------------------------------- info
+
+
+@app.command()
+def info(
+    bundle: Annotated[Path, typer.Argument(help="An exported bundle folder.")],
+) -> None:
+    """Summarise a bundle and check every file against its sha256 (no model is loaded)."""
+
+    def action() -> None:
+        from senticlf.export.card import print_info
+
+        print_info(bundle, Console())
 
     _run(action)
 

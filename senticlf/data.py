@@ -3,6 +3,10 @@
 Sources: the Hugging Face hub (``stanfordnlp/imdb``), the Stanford ``aclImdb`` release as a
 folder or as the ``.tar.gz`` read in place, and CSV / JSONL / Parquet files. Every check a
 user's file can fail names the file and the row, so the fix is obvious without a traceback.
+
+Labels: a table may carry two or more labels, as names or integers. ``Review.label`` is an
+index into the label names, which come in one stable, documented order (see
+:func:`infer_labels`) unless the caller fixes it with ``labels=[...]``.
 """
 
 from __future__ import annotations
@@ -25,7 +29,10 @@ from senticlf.errors import SenticlfError
 HUB_DATASET = "stanfordnlp/imdb"
 TABLE_SUFFIXES = (".csv", ".jsonl", ".json", ".parquet")
 LABEL_COLUMNS = ("label", "sentiment", "labels", "target")
-_LABEL_VALUES = {"0": 0, "1": 1, "neg": 0, "pos": 1, "negative": 0, "positive": 1}
+# Spellings of binary sentiment in the wild; all of them mean artifacts.LABELS.
+_BINARY_ALIASES = {"0": 0, "1": 1, "neg": 0, "pos": 1, "negative": 0, "positive": 1}
+_BINARY_EXPECTED = "0/1, neg/pos or negative/positive"
+_INTEGER = re.compile(r"^[+-]?\d+$")
 _ACLIMDB_FILE = re.compile(r"(?:^|/)(train|test)/(pos|neg)/(\d+)_(\d+)\.txt$")
 
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))  # IMDb-style reviews can exceed 128 KiB
@@ -33,39 +40,74 @@ csv.field_size_limit(min(sys.maxsize, 2**31 - 1))  # IMDb-style reviews can exce
 
 class Review(NamedTuple):
     text: str
-    label: int  # 1 positive, 0 negative
+    label: int  # index into the label names (binary sentiment: 0 negative, 1 positive)
 
 
 class Splits(NamedTuple):
     train: list[Review]
     test: list[Review]
+    labels: tuple[str, ...] = artifacts.LABELS  # what each Review.label index means
+
+
+Labels = tuple[str, ...] | list[str]
 
 
 # ---------------------------------------------------------------------------- sources
 
 
-def load_splits(source: str, eval_source: str | None = None, **columns: str | None) -> Splits:
-    """Read the train split and the evaluation split of ``source``.
+def load_splits(
+    source: str,
+    eval_source: str | None = None,
+    labels: Labels | None = None,
+    **columns: str | None,
+) -> Splits:
+    """Read the train split and the evaluation split of ``source``, and their label names.
 
     A table file has no test split of its own: pass ``eval_source``, or the evaluation
-    subset is carved out of the same file (still disjoint from the training subset).
+    subset is carved out of the same file (still disjoint from the training subset). The
+    label names come from both files together, so the two splits always share one order.
     """
     path = Path(source)
     if _looks_like_hub_id(source) and not path.exists():  # e.g. stanfordnlp/imdb
-        return _load_hub(source)
+        return _binary_only(_load_hub(source), labels, source)
     if not path.exists():
         raise SenticlfError(f"data source {source} does not exist (a file, folder or hub id)")
     if path.is_dir() or path.name.endswith((".tar.gz", ".tgz", ".tar")):
         if eval_source:
             raise SenticlfError("--eval-data is only for table files; aclImdb has its test split")
-        return _load_aclimdb(path)
-    train = read_table(path, **columns)
-    check_both_classes(train, f"data file {path}")
-    test = []
+        return _binary_only(_load_aclimdb(path), labels, source)
+    train_rows = _read_rows(path, **columns)
+    test_rows = _read_rows(Path(eval_source), **columns) if eval_source else []
+    names = check_labels(labels) if labels else infer_labels(train_rows + test_rows)
+    train = _to_reviews(train_rows, names)
+    check_both_classes(train, f"data file {path}", names)
+    test = _to_reviews(test_rows, names)
     if eval_source:
-        test = read_table(Path(eval_source), **columns)
-        check_both_classes(test, f"evaluation file {eval_source}")
-    return Splits(train, test)
+        check_both_classes(test, f"evaluation file {eval_source}", names)
+    return Splits(train, test, names)
+
+
+def read_labelled(
+    source: str, labels: Labels, text_column: str | None = None, label_column: str | None = None
+) -> list[Review]:
+    """The labelled reviews of ``source`` to score a model on, labels mapped onto ``labels``.
+
+    A table file is read whole; aclImdb (folder or archive) and the hub give their test split.
+    """
+    path = Path(source)
+    if path.is_file() and not path.name.endswith((".tar.gz", ".tgz", ".tar")):
+        return read_table(path, text_column, label_column, labels=labels)
+    splits = load_splits(source, labels=labels, text_column=text_column, label_column=label_column)
+    return splits.test
+
+
+def _binary_only(splits: Splits, labels: Labels | None, source: str) -> Splits:
+    """IMDb sources are negative/positive; a different --labels cannot apply to them."""
+    if labels and not artifacts.is_binary_sentiment(list(labels)):
+        raise SenticlfError(
+            f"{source} is labelled negative/positive; labels {', '.join(labels)} do not apply"
+        )
+    return splits
 
 
 def _looks_like_hub_id(source: str) -> bool:
@@ -136,33 +178,117 @@ def _aclimdb_files(path: Path) -> Iterator[tuple[str, Callable[[], bytes]]]:
 
 
 def read_table(
-    path: Path, text_column: str | None = None, label_column: str | None = None
+    path: Path,
+    text_column: str | None = None,
+    label_column: str | None = None,
+    labels: Labels | None = None,
 ) -> list[Review]:
-    """Read a CSV, JSONL or Parquet file of labelled reviews, checking every row."""
+    """Read a CSV, JSONL or Parquet file of labelled reviews, checking every row.
+
+    ``labels`` fixes the label names (and so the meaning of ``Review.label``); without it they
+    are inferred from the file by :func:`infer_labels`.
+    """
+    rows = _read_rows(path, text_column, label_column)
+    return _to_reviews(rows, check_labels(labels) if labels else infer_labels(rows))
+
+
+def read_table_labels(
+    path: Path, text_column: str | None = None, label_column: str | None = None
+) -> tuple[str, ...]:
+    """The label names :func:`read_table` infers for ``path`` (the order its indices follow)."""
+    return infer_labels(_read_rows(path, text_column, label_column))
+
+
+class _Row(NamedTuple):
+    where: str  # "<file>: row 3", for error messages
+    text: str
+    label: object  # as found in the file
+
+
+def _read_rows(
+    path: Path, text_column: str | None = None, label_column: str | None = None
+) -> list[_Row]:
     records = _read_records(path)
     if not records:
         raise SenticlfError(f"{path} has no rows")
     available = list(records[0][1].keys())
     text_key = _pick_column(path, available, text_column, artifacts.TEXT_COLUMNS, "text")
     label_key = _pick_column(path, available, label_column, LABEL_COLUMNS, "label")
-    reviews = []
+    rows = []
     for where, record in records:
         text = record.get(text_key)
         if not isinstance(text, str) or not text.strip():
             raise SenticlfError(f"{path}: {where} has an empty {text_key!r}")
-        reviews.append(Review(text, parse_label(record.get(label_key), f"{path}: {where}")))
-    return reviews
+        rows.append(_Row(f"{path}: {where}", text, record.get(label_key)))
+    return rows
 
 
-def parse_label(value: object, where: str) -> int:
-    key = str(value).strip().lower()
+def _label_key(value: object) -> str:
+    """One spelling per label: trimmed, and 1.0 (Parquet, JSON) read as 1."""
+    if value is None:
+        return ""
     if isinstance(value, float) and value.is_integer():
-        key = str(int(value))
-    if key not in _LABEL_VALUES:
+        return str(int(value))
+    return str(value).strip()
+
+
+def infer_labels(rows: Iterable[_Row]) -> tuple[str, ...]:
+    """The label names of a file, in a stable order that does not depend on row order.
+
+    - only 0/1, neg/pos, negative/positive: ``("negative", "positive")``, as always;
+    - only integers (e.g. 1-5 stars): numeric order, named by the integers (``"1"`` ... ``"5"``);
+    - names: sorted alphabetically (``negative, neutral, positive``).
+
+    A file mixing integers with other names is refused: that is a typo far more often than a
+    label set. Pass ``labels=[...]`` (``--labels``) to choose another order.
+    """
+    rows = list(rows)
+    keys = {_label_key(row.label) for row in rows}
+    if "" in keys:
+        empty = next(row for row in rows if not _label_key(row.label))
+        raise SenticlfError(f"{empty.where} has no label")
+    if {key.lower() for key in keys} <= set(_BINARY_ALIASES):
+        return artifacts.LABELS
+    integers = {key for key in keys if _INTEGER.match(key)}
+    if integers == keys:
+        return tuple(str(n) for n in sorted({int(key) for key in keys}))
+    if integers:
+        odd = next(row for row in rows if not _INTEGER.match(_label_key(row.label)))
         raise SenticlfError(
-            f"{where} has label {value!r}; expected 0/1, neg/pos or negative/positive"
+            f"{odd.where} has label {odd.label!r}, but other labels are numbers "
+            f"({', '.join(sorted(integers, key=int))}); fix the label or name the label set "
+            "with --labels"
         )
-    return _LABEL_VALUES[key]
+    return tuple(sorted(keys))
+
+
+def check_labels(labels: Labels) -> tuple[str, ...]:
+    """A label set given by the user: two or more distinct, non-empty names."""
+    names = tuple(str(name).strip() for name in labels)
+    if len(names) < 2:
+        raise SenticlfError(f"a label set needs at least two labels, got {list(names)}")
+    if any(not name for name in names):
+        raise SenticlfError(f"label names cannot be empty, got {list(names)}")
+    lowered = [name.lower() for name in names]
+    if len(set(lowered)) != len(names):
+        raise SenticlfError(f"label names must be distinct, got {list(names)}")
+    return names
+
+
+def _to_reviews(rows: list[_Row], labels: tuple[str, ...]) -> list[Review]:
+    index = {name.lower(): i for i, name in enumerate(labels)}
+    if artifacts.is_binary_sentiment(labels):
+        index.update(_BINARY_ALIASES)
+    expected = (
+        _BINARY_EXPECTED if artifacts.is_binary_sentiment(labels) else f"one of {', '.join(labels)}"
+    )
+    reviews = []
+    for row in rows:
+        position = index.get(_label_key(row.label).lower())
+        if position is None:
+            raise SenticlfError(f"{row.where} has label {row.label!r}; expected {expected}")
+        reviews.append(Review(row.text, position))
+    return reviews
 
 
 def _pick_column(
@@ -278,22 +404,30 @@ def make_subsets(
             )
         val, rest = shuffled[:n_val], shuffled[n_val:]
         train = rest[:train_size] if train_size is not None else rest
-    check_both_classes(train, "training subset")
-    check_both_classes(val, "validation subset")
+    check_both_classes(train, "training subset", splits.labels)
+    check_both_classes(val, "validation subset", splits.labels)
     return train, val
 
 
-def check_both_classes(reviews: list[Review], name: str) -> None:
-    labels = {review.label for review in reviews}
+def check_both_classes(reviews: list[Review], name: str, labels: Labels = artifacts.LABELS) -> None:
+    """A classifier learns nothing from one label: at least two must occur."""
+    found = {review.label for review in reviews}
     if not reviews:
         raise SenticlfError(f"the {name} is empty")
-    if len(labels) < 2:
-        only = "positive" if labels == {1} else "negative"
-        raise SenticlfError(f"the {name} has only {only} reviews; a classifier needs both classes")
+    if len(found) < 2:
+        (index,) = found
+        only = labels[index] if 0 <= index < len(labels) else str(index)
+        need = "both classes" if len(labels) == 2 else "at least two labels"
+        raise SenticlfError(f"the {name} has only {only} reviews; a classifier needs {need}")
 
 
-def write_csv(path: Path, reviews: Iterable[Review]) -> None:
+def write_csv(path: Path, reviews: Iterable[Review], labels: Labels | None = None) -> None:
+    """A run's subset as text,label. With ``labels`` the label column holds the names, so
+    the file reads back the same with ``read_table(path, labels=labels)`` whatever the label
+    set; without, it holds the indices (0/1 for binary sentiment, as run folders always had).
+    """
     with atomic.atomic_open(path) as handle:
         writer = csv.writer(handle)
         writer.writerow(["text", "label"])
-        writer.writerows(reviews)
+        for review in reviews:
+            writer.writerow([review.text, labels[review.label] if labels else review.label])

@@ -1,3 +1,4 @@
+import csv
 import json
 import os
 import subprocess
@@ -24,7 +25,9 @@ BLOCK_HEAVY = textwrap.dedent(
 )
 
 
-@pytest.mark.parametrize("command", [[], ["train"], ["export"], ["predict"]])
+@pytest.mark.parametrize(
+    "command", [[], ["train"], ["export"], ["predict"], ["evaluate"], ["info"]]
+)
 def test_help_needs_no_training_library(command):
     result = subprocess.run(
         [sys.executable, "-c", BLOCK_HEAVY, *command, "--help"], capture_output=True, text=True
@@ -45,7 +48,7 @@ def train_args(review_files, base_model, output, *extra):
 @pytest.mark.parametrize(
     ("content", "fragment"),
     [
-        ("text,label\ngood,1\nbad,0\nok,2\n", "row 4 has label '2'"),
+        ("text,label\ngood,1\nbad,0\nok,meh\n", "row 4 has label 'meh'"),
         ("words,label\ngood,1\n", "no text column"),
         ("text,label\ngood,1\n,0\n", "row 3 has an empty 'text'"),
         ("text,label\n" + "good,1\n" * 10, "only positive reviews"),
@@ -317,3 +320,133 @@ def test_predict_on_a_really_full_filesystem(bundle, many_reviews, tmp_path):
         assert os.listdir(tiny) == ["preds.jsonl"]
     finally:
         subprocess.run(["umount", str(tiny)], check=True)
+
+
+# ---------------------------------------------------------------------------- evaluate
+
+
+LABELLED = [
+        ("A wonderful, brilliant film.", "pos"), ("An awful, boring waste.", "neg"),
+        ("Great fun, I loved it.", "positive"), ("Dull and stupid.", "negative"),
+        ("Superb acting, moving story.", "1"), ("Terrible plot, poor actors.", "0"),
+        ("Excellent music and a great ending.", "pos"), ("I hated this dull movie.", "neg"),
+        ("The film was great.", "neg"), ("The movie was awful.", "pos"),
+        ("A brilliant director.", "pos"), ("A waste of a story.", "neg"),
+]  # fmt: skip
+
+
+@pytest.fixture
+def labelled_csv(tmp_path):
+    """Twelve reviews, two of them labelled against their words so the model makes errors."""
+    path = tmp_path / "labelled.csv"
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["review", "sentiment"])
+        writer.writerows(LABELLED)
+    return path
+
+
+def test_evaluate_matches_a_hand_computation_from_the_predictor(bundle, labelled_csv, tmp_path):
+    import numpy as np
+
+    import senticlf
+    from senticlf.evaluation.calibration import expected_calibration_error
+
+    out = tmp_path / "eval"
+    result = invoke("evaluate", bundle, "--data", labelled_csv, "--out", out, "--threads", "1")
+    assert result.exit_code == 0, result.output
+    assert "macro F1" in result.stdout and "Confusion matrix" in result.stdout
+    assert sorted(p.name for p in out.iterdir()) == ["reliability.png", "report.json", "report.md"]
+    report = json.loads((out / "report.json").read_text())
+    model = report["models"][0]
+
+    texts = [text for text, _ in LABELLED]
+    truth = np.array([int(label in ("pos", "positive", "1")) for _, label in LABELLED])
+    predictions = senticlf.load(bundle).predict(texts)
+    predicted = np.array([int(p.label == "positive") for p in predictions])
+    tp = int(np.sum((predicted == 1) & (truth == 1)))
+    fp = int(np.sum((predicted == 1) & (truth == 0)))
+    fn = int(np.sum((predicted == 0) & (truth == 1)))
+    tn = int(np.sum((predicted == 0) & (truth == 0)))
+    assert model["metrics"]["confusion_matrix"] == [[tn, fp], [fn, tp]]
+    assert model["metrics"]["accuracy"] == pytest.approx((tp + tn) / 12)
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn)
+    positive_f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    assert model["metrics"]["per_label"]["positive"]["f1"] == pytest.approx(positive_f1)
+    scores = np.array([[p.scores["negative"], p.scores["positive"]] for p in predictions])
+    assert model["calibration"]["calibrated"]["ece"] == pytest.approx(
+        expected_calibration_error(scores, truth), abs=1e-5
+    )
+    assert model["misclassified"] == 12 - tp - tn
+    assert sum(r["reviews"] for r in model["by_length"]) == 12
+    assert "| negative |" in (out / "report.md").read_text()
+
+
+def test_evaluate_compares_fp32_with_int8_and_two_bundles(bundle, labelled_csv):
+    result = invoke("evaluate", bundle, "--data", labelled_csv, "--fp32", "--threads", "1")
+    assert result.exit_code == 0, result.output
+    assert "(INT8) vs" in result.stdout and "McNemar" in result.stdout
+    result = invoke("evaluate", bundle, "--data", labelled_csv, "--compare", bundle)
+    assert result.exit_code == 0, result.output
+    assert "Same labels on 100.00%" in result.stdout and "McNemar p = 1" in result.stdout
+
+
+def test_evaluate_rejects_unknown_labels_and_bad_options(bundle, labelled_csv, tmp_path):
+    three = tmp_path / "three.csv"
+    three.write_text("text,label\ngreat,positive\nmeh,neutral\nawful,negative\n")
+    assert_one_line_error(
+        invoke("evaluate", bundle, "--data", three), "row 3 has label 'neutral'", str(three)
+    )
+    (tmp_path / "taken").mkdir()
+    assert_one_line_error(
+        invoke("evaluate", bundle, "--data", labelled_csv, "--out", tmp_path / "taken"),
+        "already exists",
+    )
+    assert_one_line_error(
+        invoke("evaluate", bundle, "--data", labelled_csv, "--fp32", "--compare", bundle),
+        "exclude each other",
+    )
+    assert_one_line_error(
+        invoke("evaluate", bundle, "--data", tmp_path / "none.csv"), "does not exist"
+    )
+    assert_one_line_error(invoke("evaluate", tmp_path, "--data", labelled_csv), "not a senticlf")
+
+
+def test_evaluate_imports_neither_torch_nor_transformers(bundle, labelled_csv, tmp_path):
+    script = BLOCK_HEAVY.replace(
+        "app()", "app(standalone_mode=False)\nimport sys as s\n"
+        "assert not [m for m in s.modules if m.split('.')[0] in ('torch', 'transformers')]",
+    )  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-c", script, "evaluate", str(bundle), "--data", str(labelled_csv),
+         "--out", str(tmp_path / "out"), "--threads", "1"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "out" / "report.json").is_file()
+    result = subprocess.run(
+        [sys.executable, "-c", script, "info", str(bundle)], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+
+
+# ---------------------------------------------------------------------------- info
+
+
+def test_info_summarises_and_verifies_a_bundle(bundle):
+    result = invoke("info", bundle)
+    assert result.exit_code == 0, result.output
+    assert "negative, positive" in result.stdout and "match their sha256" in result.stdout
+
+
+def test_info_refuses_a_tampered_or_incomplete_bundle(bundle, tmp_path):
+    import shutil
+
+    copy = tmp_path / "bundle"
+    shutil.copytree(bundle, copy)
+    (copy / artifacts.TOKENIZER).write_text("{}")
+    assert_one_line_error(invoke("info", copy), "tokenizer.json does not match")
+    (copy / artifacts.FP32_MODEL).unlink()
+    assert_one_line_error(invoke("info", copy), "model.onnx is missing")
+    assert_one_line_error(invoke("info", tmp_path / "nope"), "does not exist")

@@ -1,4 +1,4 @@
-from senticlf.training.error_analysis import count_groups, error_groups
+from senticlf.evaluation.error_analysis import count_groups, error_groups
 
 
 def test_each_group_has_its_cue():

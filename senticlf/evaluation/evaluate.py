@@ -1,0 +1,100 @@
+"""``senticlf evaluate``: a bundle (or two models side by side) on a labelled file.
+
+Answers what a user asks before shipping: how good is it on my data, can its probabilities be
+trusted, where does it fail. Reads any file ``train --data`` reads, maps its labels onto the
+bundle's, and writes report.json, report.md and reliability.png into a folder that appears
+only complete.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from rich.console import Console
+
+from senticlf import __version__, artifacts, cpu, data
+from senticlf.errors import SenticlfError
+from senticlf.evaluation import comparison, report, scoring
+from senticlf.runtime.predictor import DEFAULT_BATCH, SentimentClassifier
+
+
+@dataclass(frozen=True)
+class EvaluationJob:
+    """What to score, on what, and where to write; checked before any model is loaded."""
+
+    bundle: Path
+    data: str
+    out: Path | None = None
+    compare: Path | None = None
+    fp32: bool = False  # compare the bundle's fp32 model with its INT8 model
+    text_column: str | None = None
+    label_column: str | None = None
+    threads: int | None = None
+    batch_size: int = DEFAULT_BATCH
+    overwrite: bool = False
+
+    def __post_init__(self) -> None:
+        if self.compare is not None and self.fp32:
+            raise SenticlfError(
+                "--compare OTHER_BUNDLE and --fp32 (fp32 vs INT8 of one bundle) exclude each other"
+            )
+        if self.out is not None and self.out.exists() and not self.overwrite:
+            raise SenticlfError(f"{self.out} already exists; pass --overwrite to replace it")
+        if self.threads is not None and self.threads < 1:
+            raise SenticlfError(f"--threads must be at least 1, got {self.threads}")
+
+
+def evaluate(job: EvaluationJob, console: Console, progress: Console) -> dict[str, Any]:
+    """Score, print the report on ``console``, write it to ``job.out``; returns the report."""
+    classifiers = _classifiers(job)
+    labels = classifiers[0].labels
+    reviews = data.read_labelled(job.data, labels, job.text_column, job.label_column)
+    texts = [review.text for review in reviews]
+    truth = np.array([review.label for review in reviews], dtype=np.int64)
+    models = [scoring.score_model(c, texts, truth, progress) for c in classifiers]
+    result: dict[str, Any] = {
+        "data": job.data,
+        "reviews": len(reviews),
+        "labels": list(labels),
+        "models": models,
+        "machine": {"cpu": cpu.cpu_name(), "instruction_sets": cpu.instruction_sets()},
+        "threads": job.threads,
+        "senticlf_version": __version__,
+    }
+    if len(models) == 2:
+        result["comparison"] = comparison.compare_predictions(
+            truth, models[0]["predictions"], models[1]["predictions"]
+        )
+    for model in models:
+        model.pop("predictions")
+    report.print_report(console, result)
+    if job.out is not None:
+        report.write_report(result, job.out, job.overwrite, progress)
+    return result
+
+
+def _classifiers(job: EvaluationJob) -> list[SentimentClassifier]:
+    def load(bundle: Path, quantized: bool | None) -> SentimentClassifier:
+        return SentimentClassifier(
+            bundle, quantized=quantized, threads=job.threads, batch_size=job.batch_size
+        )
+
+    first = load(job.bundle, None)
+    if job.fp32:
+        if first.model_file != artifacts.INT8_MODEL:
+            raise SenticlfError(
+                f"bundle {job.bundle} has no INT8 model; --fp32 compares its fp32 and INT8 models"
+            )
+        return [first, load(job.bundle, False)]
+    if job.compare is None:
+        return [first]
+    other = load(job.compare, None)
+    if other.labels != first.labels:
+        raise SenticlfError(
+            f"cannot compare: {job.bundle} has labels {', '.join(first.labels)} and "
+            f"{job.compare} has {', '.join(other.labels)}"
+        )
+    return [first, other]

@@ -1,0 +1,55 @@
+"""The reliability diagram: accuracy against confidence, bin by bin, beside the diagonal.
+
+matplotlib is imported here only, and only when a diagram is drawn: it belongs to the
+``evaluate`` (and ``train``) extra, not to the predictor.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from senticlf import atomic
+from senticlf.errors import SenticlfError
+from senticlf.evaluation.calibration import CalibrationScores
+
+
+def matplotlib_available() -> bool:
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def plot_reliability(panels: dict[str, CalibrationScores], path: Path) -> None:
+    """One panel per title: bars of accuracy per confidence bin, the gap to the diagonal in red."""
+    try:
+        import matplotlib
+    except ImportError:
+        raise SenticlfError(
+            "the reliability diagram needs matplotlib: pip install 'senticlf[evaluate]'"
+        ) from None
+    matplotlib.use("Agg")  # no display on servers and CI
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(1, len(panels), figsize=(4.5 * len(panels), 4.5), squeeze=False)
+    for axis, (title, scores) in zip(axes[0], panels.items(), strict=True):
+        filled = [b for b in scores.bins if b.reviews]
+        width = scores.bins[0].upper - scores.bins[0].lower if scores.bins else 1.0
+        centres = [(b.lower + b.upper) / 2 for b in filled]
+        axis.bar(centres, [b.accuracy for b in filled], width=width, edgecolor="black",
+                 color="#4c72b0", label="accuracy")  # fmt: skip
+        # The gap runs from accuracy to mean confidence: above the bar when over-confident.
+        axis.bar(centres, [abs(b.confidence - b.accuracy) for b in filled],
+                 bottom=[min(b.confidence, b.accuracy) for b in filled], width=width,
+                 color="#c44e52", alpha=0.3, hatch="//", edgecolor="#c44e52",
+                 label="gap to mean confidence")  # fmt: skip
+        axis.plot([0, 1], [0, 1], "k--", linewidth=1, label="perfect calibration")
+        axis.set(xlim=(0, 1), ylim=(0, 1), xlabel="confidence (top probability)",
+                 ylabel="accuracy", title=f"{title}\nECE {scores.ece:.4f}, NLL {scores.nll:.4f}")  # fmt: skip
+        axis.legend(loc="upper left", fontsize=8)
+        axis.grid(alpha=0.3)
+    figure.tight_layout()
+    with atomic.atomic_open(path, "wb") as handle:
+        figure.savefig(handle, format="png", dpi=100)
+    plt.close(figure)
