@@ -80,7 +80,14 @@ def train(
     text_column: Annotated[str | None, typer.Option(help="Text column of table data.")] = None,
     label_column: Annotated[
         str | None,
-        typer.Option(help="Label column of table data (0/1, neg/pos, negative/positive)."),
+        typer.Option(help="Label column of table data (0/1, neg/pos, negative/positive, ...)."),
+    ] = None,
+    labels: Annotated[
+        str | None,
+        typer.Option(
+            help="Label names in output order, comma-separated, e.g. negative,neutral,positive "
+            "[default: from the data]."
+        ),
     ] = None,
     base_model: Annotated[
         str, typer.Option(help="Hub id or local folder of the pretrained encoder.")
@@ -156,6 +163,7 @@ def train(
                 batch_size=batch_size, weight_decay=weight_decay, warmup_ratio=warmup_ratio,
                 scheduler=scheduler, max_length=max_length, truncation=truncation, dropout=dropout,
                 gradient_accumulation=gradient_accumulation, seed=seed, device=device,
+                labels=labels.split(",") if labels else None,
             )  # fmt: skip
             run_dir = output or Path("runs") / datetime.now().strftime("%Y%m%d-%H%M%S")
         from senticlf.training.run_folder import is_main_process
@@ -200,6 +208,13 @@ def export(
             help="Fuse attention, LayerNorm and GELU with ONNX Runtime's optimizer first."
         ),
     ] = EXPORT_DEFAULTS.optimize,
+    calibrate: Annotated[
+        bool,
+        typer.Option(
+            help="Fit a temperature on the validation reviews so scores are calibrated "
+            "probabilities (labels never change)."
+        ),
+    ] = EXPORT_DEFAULTS.calibrate,
     overwrite: Annotated[
         bool,
         typer.Option(
@@ -213,6 +228,7 @@ def export(
         options = ExportOptions(
             quantize=quantize, preset=preset, max_accuracy_drop=max_accuracy_drop,
             min_agreement=min_agreement, overwrite=overwrite, opset=opset, optimize=optimize,
+            calibrate=calibrate,
         )  # fmt: skip
         from senticlf.export.bundle import export_run
 

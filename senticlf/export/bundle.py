@@ -14,9 +14,10 @@ from typing import Any
 import numpy as np
 from rich.console import Console
 
-from senticlf import __version__, artifacts, atomic, cpu, data
+from senticlf import __version__, artifacts, atomic, cpu
 from senticlf.errors import SenticlfError
-from senticlf.export import check, quantize
+from senticlf.evaluation import calibration
+from senticlf.export import card, check, quantize
 from senticlf.export.options import ExportOptions
 from senticlf.runtime.tokenize import ReviewEncoder
 from senticlf.training import run_folder
@@ -31,7 +32,7 @@ def export_run(
 ) -> dict[str, Any]:
     """Export, check, optionally quantize; returns the check's numbers."""
     config, metrics = run_folder.finished_run(run_dir)
-    val = data.read_table(run_dir / artifacts.RUN_VAL_CSV)
+    val = run_folder.read_subset(run_dir, artifacts.RUN_VAL_CSV, config)
     labels = np.array([review.label for review in val])
     failure: str | None = None
     with atomic.atomic_dir(output, overwrite=options.overwrite) as staging:
@@ -58,6 +59,11 @@ def export_run(
             if options.optimize
             else "none",
         }
+        temperature = 1.0
+        if options.calibrate:
+            fitted = calibration.calibrate(fp32.logits, labels)
+            temperature = fitted.temperature
+            report["calibration"] = fitted.to_dict()
         quant_info = None
         if options.quantize:
             quant_info, failure = _quantize_checked(
@@ -67,9 +73,11 @@ def export_run(
         files = [artifacts.FP32_MODEL, artifacts.TOKENIZER]
         if quant_info and not failure:
             files.append(artifacts.INT8_MODEL)
-        _write_manifest(
-            staging, files, config, metrics, report, quant_info if not failure else None, options
+        manifest = _manifest(
+            staging, files, config, metrics, report, quant_info if not failure else None
         )
+        manifest.temperature = temperature
+        _write_card_and_manifest(staging, manifest, output.name, config)
     _print_report(console, report, output)
     if failure:
         raise SenticlfError(f"{failure}; the fp32 bundle was kept at {output}")
@@ -153,15 +161,14 @@ def _quantize_checked(
     return {"preset": preset, "tried": tried, "report": {"int8_tried": tried}}, failure
 
 
-def _write_manifest(
+def _manifest(
     staging: Path,
     files: list[str],
     config: TrainConfig,
     metrics: dict[str, Any],
     report: dict[str, Any],
     quant_info: dict[str, Any] | None,
-    options: ExportOptions,
-) -> None:
+) -> artifacts.Manifest:
     import onnx
 
     opset = next(
@@ -174,11 +181,12 @@ def _write_manifest(
         ),
         None,
     )
-    artifacts.Manifest(
+    return artifacts.Manifest(
         max_length=config.max_length,
         truncation=config.truncation,
         base_model=config.base_model,
         files=artifacts.hash_files(staging, files),
+        labels=list(config.label_names),
         opset=opset,
         senticlf_version=__version__,
         training_metrics={
@@ -186,7 +194,17 @@ def _write_manifest(
         },
         export_check=report,
         quantization=quant_info,
-    ).write(staging)
+    )
+
+
+def _write_card_and_manifest(
+    staging: Path, manifest: artifacts.Manifest, name: str, config: TrainConfig
+) -> None:
+    """The model card is rendered from the manifest, then hashed into it like any other file."""
+    text = card.render_card(manifest, name=name, recipe=config.to_dict())
+    atomic.write_text(staging / artifacts.CARD, text)
+    manifest.files.update(artifacts.hash_files(staging, [artifacts.CARD]))
+    manifest.write(staging)
 
 
 def _print_report(console: Console, report: dict[str, Any], output: Path) -> None:
@@ -194,6 +212,12 @@ def _print_report(console: Console, report: dict[str, Any], output: Path) -> Non
         f"fp32: accuracy {report['fp32_accuracy']:.2%} (PyTorch {report['torch_accuracy']:.2%}), "
         f"largest logit difference {report['fp32_max_logit_difference']:.2e}"
     )
+    if "calibration" in report:
+        fitted = report["calibration"]
+        console.print(
+            f"calibration: temperature {fitted['temperature']:.3f}, expected calibration error "
+            f"{fitted['ece_before']:.3f} -> {fitted['ece_after']:.3f} on the validation reviews"
+        )
     if "int8_accuracy" in report:
         console.print(
             f"int8: accuracy {report['int8_accuracy']:.2%}, agrees with fp32 on "

@@ -25,6 +25,7 @@ class ExportOptions:
     overwrite: bool = False
     opset: int | None = None
     optimize: bool = True
+    calibrate: bool = True  # fit a temperature on the validation reviews (labels never change)
 
     def __post_init__(self) -> None:
         if self.preset is not None and self.preset not in PRESETS:

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from senticlf import artifacts, atomic
+from senticlf import artifacts, atomic, data
 from senticlf.errors import SenticlfError
 
 DEFAULT_BASE_MODEL = "distilbert-base-uncased"
@@ -47,6 +47,9 @@ class TrainConfig:
     gradient_accumulation: int = 1
     seed: int = 42
     device: str = "auto"
+    # The label names, in the order of the model's outputs. None: taken from the data (see
+    # senticlf.data.infer_labels) and recorded here when the run starts.
+    labels: list[str] | None = None
 
     def __post_init__(self) -> None:
         positive_ints = {
@@ -78,6 +81,13 @@ class TrainConfig:
             )
         if self.device not in ("auto", "cpu", "cuda"):
             raise SenticlfError(f"--device must be auto, cpu or cuda, got {self.device!r}")
+        if self.labels is not None:
+            self.labels = list(data.check_labels(self.labels))
+
+    @property
+    def label_names(self) -> tuple[str, ...]:
+        """The labels of a run; runs from before label sets were negative/positive."""
+        return tuple(self.labels) if self.labels else artifacts.LABELS
 
     def encoder_settings(self, tokenizer_file: Path) -> artifacts.EncoderSettings:
         return artifacts.EncoderSettings(tokenizer_file, self.max_length, self.truncation)

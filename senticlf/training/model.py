@@ -86,6 +86,8 @@ def load_model(config: TrainConfig, labels: tuple[str, ...] = artifacts.LABELS) 
             config=model_config,
             use_safetensors=True,
             dtype=torch.float32,
+            # a checkpoint whose head has another label count gets a fresh head of ours
+            ignore_mismatched_sizes=True,
         )
     except (OSError, ValueError) as exc:
         raise SenticlfError(base_model_error(config.base_model, exc)) from None

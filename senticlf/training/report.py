@@ -5,16 +5,16 @@ from __future__ import annotations
 import csv
 import platform
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from rich.console import Console
 from rich.table import Table
 
 from senticlf import __version__, artifacts, atomic, data
+from senticlf.evaluation import error_analysis
 from senticlf.runtime.predictor import softmax
 from senticlf.runtime.tokenize import ReviewEncoder
-from senticlf.training import error_analysis
 
 
 def epoch_history(log_history: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -38,12 +38,14 @@ def final_metrics(
     logits: np.ndarray,
     encoder: ReviewEncoder,
     val_rows: list[data.Review],
+    labels: tuple[str, ...],
     run_dir: Path,
 ) -> dict[str, Any]:
     """Score the best model's validation logits, write errors.csv and curves.png, summarise."""
     best = max(epochs, key=lambda row: row["val_accuracy"])
-    positive = softmax(logits.astype(np.float64))[:, 1]
-    wrong = [i for i, row in enumerate(val_rows) if int(positive[i] >= 0.5) != row.label]
+    probabilities = softmax(logits.astype(np.float64))
+    predicted = probabilities.argmax(axis=1)
+    wrong = [i for i, row in enumerate(val_rows) if predicted[i] != row.label]
     wrong_texts = [val_rows[i].text for i in wrong]
     lengths = encoder.untruncated_lengths(wrong_texts)
     groups = [
@@ -53,13 +55,20 @@ def final_metrics(
     write_errors(
         run_dir / artifacts.RUN_ERRORS,
         [
-            (val_rows[i].text, val_rows[i].label, float(positive[i]), g)
+            ErrorRow(
+                text=val_rows[i].text,
+                true_label=labels[val_rows[i].label],
+                predicted_label=labels[predicted[i]],
+                probability=float(probabilities[i, predicted[i]]),
+                groups=g,
+            )
             for i, g in zip(wrong, groups, strict=True)
         ],
     )
     plot_curves(epochs, run_dir / artifacts.RUN_CURVES)
     return {
         "status": artifacts.RUN_COMPLETE,
+        "labels": list(labels),
         "epochs": epochs,
         "best_epoch": best["epoch"],
         "best": best,
@@ -106,13 +115,29 @@ def plot_curves(epochs: list[dict[str, Any]], path: Path) -> None:
     plt.close(figure)
 
 
-def write_errors(path: Path, rows: list[tuple[str, int, float, list[str]]]) -> None:
-    """Misclassified reviews with the true label, P(positive) and their error groups."""
+class ErrorRow(NamedTuple):
+    text: str
+    true_label: str
+    predicted_label: str
+    probability: float  # of the predicted label
+    groups: list[str]
+
+
+def write_errors(path: Path, rows: list[ErrorRow]) -> None:
+    """Misclassified reviews: true and predicted label, the model's confidence, error groups."""
     with atomic.atomic_open(path) as handle:
         writer = csv.writer(handle)
-        writer.writerow(["text", "true_label", "positive_probability", "groups"])
-        for text, label, positive, groups in rows:
-            writer.writerow([text, label, f"{positive:.4f}", ";".join(groups)])
+        writer.writerow(["text", "true_label", "predicted_label", "probability", "groups"])
+        for row in rows:
+            writer.writerow(
+                [
+                    row.text,
+                    row.true_label,
+                    row.predicted_label,
+                    f"{row.probability:.4f}",
+                    ";".join(row.groups),
+                ]
+            )
 
 
 def print_summary(console: Console, metrics: dict[str, Any]) -> None:

@@ -27,58 +27,84 @@ def is_main_process() -> bool:
     return int(os.environ.get("RANK", "0")) == 0
 
 
-def prepare(
-    config: TrainConfig, run_dir: Path, resume: bool, overwrite: bool, console: Console
+def read_subsets(
+    config: TrainConfig, run_dir: Path, resume: bool, overwrite: bool
 ) -> tuple[list[data.Review], list[data.Review]]:
-    """Create the run folder and its subset CSVs, or read them back when resuming."""
-    if not is_main_process():
-        return _subsets(config) if not resume else _saved_subsets(run_dir)
+    """The run's training and validation reviews, checked before anything is written.
+
+    A new run draws its seeded subsets from the data (and learns the label set); a resumed
+    one reads back the subsets it wrote.
+    """
     if resume:
         status = artifacts.read_run_metrics(run_dir).get("status")
         if status == artifacts.RUN_COMPLETE:
             raise SenticlfError(f"{run_dir} is already complete; nothing to resume")
-        return _saved_subsets(run_dir)
-    if run_dir.is_file():
-        raise SenticlfError(f"--output {run_dir} is a file; expected a folder for the run")
-    existing = run_dir.exists() and any(run_dir.iterdir())
-    if existing and not overwrite:
-        raise SenticlfError(
-            f"run folder {run_dir} already exists; pass --overwrite to replace it, "
-            f"or --resume {run_dir} to continue it"
-        )
-    train_rows, val_rows = _subsets(config)
-    if existing:  # only now that the new data is known to be good
+        return _saved_subsets(run_dir, config)
+    if is_main_process():
+        if run_dir.is_file():
+            raise SenticlfError(f"--output {run_dir} is a file; expected a folder for the run")
+        if run_dir.exists() and any(run_dir.iterdir()) and not overwrite:
+            raise SenticlfError(
+                f"run folder {run_dir} already exists; pass --overwrite to replace it, "
+                f"or --resume {run_dir} to continue it"
+            )
+    return _subsets(config)
+
+
+def create(
+    config: TrainConfig,
+    run_dir: Path,
+    subsets: tuple[list[data.Review], list[data.Review]],
+    console: Console,
+) -> None:
+    """Write the new run folder: its subset CSVs and config.json (main process only)."""
+    if not is_main_process():
+        return
+    if run_dir.exists():  # --overwrite, and only now that the new data and model are good
         shutil.rmtree(run_dir)
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise SenticlfError(f"cannot create run folder {run_dir}: {exc.strerror}") from None
-    data.write_csv(run_dir / artifacts.RUN_TRAIN_CSV, train_rows)
-    data.write_csv(run_dir / artifacts.RUN_VAL_CSV, val_rows)
+    train_rows, val_rows = subsets
+    labels = config.label_names
+    data.write_csv(run_dir / artifacts.RUN_TRAIN_CSV, train_rows, labels)
+    data.write_csv(run_dir / artifacts.RUN_VAL_CSV, val_rows, labels)
     config.save(run_dir)
     console.print(
         f"[bold]senticlf[/] {len(train_rows)} training and {len(val_rows)} validation reviews "
-        f"from {config.data} -> {run_dir}"
+        f"from {config.data} -> {run_dir}; labels: {', '.join(labels)}"
     )
-    return train_rows, val_rows
 
 
 def _subsets(config: TrainConfig) -> tuple[list[data.Review], list[data.Review]]:
-    """The seeded subsets: every process of a multi-process run draws the same ones."""
+    """The seeded subsets: every process of a multi-process run draws the same ones.
+
+    The label set found in the data (or fixed by --labels) is recorded in ``config.labels``,
+    so the model head, config.json, the bundle and every output use the same names.
+    """
     splits = data.load_splits(
         config.data,
         config.eval_data,
+        labels=config.labels,
         text_column=config.text_column,
         label_column=config.label_column,
     )
+    config.labels = list(splits.labels)
     return data.make_subsets(splits, config.train_size, config.val_size, config.seed)
 
 
-def _saved_subsets(run_dir: Path) -> tuple[list[data.Review], list[data.Review]]:
-    return (
-        data.read_table(run_dir / artifacts.RUN_TRAIN_CSV),
-        data.read_table(run_dir / artifacts.RUN_VAL_CSV),
+def _saved_subsets(
+    run_dir: Path, config: TrainConfig
+) -> tuple[list[data.Review], list[data.Review]]:
+    return read_subset(run_dir, artifacts.RUN_TRAIN_CSV, config), read_subset(
+        run_dir, artifacts.RUN_VAL_CSV, config
     )
+
+
+def read_subset(run_dir: Path, name: str, config: TrainConfig) -> list[data.Review]:
+    """A subset the run wrote, with its labels mapped exactly as when it was written."""
+    return data.read_table(run_dir / name, labels=config.label_names)
 
 
 def write_status(run_dir: Path, status: str, **extra: Any) -> None:

@@ -52,9 +52,11 @@ def train(
     started = time.perf_counter()
     # The base model is checked before anything is written, so a typo leaves no run folder.
     tokenizer, encoder = model_loading.load_tokenizer(config)
+    train_rows, val_rows = run_folder.read_subsets(config, run_dir, resume, overwrite)
     torch.manual_seed(config.seed)
-    model = model_loading.load_model(config)
-    train_rows, val_rows = run_folder.prepare(config, run_dir, resume, overwrite, console)
+    model = model_loading.load_model(config, config.label_names)
+    if not resume:
+        run_folder.create(config, run_dir, (train_rows, val_rows), console)
     train_set = encode(encoder, train_rows)
     val_set = encode(encoder, val_rows)
 
@@ -94,7 +96,7 @@ def train(
         return {"status": artifacts.RUN_COMPLETE}
     logits = predict_logits(trainer.model, encoder, [row["input_ids"] for row in val_set])
     epochs = report.epoch_history(trainer.state.log_history)
-    metrics = report.final_metrics(epochs, logits, encoder, val_rows, run_dir)
+    metrics = report.final_metrics(epochs, logits, encoder, val_rows, config.label_names, run_dir)
     metrics.update(
         train_size=len(train_set),
         train_time_s=round(sum(e.get("train_runtime", 0.0) for e in trainer.state.log_history), 1),
@@ -119,7 +121,9 @@ def encode(encoder: ReviewEncoder, rows: list[data.Review]) -> list[dict[str, An
 def _compute_metrics(prediction: EvalPrediction) -> dict[str, float]:
     logits = prediction.predictions
     logits = logits[0] if isinstance(logits, tuple) else logits
-    return classification_metrics(np.asarray(prediction.label_ids), np.argmax(logits, axis=-1))
+    return classification_metrics(
+        np.asarray(prediction.label_ids), np.argmax(logits, axis=-1), n_labels=logits.shape[-1]
+    )
 
 
 # ---------------------------------------------------------------------------- trainer set-up

@@ -8,6 +8,7 @@ import torch
 from rich.console import Console
 from transformers import AutoModelForSequenceClassification
 
+import senticlf
 from senticlf import artifacts
 from senticlf.errors import SenticlfError
 from senticlf.export import check
@@ -125,7 +126,38 @@ def test_default_export_fuses_attention_and_no_optimize_does_not(bundle, trained
     fused_ops = {node.op_type for node in onnx.load(bundle / artifacts.FP32_MODEL).graph.node}
     assert {"Attention", "SkipLayerNormalization"} <= fused_ops
     plain = tmp_path / "plain"
-    report = export_run(trained_run, plain, ExportOptions(optimize=False), QUIET)
+    report = export_run(trained_run, plain, ExportOptions(optimize=False, calibrate=False), QUIET)
     plain_ops = {node.op_type for node in onnx.load(plain / artifacts.FP32_MODEL).graph.node}
     assert "Attention" not in plain_ops and report["graph_optimization"] == "none"
     assert report["fp32_max_logit_difference"] < 1e-4
+    # --no-calibrate: scores stay the model's own softmax
+    assert artifacts.read_manifest(plain).temperature == 1.0 and "calibration" not in report
+
+
+def test_export_calibrates_scores_without_changing_labels(bundle, trained_run):
+    manifest = artifacts.read_manifest(bundle)
+    fitted = manifest.export_check["calibration"]
+    assert manifest.temperature == fitted["temperature"] > 0
+    assert fitted["nll_after"] <= fitted["nll_before"] + 1e-9  # the fit minimises the NLL
+    assert fitted["reviews"] == manifest.training_metrics["val_size"]
+    texts = [text for text, _ in make_reviews(40, seed=11)]
+    calibrated = senticlf.load(bundle, quantized=False).predict(texts)
+    shutil.copytree(bundle, bundle.parent / "raw", dirs_exist_ok=True)
+    raw_manifest = artifacts.read_manifest(bundle.parent / "raw")
+    raw_manifest.temperature = 1.0
+    raw_manifest.write(bundle.parent / "raw")
+    raw = senticlf.load(bundle.parent / "raw", quantized=False).predict(texts)
+    assert [p.label for p in calibrated] == [p.label for p in raw]
+
+
+def test_every_bundle_carries_a_checked_model_card(bundle, tmp_path):
+    card = (bundle / artifacts.CARD).read_text()
+    manifest = artifacts.read_manifest(bundle)
+    assert artifacts.CARD in manifest.files  # hashed like every other file
+    for fragment in ("negative, positive", "temperature", "senticlf.load", "truncat"):
+        assert fragment in card, fragment
+    tampered = tmp_path / "tampered"
+    shutil.copytree(bundle, tampered)
+    (tampered / artifacts.CARD).write_text(card + "\nIt is great at everything.\n")
+    with pytest.raises(SenticlfError, match="README.md does not match its sha256"):
+        artifacts.read_manifest(tampered)
