@@ -43,6 +43,9 @@ def main(
     test: Annotated[Path, typer.Option(help="Further labelled reviews to measure on.")],
     out: Annotated[Path, typer.Option(help="Results folder.")] = Path("benchmarks/results"),
     threads: int = 2,
+    int8: Annotated[
+        bool, typer.Option(help="Also measure the INT8 model with the fp32 temperature.")
+    ] = True,
 ) -> None:
     progress = Console(stderr=True)
     fp32 = SentimentClassifier(bundle, quantized=False, threads=threads)
@@ -54,7 +57,7 @@ def main(
     models: dict[str, Any] = {}
     panels_before, panels_after = {}, {}
     classifiers = [("fp32", fp32)]
-    if artifacts.INT8_MODEL in fp32.manifest.files:
+    if int8 and artifacts.INT8_MODEL in fp32.manifest.files:
         classifiers.append(("INT8", SentimentClassifier(bundle, quantized=True, threads=threads)))
     for name, classifier in classifiers:
         logits, seconds = scoring.run_logits(classifier, test_texts, progress)
