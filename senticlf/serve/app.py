@@ -2,8 +2,9 @@
 
 Built on FastAPI (Starlette underneath) for its OpenAPI page; the hot path avoids its body
 models (see schema.py) and every response is plain JSON. Probabilities are computed with the
-predictor's own methods (``logits_of_ids``, ``calibrated``, ``to_prediction``), so the server
-gives the numbers ``senticlf predict`` gives.
+predictor's own methods (``logits_of_ids``, ``calibrated``, ``to_prediction``), so a text gets
+the numbers ``senticlf predict`` gives it in the same ONNX call (with INT8, a text's last digits
+depend on its batch-mates, in the library as here: dynamic quantization ranges are per call).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from contextlib import asynccontextmanager
 from dataclasses import asdict
 from typing import Any
 
+import numpy as np
 import onnxruntime as ort
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
@@ -22,10 +24,12 @@ from starlette.concurrency import run_in_threadpool
 
 from senticlf import __version__, artifacts
 from senticlf.errors import first_line
+from senticlf.runtime.batching import TokenIds
 from senticlf.runtime.predictor import SentimentClassifier
 from senticlf.serve.batcher import DynamicBatcher, QueueFull, ShuttingDown
 from senticlf.serve.config import ServeConfig
 from senticlf.serve.metrics import ServerMetrics
+from senticlf.serve.planner import CallPlanner, run_planned
 from senticlf.serve.schema import (
     BLANK_NOTE,
     ClientError,
@@ -37,6 +41,7 @@ from senticlf.serve.schema import (
 
 log = logging.getLogger("senticlf.serve")
 _RETRY_AFTER_S = 1
+_INLINE_ENCODE_CHARS = 20_000
 _BLANK_RESULT: dict[str, Any] = {"label": None, "score": None, "scores": {}, "note": BLANK_NOTE}
 _ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorBody, "description": description}
@@ -58,8 +63,10 @@ class Service:
         self.classifier = classifier
         self.config = config
         self.metrics = metrics
+        # Until warm-up has measured this machine, batch as the predictor does.
+        self.planner = CallPlanner.fixed(classifier.batch_size)
         self.batcher = DynamicBatcher(
-            classifier.logits_of_ids,
+            self._run_batch,
             max_batch=config.max_batch,
             max_batch_tokens=config.max_batch_tokens,
             max_wait_s=config.max_wait_ms / 1000,
@@ -68,19 +75,28 @@ class Service:
         )
         self.ready = False
 
-    async def warm_up(self) -> None:
-        """Run the model once short and once at full width, so first requests are not slow.
+    def _run_batch(self, ids: list[TokenIds]) -> np.ndarray:
+        """Logits for one batch: the planned ONNX calls, each through the predictor itself."""
+        return run_planned(self.planner, ids, self.classifier.logits_of_ids)
 
-        ONNX Runtime allocates its buffers and picks kernels on the first calls of each shape.
+    async def warm_up(self) -> None:
+        """Run the model short and at full width, then measure what batching gains here.
+
+        ONNX Runtime allocates its buffers and picks kernels on the first calls of each shape,
+        so the first requests would otherwise be slow; /health says ready only after this.
         """
-        encoder = self.classifier.encoder
-        texts = ["warm up", " ".join(["warm"] * encoder.max_length)] * 2
+        clf = self.classifier
+        texts = ["warm up", " ".join(["warm"] * clf.encoder.max_length)] * 2
         try:
-            await self.batcher.on_inference_thread(self.classifier.probabilities, texts)
+            await self.batcher.on_inference_thread(clf.probabilities, texts)
+            self.planner = await self.batcher.on_inference_thread(
+                CallPlanner.measure, clf.logits_of_ids, clf.batch_size
+            )
         except Exception:  # the server can still try; requests will report their own error
             log.exception("warm-up failed")
         self.ready = True
-        log.info("model warmed up; ready")
+        costs = ", ".join(f"{c:.2f}" for c in self.planner.token_cost)
+        log.info("warmed up; cost per token at batch 1..%d: %s", self.planner.max_width, costs)
 
     async def predict(self, texts: list[str]) -> list[dict[str, Any]]:
         """One result per text, in order; blank texts get a note instead of a prediction."""
@@ -89,11 +105,18 @@ class Service:
         if not wanted:
             return results
         self.batcher.check_room(len(wanted))  # refuse before paying for the tokenizer
-        ids = await run_in_threadpool(self.classifier.encoder.encode, [texts[i] for i in wanted])
+        ids = await self._encode([texts[i] for i in wanted])
         logits = await self.batcher.classify(ids)
         for i, row in zip(wanted, self.classifier.calibrated(logits), strict=True):
             results[i] = self.classifier.to_prediction(row).as_dict()
         return results
+
+    async def _encode(self, texts: list[str]) -> list[list[int]]:
+        # A review or two tokenizes in well under a millisecond: cheaper on the event loop than
+        # a hop to a thread and back. Large requests go to a thread so the loop never stalls.
+        if sum(len(text) for text in texts) <= _INLINE_ENCODE_CHARS:
+            return self.classifier.encoder.encode(texts)
+        return await run_in_threadpool(self.classifier.encoder.encode, texts)
 
     def info(self) -> dict[str, Any]:
         clf = self.classifier
@@ -115,6 +138,7 @@ class Service:
             "export_check": manifest.export_check,
             "manifest": asdict(manifest),
             "server": asdict(self.config),
+            "token_cost_by_batch_size": list(self.planner.token_cost),
         }
 
 

@@ -3,8 +3,8 @@
 Why a single loop: on a CPU, two inferences at once only take turns on the same cores (and on a
 GPU they queue anyway), so every request goes through one queue and one inference thread that
 uses every core. The loop takes what is waiting (up to ``max_batch`` texts or a token budget),
-hands it to the predictor, which sorts it by length and runs it in its usual ONNX calls, and
-gives every request its own rows back. A request's texts may span several batches and one
+hands it to ``run_batch`` on that thread (the app sorts it by length and runs it in the ONNX
+calls planner.py finds cheapest), and gives every request its own rows back. A request's texts may span several batches and one
 batch serves many requests; requests are served first come, first served, so none waits
 behind the others forever, and the queue is bounded, so overload is refused (503) instead of
 being turned into unbounded latency.
@@ -82,8 +82,7 @@ class _Piece:
 class DynamicBatcher:
     """Queue encoded texts; one loop runs them in batches on one inference thread.
 
-    ``run_batch`` maps token ids to one logits row per text, in input order (the predictor's
-    ``logits_of_ids``, which sorts by length itself).
+    ``run_batch`` maps token ids to one logits row per text, in input order.
     """
 
     def __init__(

@@ -30,8 +30,8 @@ class ServeConfig:
     # ONNX Runtime intra-op threads. One inference runs at a time, so it may use every core;
     # two concurrent sessions on 2 cores would only take turns on them.
     threads: int = field(default_factory=available_cores)
-    # Texts the batching loop takes at once. They are sorted by length and run through the
-    # predictor's ONNX calls of its batch size, so a larger pick pads less.
+    # Texts the batching loop takes at once. They are sorted by length and split into ONNX
+    # calls of at most the predictor's batch size (planner.py), so a larger pick pads less.
     max_batch: int = 32
     # Token budget of one pick (sum of token counts): long reviews make smaller batches.
     max_batch_tokens: int = 16384
