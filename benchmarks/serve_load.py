@@ -302,7 +302,9 @@ def _line(r: dict[str, Any]) -> str:
 
 @app.command()
 def main(
-    bundle: Annotated[Path | None, typer.Option(help="Bundle to serve (--shape real).")] = None,
+    bundle: Annotated[
+        Path | None, typer.Option(help="Bundle to serve [--shape distilbert: built here].")
+    ] = None,
     reviews: Annotated[Path, typer.Option(help="CSV(.gz) of IMDb reviews (text column).")] = Path(
         ".device/data/extra_eval.csv.gz"
     ),
@@ -321,7 +323,7 @@ def main(
     name: Annotated[str | None, typer.Option(help="File stem [default: serve-<shape>].")] = None,
 ) -> None:
     scratch = Path(tempfile.mkdtemp(prefix="senticlf-serve-load-"))
-    if shape == "distilbert":
+    if shape == "distilbert" and bundle is None:
         from benchmarks.synthetic import distilbert_shaped_bundle
 
         if tokenizer is None:
