@@ -1,4 +1,4 @@
-"""The ``senticlf`` command line: train, export, predict, evaluate, info.
+"""The ``senticlf`` command line: train, distill, export, predict, evaluate, info, serve.
 
 Each command imports its own stage inside its body: ``senticlf --help`` and ``predict`` never
 pay for (or need) torch and transformers. Problems a user can fix end in one line on stderr
@@ -20,6 +20,7 @@ from senticlf.errors import SenticlfError
 from senticlf.export.options import ExportOptions
 from senticlf.runtime.predict_file import EXPORT_ROOT
 from senticlf.runtime.predictor import DEFAULT_BATCH  # already loaded by `import senticlf`
+from senticlf.serve.config import ServeConfig
 from senticlf.training.config import TrainConfig
 
 app = typer.Typer(
@@ -33,6 +34,7 @@ T = TypeVar("T")
 # One source of truth for training defaults: the validated config (a light, torch-free module).
 DEFAULTS = TrainConfig()
 EXPORT_DEFAULTS = ExportOptions()
+SERVE_DEFAULTS = ServeConfig()  # standard library only: the web stack loads inside `serve`
 
 
 def _run(action: Callable[[], T]) -> T:
@@ -351,6 +353,64 @@ def info(
         from senticlf.export.card import print_info
 
         print_info(bundle, Console())
+
+    _run(action)
+
+
+# ---------------------------------------------------------------------------- serve
+
+
+@app.command()
+def serve(
+    bundle: Annotated[
+        Path | None, typer.Argument(help="Bundle folder [default: newest under export/].")
+    ] = None,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = SERVE_DEFAULTS.host,
+    port: Annotated[int, typer.Option(help="Port (0: any free port).")] = SERVE_DEFAULTS.port,
+    threads: Annotated[
+        int | None,
+        typer.Option(help="ONNX Runtime threads for the one inference at a time [default: cores]."),
+    ] = None,
+    max_batch: Annotated[
+        int, typer.Option(help="Texts the batching loop takes at once.")
+    ] = SERVE_DEFAULTS.max_batch,
+    max_batch_tokens: Annotated[
+        int, typer.Option(help="Token budget of one batch.")
+    ] = SERVE_DEFAULTS.max_batch_tokens,
+    max_wait_ms: Annotated[
+        float, typer.Option(help="Longest wait to fill a batch (only under concurrency).")
+    ] = SERVE_DEFAULTS.max_wait_ms,
+    max_queue: Annotated[
+        int, typer.Option(help="Texts allowed to wait; beyond, 503 + Retry-After.")
+    ] = SERVE_DEFAULTS.max_queue,
+    max_inputs: Annotated[
+        int, typer.Option(help="Texts per request; beyond, 413.")
+    ] = SERVE_DEFAULTS.max_inputs,
+    max_body_bytes: Annotated[
+        int, typer.Option(help="Request body size; beyond, 413.")
+    ] = SERVE_DEFAULTS.max_body_bytes,
+    fp32: Annotated[
+        bool, typer.Option("--fp32", help="Use the fp32 model even when the bundle has INT8.")
+    ] = False,
+) -> None:
+    """Serve a bundle over HTTP with dynamic batching (needs `pip install "senticlf[serve]"`)."""
+
+    def action() -> None:
+        try:
+            from senticlf.serve.server import serve as run_server
+        except ImportError as exc:
+            raise SenticlfError(
+                f'serving needs the serve extra ({exc.name} is missing): pip install "senticlf[serve]"'
+            ) from None
+        from senticlf.runtime.predict_file import newest_bundle
+        from senticlf.serve.config import ServeConfig
+
+        config = ServeConfig(
+            host=host, port=port, threads=threads or SERVE_DEFAULTS.threads, max_batch=max_batch,
+            max_batch_tokens=max_batch_tokens, max_wait_ms=max_wait_ms, max_queue=max_queue,
+            max_inputs=max_inputs, max_body_bytes=max_body_bytes,
+        )  # fmt: skip
+        run_server(bundle or newest_bundle(console=err), config, err, False if fp32 else None)
 
     _run(action)
 

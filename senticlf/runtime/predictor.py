@@ -107,7 +107,14 @@ class SentimentClassifier:
         for text in texts:
             if not isinstance(text, str):
                 raise SenticlfError(f"predict expects strings, got {type(text).__name__}")
-        logits = self.logits_of_ids(self.encoder.encode(texts))
+        return self.calibrated(self.logits_of_ids(self.encoder.encode(texts)))
+
+    def calibrated(self, logits: np.ndarray) -> np.ndarray:
+        """Probabilities from raw logits (manifest temperature, then softmax), row by row.
+
+        Public so that callers which run :meth:`logits_of_ids` themselves (the server's batcher)
+        get exactly the numbers :meth:`predict` gives, without a copy of this arithmetic.
+        """
         return softmax(logits.astype(np.float64) / self.temperature)
 
     def logits_of_ids(self, ids: Sequence[TokenIds]) -> np.ndarray:

@@ -1,0 +1,532 @@
+"""Load test of `senticlf serve` against its ceiling and against the server users write by hand.
+
+    python -m benchmarks.serve_load --bundle export/cpu-ref --reviews test.csv.gz
+    python -m benchmarks.serve_load --shape distilbert --tokenizer DIR --reviews test.csv.gz --requests 120
+
+In one run, on the same IMDb reviews (one per request): (a) in-process
+``SentimentClassifier.predict`` in length-sorted batches (the ceiling) and one review at a time
+(the direct-call latency, and B = batched / batch-1 throughput), in a child process; (b) the
+naive server (benchmarks/naive_server.py: one ``predict`` per request, no batching); (c)
+``senticlf serve`` with its defaults, at each concurrency, and once more at the highest
+concurrency with a small queue (--overload-queue), where a client that gets 503 waits the
+Retry-After it was given, as a well-behaved client does. Every server listens on 127.0.0.1,
+every loop is bounded in requests and time, and every process is stopped by its pid. Writes
+JSON, Markdown and a PNG (throughput and p99 against concurrency) under benchmarks/results/.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import gzip
+import io
+import json
+import multiprocessing
+import os
+import random
+import re
+import resource
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import httpx
+import numpy as np
+import typer
+
+from benchmarks import machine
+
+app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+ROOT = Path(__file__).resolve().parents[1]
+_SERVE_URL = re.compile(r"on (http://127\.0\.0\.1:\d+)")
+_CLIENT_TIMEOUT_S = 60.0
+_LEVEL_TIME_LIMIT_S = 300.0
+_RETRY_AFTER_CAP_S = 1.0
+
+
+def read_texts(path: Path, count: int, seed: int) -> list[str]:
+    """``count`` reviews drawn at random (seeded) from a CSV or .csv.gz with a text column."""
+    raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+    rows = [row["text"] for row in csv.DictReader(io.StringIO(raw.decode("utf-8")))]
+    return random.Random(seed).sample(rows, min(count, len(rows)))
+
+
+# ---------------------------------------------------------------------------- in-process
+
+
+def _in_process_child(bundle: str, threads: int, texts: list[str], out: Any) -> None:
+    import senticlf
+
+    clf = senticlf.load(bundle, threads=threads)
+    clf.predict(texts[:8])  # warm-up: first calls allocate and pick kernels
+    clf.predict(texts[0])
+
+    def batched() -> float:
+        start = time.perf_counter()
+        clf.predict(texts)  # length-sorted batches of the predictor's default size
+        return len(texts) / (time.perf_counter() - start)
+
+    first = batched()
+    latencies, results = [], []
+    start = time.perf_counter()
+    for text in texts:
+        began = time.perf_counter()
+        results.append(clf.predict(text).as_dict())
+        latencies.append(time.perf_counter() - began)
+    batch1 = len(texts) / (time.perf_counter() - start)
+    second = batched()
+    out.put(
+        {
+            "batched_rps_runs": [first, second],
+            "batched_rps": max(first, second),
+            "batch_size": clf.batch_size,
+            "batch1_rps": batch1,
+            "direct_latency_ms": _percentiles(latencies),
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "results": results,
+        }
+    )
+
+
+def in_process(bundle: Path, threads: int, texts: list[str]) -> dict[str, Any]:
+    """Measured in a child process, so that its peak RSS is the predictor's alone."""
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    child = context.Process(target=_in_process_child, args=(str(bundle), threads, texts, queue))
+    child.start()
+    result = queue.get(timeout=1800)
+    child.join(timeout=60)
+    return result
+
+
+# ---------------------------------------------------------------------------- servers
+
+
+class ServerProcess:
+    """A server subprocess on 127.0.0.1, its log in a file, stopped by its pid."""
+
+    def __init__(self, name: str, command: list[str], env: dict[str, str], log: Path) -> None:
+        self.name = name
+        self.log_path = log
+        self._log = open(log, "wb")  # noqa: SIM115 - closed in stop()
+        self.process = subprocess.Popen(
+            command, stdout=self._log, stderr=subprocess.STDOUT, cwd=ROOT, env=env
+        )
+        self.url = ""
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def wait_ready(self, url: str | None = None, timeout_s: float = 600) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline and self.process.poll() is None:
+            if url is None and (found := _SERVE_URL.search(self.log())):
+                url = found.group(1)
+            if url is not None:
+                try:
+                    if httpx.get(f"{url}/health", timeout=5).status_code == 200:
+                        self.url = url
+                        return
+                except httpx.TransportError:
+                    pass
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"{self.name} did not become healthy:\n{self.log()}")
+
+    def peak_rss_mb(self) -> float:
+        status = Path(f"/proc/{self.process.pid}/status").read_text()
+        return int(re.search(r"VmHWM:\s+(\d+)", status).group(1)) / 1024  # type: ignore[union-attr]
+
+    def healthy(self) -> bool:
+        try:
+            return httpx.get(f"{self.url}/health", timeout=5).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        try:
+            code = self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            code = self.process.wait(timeout=10)
+        self._log.close()
+        return code
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_senticlf(bundle: Path, threads: int, extra: list[str], log: Path) -> ServerProcess:
+    command = [sys.executable, "-m", "senticlf.cli", "serve", str(bundle), "--port", "0"]
+    server = ServerProcess(
+        "senticlf serve",
+        [*command, "--threads", str(threads), *extra],
+        {**os.environ, "PYTHONPATH": str(ROOT)},
+        log,
+    )
+    server.wait_ready()
+    return server
+
+
+def start_naive(bundle: Path, threads: int, log: Path) -> ServerProcess:
+    port = free_port()
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "SENTICLF_BUNDLE": str(bundle),
+        "SENTICLF_THREADS": str(threads),
+    }
+    command = [sys.executable, "-m", "uvicorn", "benchmarks.naive_server:app", "--host"]
+    server = ServerProcess(
+        "naive", [*command, "127.0.0.1", "--port", str(port), "--no-access-log"], env, log
+    )
+    server.wait_ready(f"http://127.0.0.1:{port}")
+    return server
+
+
+# ---------------------------------------------------------------------------- load
+
+
+async def drive(url: str, texts: list[str], concurrency: int, requests: int) -> dict[str, Any]:
+    """``requests`` one-review requests from ``concurrency`` clients; bounded in count and time."""
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    records: list[tuple[int, int | str, float, Any]] = []
+    indices = iter(range(requests))
+    deadline = time.monotonic() + _LEVEL_TIME_LIMIT_S
+
+    async with httpx.AsyncClient(limits=limits, timeout=_CLIENT_TIMEOUT_S) as client:
+
+        async def client_loop() -> None:
+            for i in indices:
+                if time.monotonic() > deadline:
+                    return
+                began = time.perf_counter()
+                status: int | str
+                body = None
+                try:
+                    response = await client.post(
+                        f"{url}/predict", json={"inputs": texts[i % len(texts)]}
+                    )
+                    status = response.status_code
+                    body = response.json() if status == 200 else None
+                except httpx.TimeoutException:
+                    status = "timeout"
+                except httpx.TransportError as exc:
+                    status = type(exc).__name__
+                records.append((i, status, time.perf_counter() - began, body))
+                if status == 503:  # a well-behaved client waits as told
+                    retry = float(response.headers.get("retry-after", "1"))
+                    await asyncio.sleep(min(retry, _RETRY_AFTER_CAP_S))
+
+        start = time.perf_counter()
+        await asyncio.gather(*(client_loop() for _ in range(concurrency)))
+        wall = time.perf_counter() - start
+    return summarize(records, wall, concurrency)
+
+
+def summarize(records: list[tuple[int, Any, float, Any]], wall: float, concurrency: int) -> dict:
+    ok = [r for r in records if r[1] == 200]
+    rejected = [r for r in records if r[1] == 503]
+    errors: dict[str, int] = {}
+    for r in records:
+        if r[1] not in (200, 503):
+            errors[str(r[1])] = errors.get(str(r[1]), 0) + 1
+    return {
+        "concurrency": concurrency,
+        "requests": len(records),
+        "ok": len(ok),
+        "rejected_503": len(rejected),
+        "errors": errors,
+        "wall_s": wall,
+        "reviews_per_s": len(ok) / wall,
+        "latency_ms": _percentiles([r[2] for r in ok]),
+        "rejected_latency_ms": _percentiles([r[2] for r in rejected]),
+        "bodies": {r[0]: r[3] for r in ok},
+    }
+
+
+def _percentiles(seconds: list[float]) -> dict[str, float]:
+    if not seconds:
+        return {}
+    ms = 1000 * np.asarray(seconds)
+    return {f"p{q}": float(np.percentile(ms, q)) for q in (50, 90, 99)} | {"mean": float(ms.mean())}
+
+
+def agreement(bodies: dict[int, Any], direct: list[dict], count: int) -> dict[str, float]:
+    """Served results against direct one-at-a-time predict for the same text."""
+    diffs, same = [], 0
+    for i, body in bodies.items():
+        want = direct[i % count]
+        same += body[0]["label"] == want["label"]
+        diffs.append(max(abs(body[0]["scores"][k] - v) for k, v in want["scores"].items()))
+    return {
+        "label_agreement": same / len(bodies) if bodies else float("nan"),
+        "max_abs_prob_diff": max(diffs) if diffs else float("nan"),
+        "exact": sum(d == 0 for d in diffs) / len(diffs) if diffs else float("nan"),
+    }
+
+
+def load_levels(
+    server: ServerProcess, texts: list[str], levels: list[int], requests: int, direct: list[dict]
+) -> dict[str, Any]:
+    asyncio.run(drive(server.url, texts, 4, 8))  # warm the path, not counted
+    runs = {}
+    for concurrency in levels:
+        result = asyncio.run(drive(server.url, texts, concurrency, requests))
+        result["agreement"] = agreement(result.pop("bodies"), direct, len(texts))
+        runs[str(concurrency)] = result
+        print(f"  {server.name} c={concurrency}: {_line(result)}", flush=True)
+    return {"levels": runs, "peak_rss_mb": server.peak_rss_mb(), "healthy_after": server.healthy()}
+
+
+def _line(r: dict[str, Any]) -> str:
+    lat = r["latency_ms"]
+    return (
+        f"{r['reviews_per_s']:.1f} reviews/s, p50 {lat.get('p50', float('nan')):.0f} ms, "
+        f"p99 {lat.get('p99', float('nan')):.0f} ms, 503s {r['rejected_503']}, errors {r['errors']}"
+    )
+
+
+# ---------------------------------------------------------------------------- main
+
+
+@app.command()
+def main(
+    bundle: Annotated[
+        Path | None, typer.Option(help="Bundle to serve [--shape distilbert: built here].")
+    ] = None,
+    reviews: Annotated[Path, typer.Option(help="CSV(.gz) of IMDb reviews (text column).")] = Path(
+        ".device/data/extra_eval.csv.gz"
+    ),
+    shape: Annotated[str, typer.Option(help="'real' (--bundle) or 'distilbert'.")] = "real",
+    tokenizer: Annotated[
+        Path | None, typer.Option(help="Tokenizer folder for --shape distilbert.")
+    ] = None,
+    requests: Annotated[int, typer.Option(help="Requests per concurrency level.")] = 400,
+    concurrency: Annotated[str, typer.Option(help="Comma-separated levels.")] = "1,8,32,128",
+    overload_queue: Annotated[
+        int, typer.Option(help="--max-queue of the overload run at the highest level.")
+    ] = 16,
+    threads: Annotated[int, typer.Option(help="ONNX Runtime threads everywhere.")] = 2,
+    seed: Annotated[int, typer.Option(help="Seed of the review sample.")] = 0,
+    out: Annotated[Path, typer.Option(help="Results folder.")] = Path("benchmarks/results"),
+    name: Annotated[str | None, typer.Option(help="File stem [default: serve-<shape>].")] = None,
+) -> None:
+    scratch = Path(tempfile.mkdtemp(prefix="senticlf-serve-load-"))
+    if shape == "distilbert" and bundle is None:
+        from benchmarks.synthetic import distilbert_shaped_bundle
+
+        if tokenizer is None:
+            raise typer.BadParameter("--shape distilbert needs --tokenizer")
+        _, bundle = distilbert_shaped_bundle(tokenizer, scratch, 512, "head")
+    if bundle is None:
+        raise typer.BadParameter("--shape real needs --bundle")
+    levels = [int(c) for c in concurrency.split(",")]
+    texts = read_texts(reviews, requests, seed)
+    from senticlf import artifacts
+    from senticlf.runtime.tokenize import ReviewEncoder
+
+    manifest = artifacts.read_manifest(bundle)
+    tokens = [len(ids) for ids in ReviewEncoder.for_bundle(bundle, manifest).encode(texts)]
+    results: dict[str, Any] = {
+        "command": " ".join(["python -m benchmarks.serve_load", *sys.argv[1:]]),
+        "shape": shape,
+        "bundle": str(bundle),
+        "reviews": len(texts),
+        "mean_tokens": float(np.mean(tokens)),
+        "max_length": manifest.max_length,
+        "threads": threads,
+        "requests_per_level": requests,
+        "machine": machine.describe(),
+    }
+    print("in-process predict ...", flush=True)
+    direct = in_process(bundle, threads, texts)
+    results["in_process"] = {k: v for k, v in direct.items() if k != "results"}
+    print(f"  {results['in_process']}", flush=True)
+
+    print("naive server ...", flush=True)
+    naive = start_naive(bundle, threads, scratch / "naive.log")
+    try:
+        results["naive"] = load_levels(naive, texts, levels, requests, direct["results"])
+    finally:
+        naive.stop()
+
+    print("senticlf serve ...", flush=True)
+    server = start_senticlf(bundle, threads, [], scratch / "serve.log")
+    try:
+        results["serve"] = load_levels(server, texts, levels[:-1], requests, direct["results"])
+    finally:
+        results["serve"]["exit_code"] = server.stop()
+
+    top = levels[-1]
+    print(f"senticlf serve, c={top}, --max-queue {overload_queue} ...", flush=True)
+    small = start_senticlf(
+        bundle, threads, ["--max-queue", str(overload_queue)], scratch / "overload.log"
+    )
+    try:
+        results["overload"] = load_levels(small, texts, [top], requests, direct["results"])
+        results["overload"]["max_queue"] = overload_queue
+    finally:
+        results["overload"]["exit_code"] = small.stop()
+
+    results["targets"] = targets(results, levels)
+    stem = name or f"serve-{shape}"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{stem}.json").write_text(json.dumps(results, indent=2) + "\n")
+    (out / f"{stem}.md").write_text(markdown(results, levels))
+    plot(results, levels, out / f"{stem}.png")
+    print(markdown(results, levels))
+
+
+def targets(r: dict[str, Any], levels: list[int]) -> dict[str, Any]:
+    """The issue's targets, each with the numbers it was judged on."""
+    ip, serve, naive = r["in_process"], r["serve"]["levels"], r["naive"]["levels"]
+    over = r["overload"]["levels"][str(levels[-1])]
+    mid = str(32 if 32 in levels else levels[-2])
+    b = ip["batched_rps"] / ip["batch1_rps"]
+    gain = serve[mid]["reviews_per_s"] / naive[mid]["reviews_per_s"]
+    c1_gap = serve["1"]["latency_ms"]["p50"] - ip["direct_latency_ms"]["p50"]
+    failed = sum(serve[c]["requests"] - serve[c]["ok"] for c in serve)
+    return {
+        f"c{mid}_share_of_in_process": {
+            "value": serve[mid]["reviews_per_s"] / ip["batched_rps"],
+            "target": ">= 0.90",
+            "met": serve[mid]["reviews_per_s"] >= 0.9 * ip["batched_rps"],
+        },
+        "never_below_naive": {
+            "value": {c: serve[c]["reviews_per_s"] / naive[c]["reviews_per_s"] for c in serve},
+            "target": ">= 1 at every level",
+            "met": all(serve[c]["reviews_per_s"] >= naive[c]["reviews_per_s"] for c in serve),
+        },
+        "gain_over_naive_vs_B": {
+            "B": b,
+            "gain": gain,
+            "target": ">= 0.8 x B",
+            "met": gain >= 0.8 * b,
+        },
+        "zero_failed_requests": {"value": failed, "met": failed == 0},
+        "c1_p50_gap_ms": {"value": c1_gap, "target": "<= 5 ms", "met": c1_gap <= 5},
+        "overload": {
+            "rejected_503": over["rejected_503"],
+            "rejected_p99_ms": over["rejected_latency_ms"].get("p99"),
+            "errors": over["errors"],
+            "accepted_p99_ms": over["latency_ms"].get("p99"),
+            f"c{mid}_p99_ms": serve[mid]["latency_ms"]["p99"],
+            "healthy_after": r["overload"]["healthy_after"],
+            "met": over["rejected_503"] > 0
+            and not over["errors"]
+            and over["latency_ms"]["p99"] <= serve[mid]["latency_ms"]["p99"]
+            and r["overload"]["healthy_after"],
+        },
+        "graceful_exit_codes": [r["serve"]["exit_code"], r["overload"]["exit_code"]],
+    }
+
+
+def markdown(r: dict[str, Any], levels: list[int]) -> str:
+    m, ip, t = r["machine"], r["in_process"], r["targets"]
+    lines = [
+        f"### `senticlf serve` load test: {r['shape']} bundle, {r['reviews']} IMDb reviews "
+        f"(mean {r['mean_tokens']:.0f} tokens, max length {r['max_length']}), one review per "
+        f"request, {r['requests_per_level']} requests per level, {r['threads']} threads",
+        "",
+        f"Machine: {m['cpu']}, {m['cores']} cores, {', '.join(m['instruction_sets'])}; "
+        + ", ".join(f"{k} {v}" for k, v in m["versions"].items()),
+        "",
+        f"Command: `{r['command']}`",
+        "",
+        "| system | concurrency | reviews/s | p50 ms | p90 ms | p99 ms | 503s | errors | peak RSS MB |",
+        "|---|---|---|---|---|---|---|---|---|",
+        f"| in-process `predict`, batches of {ip['batch_size']} | - | {ip['batched_rps']:.1f} | - | - | - | - | - | {ip['peak_rss_mb']:.0f} |",
+        f"| in-process `predict`, one at a time | 1 | {ip['batch1_rps']:.1f} | "
+        + " | ".join(f"{ip['direct_latency_ms'][q]:.0f}" for q in ("p50", "p90", "p99"))
+        + " | - | - | - |",
+    ]
+    rows = [("naive server", r["naive"], levels), ("`senticlf serve`", r["serve"], levels[:-1])]
+    rows.append(
+        (f"`senticlf serve --max-queue {r['overload']['max_queue']}`", r["overload"], levels[-1:])
+    )
+    for label, section, its_levels in rows:
+        for c in its_levels:
+            run = section["levels"][str(c)]
+            lat = run["latency_ms"]
+            errors = sum(run["errors"].values())
+            lines.append(
+                f"| {label} | {c} | {run['reviews_per_s']:.1f} | {lat['p50']:.0f} | "
+                f"{lat['p90']:.0f} | {lat['p99']:.0f} | {run['rejected_503']} | {errors} | "
+                f"{section['peak_rss_mb']:.0f} |"
+            )
+    mid = next(k for k in t if k.startswith("c") and k.endswith("_share_of_in_process"))
+    g, o = t["gain_over_naive_vs_B"], t["overload"]
+    agree = [
+        run["agreement"]
+        for section in (r["serve"], r["overload"])
+        for run in section["levels"].values()
+    ]
+    lines += [
+        "",
+        "Targets (same run):",
+        f"- {mid.split('_')[0]}: {t[mid]['value']:.0%} of in-process batched throughput (target >= 90%): {_met(t[mid])}",
+        "- never below the naive server: "
+        + ", ".join(f"c={c} {v:.2f}x" for c, v in t["never_below_naive"]["value"].items())
+        + f": {_met(t['never_below_naive'])}",
+        f"- B (in-process batched / one at a time) = {g['B']:.2f}; gain over the naive server at {mid.split('_')[0]} = {g['gain']:.2f}x (target >= 0.8 x B = {0.8 * g['B']:.2f}): {_met(g)}",
+        f"- failed requests at concurrency {', '.join(map(str, levels[:-1]))}: {t['zero_failed_requests']['value']}: {_met(t['zero_failed_requests'])}",
+        f"- concurrency 1: p50 {t['c1_p50_gap_ms']['value']:+.1f} ms against a direct `predict` call (target <= 5 ms): {_met(t['c1_p50_gap_ms'])}",
+        f"- concurrency {levels[-1]} with a small queue: {o['rejected_503']} answered 503 (p99 {o['rejected_p99_ms'] or float('nan'):.0f} ms), errors {o['errors'] or 'none'}, "
+        f"accepted p99 {o['accepted_p99_ms']:.0f} ms against {o[next(k for k in o if k.endswith('_p99_ms') and k.startswith('c'))]:.0f} ms at {mid.split('_')[0]}, "
+        f"healthy afterwards: {o['healthy_after']}: {_met(o)}",
+        f"- SIGTERM exit codes: {t['graceful_exit_codes']}",
+        f"- served labels equal direct `predict` labels for {min(a['label_agreement'] for a in agree):.2%}+ of requests; "
+        f"largest probability difference {max(a['max_abs_prob_diff'] for a in agree):.2g} "
+        "(INT8's dynamic quantization ranges depend on what a text is batched with).",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _met(target: dict[str, Any]) -> str:
+    return "**met**" if target["met"] else "**missed**"
+
+
+def plot(r: dict[str, Any], levels: list[int], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, (left, right) = plt.subplots(1, 2, figsize=(12, 4))
+    serve = dict(r["serve"]["levels"]) | r["overload"]["levels"]
+    for label, runs, style in (
+        ("senticlf serve", serve, "o-"),
+        ("naive server", r["naive"]["levels"], "s--"),
+    ):
+        xs = [c for c in levels if str(c) in runs]
+        left.plot(xs, [runs[str(c)]["reviews_per_s"] for c in xs], style, label=label)
+        right.plot(xs, [runs[str(c)]["latency_ms"]["p99"] for c in xs], style, label=label)
+    ip = r["in_process"]
+    left.axhline(ip["batched_rps"], color="gray", ls=":", label="in-process, batched")
+    left.axhline(ip["batch1_rps"], color="gray", ls="-.", label="in-process, one at a time")
+    left.set(xscale="log", xlabel="concurrency", ylabel="reviews / s", title="Throughput")
+    right.set(xscale="log", yscale="log", xlabel="concurrency", ylabel="ms", title="p99 latency")
+    for axis in (left, right):
+        axis.set_xticks(levels, [str(c) for c in levels])
+        axis.legend()
+    figure.suptitle(
+        f"{r['shape']} bundle, {r['threads']} threads, {r['machine']['cpu']} "
+        f"(c={levels[-1]}: --max-queue {r['overload']['max_queue']})"
+    )
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,216 @@
+"""The real server, over HTTP: results equal the library's, bad input is a 4xx, overload a 503."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+
+import senticlf
+from senticlf.serve.planner import CallPlanner
+from tests.conftest import make_reviews
+from tests.serve.conftest import ServerProcess
+
+REVIEWS = [text for text, _ in make_reviews(40, seed=7)]
+
+
+def post(server: ServerProcess, payload: object, **kwargs) -> httpx.Response:
+    return httpx.post(f"{server.url}/predict", json=payload, timeout=30, **kwargs)
+
+
+def library(bundle: Path, texts: list[str]) -> list[dict]:
+    return [p.as_dict() for p in senticlf.load(bundle).predict(texts)]
+
+
+def test_health_info_metrics_and_openapi(server: ServerProcess, bundle: Path) -> None:
+    assert httpx.get(f"{server.url}/health").json() == {"status": "ok"}
+    info = httpx.get(f"{server.url}/info").json()
+    manifest = json.loads((bundle / "senticlf.json").read_text())
+    assert info["labels"] == manifest["labels"]
+    assert info["max_length"] == manifest["max_length"]
+    assert info["truncation"] == manifest["truncation"]
+    assert info["quantized"] is True and info["model_file"] == "model.int8.onnx"
+    assert info["export_check"] == manifest["export_check"]
+    assert info["versions"]["senticlf"] == senticlf.__version__
+    assert "onnxruntime" in info["versions"]
+    post(server, {"inputs": REVIEWS[:3]}).raise_for_status()
+    metrics = httpx.get(f"{server.url}/metrics").text
+    for name in (
+        'senticlf_requests_total{path="/predict",status="200"}',
+        "senticlf_request_duration_seconds_bucket",
+        "senticlf_batch_size_bucket",
+        "senticlf_queue_depth",
+        "senticlf_texts_classified_total",
+    ):
+        assert name in metrics, name
+    texts = [
+        line for line in metrics.splitlines() if line.startswith("senticlf_texts_classified_total")
+    ]
+    assert float(texts[0].split()[-1]) >= 3
+    assert "/predict" in httpx.get(f"{server.url}/openapi.json").json()["paths"]
+    assert httpx.get(f"{server.url}/docs").status_code == 200
+
+
+def test_single_and_batched_results_equal_the_library(server: ServerProcess, bundle: Path) -> None:
+    # One request at a time, so the server's batch holds exactly this request's texts.
+    single = post(server, {"inputs": REVIEWS[0]}).json()
+    assert single == library(bundle, [REVIEWS[0]])  # exact floats, label, scores, positive
+    assert set(single[0]) == {"label", "score", "positive", "scores"}
+    texts = REVIEWS[:12]
+    batch = post(server, {"inputs": texts}).json()
+    # The library, called with the same ONNX calls the server planned, gives the same numbers.
+    planner = CallPlanner(tuple(httpx.get(f"{server.url}/info").json()["token_cost_by_batch_size"]))
+    clf = senticlf.load(bundle)
+    lengths = [len(ids) for ids in clf.encoder.encode(texts)]
+    expected: dict[int, dict] = {}
+    for group in planner.plan(lengths):
+        for i, prediction in zip(group, clf.predict([texts[i] for i in group]), strict=True):
+            expected[i] = prediction.as_dict()
+    assert batch == [expected[i] for i in range(len(texts))]
+
+
+def test_tei_request_fields_are_accepted(server: ServerProcess, bundle: Path) -> None:
+    payload = {"inputs": [REVIEWS[1]], "truncate": True, "truncation_direction": "Right"}
+    assert post(server, payload).json() == library(bundle, [REVIEWS[1]])
+
+
+def test_blank_texts_get_a_note_like_blank_lines_in_predict(
+    server: ServerProcess, bundle: Path
+) -> None:
+    results = post(server, {"inputs": ["", REVIEWS[2], "   "]}).json()
+    assert results[1] == library(bundle, [REVIEWS[2]])[0]
+    for blank in (results[0], results[2]):
+        assert blank["label"] is None and blank["score"] is None and "blank" in blank["note"]
+    only_blank = post(server, {"inputs": ""})
+    assert only_blank.status_code == 200 and only_blank.json()[0]["label"] is None
+
+
+def test_concurrent_clients_get_their_own_results(server: ServerProcess, bundle: Path) -> None:
+    expected = {text: p for text, p in zip(REVIEWS, library(bundle, REVIEWS), strict=True)}
+    requests = [REVIEWS[i : i + 1 + i % 3] for i in range(len(REVIEWS) - 3)]
+
+    def send(texts: list[str]) -> tuple[list[str], list[dict]]:
+        return texts, post(server, {"inputs": texts}).json()
+
+    with ThreadPoolExecutor(16) as pool:
+        answers = list(pool.map(send, requests))
+    for texts, results in answers:
+        assert len(results) == len(texts)
+        for text, result in zip(texts, results, strict=True):
+            # Batch composition changes INT8's dynamic quantization ranges, so the last digits
+            # may differ; which review a result belongs to may not.
+            want = expected[text]
+            assert result["label"] == want["label"]
+            assert result["score"] == pytest.approx(want["score"], abs=0.02)
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "fragment"),
+    [
+        (b"{not json", 400, "not valid JSON"),
+        (b"\xff\xfe", 400, "not UTF-8"),
+        (b"[1, 2]", 422, "JSON object"),
+        (b"{}", 422, "missing 'inputs'"),
+        (b'{"inputs": 3}', 422, "a string or a list of strings"),
+        (b'{"inputs": null}', 422, "got null"),
+        (b'{"inputs": []}', 422, "empty list"),
+        (b'{"inputs": ["ok", 5]}', 422, "inputs[1] is a number"),
+        (b'{"inputs": [["a", "b"]]}', 422, "pairs are not supported"),
+        (b'{"inputs": "ok", "raw_scores": true}', 422, "raw_scores"),
+        (b'{"inputs": "ok", "truncate": "yes"}', 422, "'truncate' must be true or false"),
+        (b'{"inputs": "ok", "colour": 1}', 422, "unknown field"),
+        (json.dumps({"inputs": ["a"] * 17}).encode(), 413, "at most 16"),
+        (json.dumps({"inputs": "a" * 30000}).encode(), 413, "--max-body-bytes"),
+    ],
+)
+def test_bad_input_is_a_4xx_with_a_json_reason(
+    server: ServerProcess, body: bytes, status: int, fragment: str
+) -> None:
+    response = httpx.post(
+        f"{server.url}/predict",
+        content=body,
+        headers={"content-type": "application/json"},
+        timeout=30,
+    )
+    assert response.status_code == status, response.text
+    assert fragment in response.json()["error"]
+
+
+def test_a_body_streamed_past_the_limit_is_refused(server: ServerProcess) -> None:
+    def chunks():
+        yield b'{"inputs": "'
+        for _ in range(30):
+            yield b"a" * 1000
+        yield b'"}'
+
+    response = httpx.post(f"{server.url}/predict", content=chunks(), timeout=30)
+    assert response.status_code == 413
+
+
+def test_a_client_that_disconnects_does_not_break_the_server(
+    server: ServerProcess, bundle: Path
+) -> None:
+    host, port = server.url.removeprefix("http://").split(":")
+    body = json.dumps({"inputs": REVIEWS[:8]}).encode()
+    for _ in range(3):
+        with socket.create_connection((host, int(port)), timeout=10) as sock:
+            sock.sendall(
+                b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                + f"Content-Length: {len(body)}\r\n\r\n".encode()
+                + body
+            )
+    assert post(server, {"inputs": REVIEWS[3]}).json() == library(bundle, [REVIEWS[3]])
+    assert httpx.get(f"{server.url}/health").status_code == 200
+
+
+def test_a_full_queue_answers_503_with_retry_after(bundle: Path, tmp_path: Path) -> None:
+    server = ServerProcess(
+        [str(bundle), "--max-queue", "2", "--max-batch", "1"], tmp_path / "log", slow_s=0.3
+    )
+    try:
+        server.wait_healthy()
+        with ThreadPoolExecutor(10) as pool:
+            responses = list(pool.map(lambda text: post(server, {"inputs": text}), REVIEWS[:10]))
+        codes = [r.status_code for r in responses]
+        assert set(codes) <= {200, 503}, codes
+        assert codes.count(503) >= 5, codes  # one running, two queued, the rest refused
+        for response in responses:
+            if response.status_code == 503:
+                assert response.headers["retry-after"] == "1"
+                assert response.json()["error_type"] == "overloaded"
+        assert httpx.get(f"{server.url}/health").status_code == 200
+        assert post(server, {"inputs": REVIEWS[0]}).status_code == 200
+    finally:
+        assert server.stop() == 0, server.log()
+
+
+def metric(server: ServerProcess, line_start: str) -> float:
+    for line in httpx.get(f"{server.url}/metrics", timeout=10).text.splitlines():
+        if line.startswith(line_start):
+            return float(line.split()[-1])
+    return 0.0
+
+
+def test_sigterm_finishes_requests_in_flight_and_exits_0(bundle: Path, tmp_path: Path) -> None:
+    server = ServerProcess([str(bundle), "--max-batch", "2"], tmp_path / "log", slow_s=0.3)
+    try:
+        server.wait_healthy()
+        with ThreadPoolExecutor(6) as pool:
+            futures = [pool.submit(post, server, {"inputs": text}) for text in REVIEWS[:6]]
+            in_flight = 'senticlf_requests_in_progress{path="/predict"}'
+            deadline = time.monotonic() + 10  # until all six are inside the server
+            while metric(server, in_flight) < 6 and time.monotonic() < deadline:
+                time.sleep(0.02)
+            server.terminate()
+            responses = [f.result() for f in futures]
+        assert [r.status_code for r in responses] == [200] * 6
+        assert server.process.wait(timeout=30) == 0, server.log()
+        with pytest.raises(httpx.TransportError):
+            httpx.get(f"{server.url}/health", timeout=2)
+    finally:
+        server.stop()
