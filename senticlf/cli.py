@@ -393,7 +393,7 @@ def serve(
         bool, typer.Option("--fp32", help="Use the fp32 model even when the bundle has INT8.")
     ] = False,
 ) -> None:
-    """Serve a bundle over HTTP with dynamic batching (needs `pip install "senticlf[serve]"`)."""
+    """Serve a bundle over HTTP with dynamic batching (needs the serve extra)."""
 
     def action() -> None:
         try:
