@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from senticlf.data import TEXT_COLUMNS
 from senticlf.errors import SenticlfError
 
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
@@ -90,7 +91,7 @@ def _lines(handle: io.TextIOBase, name: str) -> Iterator[InputText]:
 def _csv_rows(handle: io.TextIOBase, path: Path, text_column: str | None) -> Iterator[InputText]:
     reader = csv.DictReader(handle)
     fields = reader.fieldnames or []
-    column = text_column or next((c for c in ("text", "review", "sentence") if c in fields), None)
+    column = text_column or next((c for c in TEXT_COLUMNS if c in fields), None)
     if column is None or column not in fields:
         raise SenticlfError(
             f"{path} has no {'column ' + repr(text_column) if text_column else 'text column'}; "
