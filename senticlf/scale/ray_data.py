@@ -192,7 +192,7 @@ def predict_dataset(
             quantized=quantized, threshold=threshold,
         ),
         batch_format="pyarrow", batch_size=rows_per_call,
-        concurrency=plan.workers, num_cpus=plan.threads,
+        compute=ray.data.ActorPoolStrategy(size=plan.workers), num_cpus=plan.threads,
     )  # fmt: skip
     predicted.context.execution_options.preserve_order = preserve_order
     return predicted

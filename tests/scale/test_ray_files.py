@@ -103,3 +103,22 @@ def test_help_and_local_predict_never_import_ray(bundle, tmp_path):
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+def test_csv_with_line_breaks_inside_quotes_keeps_one_row_per_record(bundle, local_ray, tmp_path):
+    import csv
+
+    source = tmp_path / "reviews.csv"
+    with open(source, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["content", "stars"])
+        writer.writerows([["a great film,\nsuperb acting", 5], ["", 3], ["awful and dull", 1]])
+    out = tmp_path / "preds.csv"
+    result = invoke("predict", source, "--model", bundle, "--engine", "ray", "--output", out)
+    assert result.exit_code == 0, result.output
+    rows = [
+        row for f in sorted(out.glob("*.csv")) for row in csv.DictReader(f.open(encoding="utf-8"))
+    ]
+    assert [row["stars"] for row in rows] == ["5", "3", "1"]
+    assert rows[1]["predicted_label"] == ""  # blank text: no prediction
+    assert all(rows[i]["predicted_label"] in ("negative", "positive") for i in (0, 2))
