@@ -24,7 +24,7 @@ import typer
 from rich.console import Console
 
 from benchmarks import machine
-from senticlf import data
+from senticlf import atomic, data
 from senticlf.runtime.predict_file import FileJob, predict_file
 from senticlf.runtime.predictor import SentimentClassifier
 
@@ -99,23 +99,26 @@ def main(
                 runs[f"Ray {workers} x {threads}"] = on_ray(
                     bundle, folder / "reviews.parquet", folder, workers, threads
                 )
+                save(results, runs, len(texts), out)  # a run cut short keeps what finished
         finally:
             ray.shutdown()
+    save(results, runs, len(texts), out)
+    print(markdown(results))
+
+
+def save(results: dict[str, Any], runs: dict[str, Any], count: int, out: Path) -> None:
     reference = runs["single process"]
     for name, run in runs.items():
+        agree = sum(a == b for a, b in zip(run["labels"], reference["labels"], strict=True))
         results["runs"][name] = {
             "seconds": run["seconds"],
-            "reviews_per_s": len(texts) / run["seconds"],
+            "reviews_per_s": count / run["seconds"],
             "share_of_single": reference["seconds"] / run["seconds"],
-            "label_agreement": sum(
-                a == b for a, b in zip(run["labels"], reference["labels"], strict=True)
-            )
-            / len(texts),
+            "label_agreement": agree / count,
         }
     out.mkdir(parents=True, exist_ok=True)
-    (out / "ray-scale.json").write_text(json.dumps(results, indent=2) + "\n")
-    (out / "ray-scale.md").write_text(markdown(results))
-    print(markdown(results))
+    atomic.write_text(out / "ray-scale.json", json.dumps(results, indent=2) + "\n")
+    atomic.write_text(out / "ray-scale.md", markdown(results))
 
 
 def markdown(r: dict[str, Any]) -> str:
