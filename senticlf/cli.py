@@ -16,7 +16,7 @@ import typer
 from rich.console import Console
 
 from senticlf import __version__
-from senticlf.errors import SenticlfError
+from senticlf.errors import SenticlfError, first_line
 from senticlf.export.options import ExportOptions
 from senticlf.runtime.predict_file import EXPORT_ROOT
 from senticlf.runtime.predictor import DEFAULT_BATCH  # already loaded by `import senticlf`
@@ -272,13 +272,45 @@ def predict(
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Replace an existing --output file.")
     ] = False,
+    engine: Annotated[
+        str, typer.Option(help="local (this process) or ray (Ray Data; needs senticlf[ray]).")
+    ] = "local",
+    address: Annotated[
+        str | None,
+        typer.Option(help="Ray: cluster address (host:port) [default: start a local Ray]."),
+    ] = None,
+    num_workers: Annotated[
+        int | None,
+        typer.Option(help="Ray: model replicas [default: cluster CPUs / --threads]."),
+    ] = None,
+    ship_bundle: Annotated[
+        bool,
+        typer.Option(
+            "--ship-bundle",
+            help="Ray: send the bundle to workers in the runtime_env (no shared storage).",
+        ),
+    ] = False,
 ) -> None:
     """Classify reviews with an exported bundle (ONNX Runtime only: no torch)."""
 
     def action() -> None:
-        from senticlf.runtime.predict_file import FileJob, newest_bundle, predict_file
+        from senticlf.runtime.predict_file import ENGINES, FileJob, newest_bundle, predict_file
         from senticlf.runtime.predictor import SentimentClassifier
 
+        if engine not in ENGINES:
+            raise SenticlfError(f"--engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+        if engine == "ray":
+            return _predict_on_ray(
+                file, model, fmt, output, text_column, overwrite, address, num_workers,
+                threads, batch_size, fp32, threshold, ship_bundle,
+            )  # fmt: skip
+        ray_only = {
+            "--address": address,
+            "--num-workers": num_workers,
+            "--ship-bundle": ship_bundle,
+        }
+        if given := [name for name, value in ray_only.items() if value]:
+            raise SenticlfError(f"{', '.join(given)} only apply with --engine ray")
         job = FileJob(file, fmt, output, text_column, overwrite)
         bundle = model or newest_bundle(console=err)
         classifier = SentimentClassifier(
@@ -289,6 +321,41 @@ def predict(
         predict_file(job, classifier, err)
 
     _run(action)
+
+
+def _predict_on_ray(
+    file: str, model: Path | None, fmt: str, output: Path | None, text_column: str | None,
+    overwrite: bool, address: str | None, num_workers: int | None, threads: int | None,
+    batch_size: int, fp32: bool, threshold: float | None, ship_bundle: bool,
+) -> None:  # fmt: skip
+    """`predict --engine ray`: checks the options here, imports Ray only now."""
+    from senticlf.runtime.predict_file import newest_bundle
+
+    if output is None:
+        raise SenticlfError("--engine ray writes a folder of files: pass --output OUT")
+    if file == "-":
+        raise SenticlfError("--engine ray reads files, not stdin; pass INPUT as a path")
+    if fmt != "text":
+        raise SenticlfError(
+            "with --engine ray the output format follows --output's suffix "
+            "(.parquet, .csv, .jsonl; else the input's); drop --format"
+        )
+    try:
+        from senticlf.scale import ray_files
+    except ImportError as exc:
+        raise SenticlfError(
+            f"--engine ray needs Ray Data ({first_line(exc)}): pip install 'senticlf[ray]'"
+        ) from None
+    bundle = model or newest_bundle(console=err)
+    job = ray_files.RayJob(
+        source=Path(file), output=output, bundle=bundle, text_column=text_column,
+        overwrite=overwrite, address=address, num_workers=num_workers, threads=threads,
+        batch_size=batch_size, quantized=False if fp32 else None, threshold=threshold,
+        ship_bundle=ship_bundle,
+    )  # fmt: skip
+    err.print(f"model: {bundle}; engine: Ray Data ({address or 'local'})", highlight=False)
+    out_fmt, files = ray_files.run(job)
+    err.print(f"[bold green]predictions written to {output}/ ({files} {out_fmt} file(s))[/]")
 
 
 # ---------------------------------------------------------------------------- evaluate

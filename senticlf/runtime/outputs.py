@@ -17,6 +17,11 @@ FORMATS = ("text", "jsonl", "csv")
 _PREVIEW = 60
 
 
+def probability_column(label: str) -> str:
+    """The column holding P(label) in table outputs (CSV here, Parquet/CSV/JSONL from Ray)."""
+    return f"p_{label}"
+
+
 class ResultWriter:
     def __init__(self, handle: IO[str], fmt: str, labels: list[str]) -> None:
         self.handle = handle
@@ -24,7 +29,9 @@ class ResultWriter:
         self.labels = labels
         self.csv = csv.writer(handle) if fmt == "csv" else None
         if self.csv:
-            self.csv.writerow(["line", "label", "score", *(f"p_{x}" for x in labels), "note"])
+            self.csv.writerow(
+                ["line", "label", "score", *(probability_column(x) for x in labels), "note"]
+            )
 
     def write(self, item: InputText, prediction: Prediction | None) -> None:
         """``prediction`` is None for a blank input line, which is reported, not dropped."""

@@ -22,6 +22,8 @@ from senticlf.runtime.inputs import InputText
 from senticlf.runtime.predictor import Prediction, SentimentClassifier
 
 EXPORT_ROOT = Path("export")
+# Where `predict` runs: this process (streaming, in order) or Ray Data (senticlf.scale).
+ENGINES = ("local", "ray")
 # Lines handed to the classifier at once: large enough to sort by length, small enough to stream.
 _LINES_PER_CALL = 1024
 

@@ -1,0 +1,5 @@
+"""Predicting on engines users already run (Ray Data), built on ``senticlf.runtime``.
+
+Nothing here is imported by ``import senticlf`` or by the CLI until ``--engine ray`` asks for
+it, so the base install never needs Ray.
+"""

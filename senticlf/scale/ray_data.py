@@ -1,0 +1,198 @@
+"""Batch prediction on Ray Data: one classifier per worker, loaded once, checked on the worker.
+
+Following Ray's batch-inference recipe, :class:`BundleWorker` is a callable class handed to
+``map_batches``: Ray builds it once per actor, so each worker opens its ONNX Runtime session once
+and reuses it for every batch. What crosses the wire is the bundle's *path* and its expected
+sha256 sums, never a pickled session (sessions do not pickle, and a model per batch would be
+shipped thousands of times).
+
+ONNX Runtime sizes its thread pool from the host's cores, not from what Ray grants an actor, so
+N workers on a C-core node would start N x C threads. Each actor here asks Ray for exactly the
+CPUs its session uses (``num_cpus=threads``), so workers x threads never exceeds the cores.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import ray
+import ray.data
+
+from senticlf import artifacts
+from senticlf.artifacts import TEXT_COLUMNS
+from senticlf.errors import SenticlfError
+from senticlf.runtime import outputs
+from senticlf.runtime.inputs import InputText
+from senticlf.runtime.predict_file import classify_items
+from senticlf.runtime.predictor import DEFAULT_BATCH, Prediction, SentimentClassifier
+
+# Prediction columns added to every input row. Prefixed so that a labelled file's own ``label``
+# (an evaluation set, say) survives beside the prediction instead of being overwritten.
+LABEL_COLUMN = "predicted_label"
+SCORE_COLUMN = "predicted_score"
+# Rows handed to a worker per call: enough for length sorting to pay off (the predictor sorts
+# within each call), few enough that a batch of long reviews stays small in memory.
+DEFAULT_ROWS_PER_CALL = 256
+
+
+@dataclass(frozen=True)
+class WorkerPlan:
+    """How many model replicas run, and how many ONNX Runtime threads each one uses."""
+
+    workers: int
+    threads: int
+
+    @property
+    def cpus(self) -> int:
+        return self.workers * self.threads
+
+
+def plan_workers(available_cpus: int, workers: int | None, threads: int | None) -> WorkerPlan:
+    """Fill the cluster's CPUs without oversubscribing them.
+
+    Given neither, one single-threaded worker per CPU (measured fastest on 2 cores, see
+    benchmarks/results/ray-scale.md); given one, the other divides the CPUs.
+    """
+    for name, value in (("--num-workers", workers), ("--threads", threads)):
+        if value is not None and value < 1:
+            raise SenticlfError(f"{name} must be at least 1, got {value}")
+    cpus = max(1, available_cpus)
+    if workers is None:
+        threads = threads or 1
+        workers = max(1, cpus // threads)
+    elif threads is None:
+        threads = max(1, cpus // workers)
+    plan = WorkerPlan(workers, threads)
+    if plan.cpus > cpus:
+        raise SenticlfError(
+            f"{plan.workers} worker(s) x {plan.threads} thread(s) need {plan.cpus} CPUs; "
+            f"the Ray cluster has {cpus}; lower --num-workers or --threads"
+        )
+    return plan
+
+
+def prediction_columns(labels: list[str]) -> list[str]:
+    return [LABEL_COLUMN, SCORE_COLUMN, *(outputs.probability_column(x) for x in labels)]
+
+
+def pick_text_column(schema: pa.Schema | Any, asked: str | None, source: str) -> str:
+    """The text column of ``schema`` (``asked``, else the first of artifacts.TEXT_COLUMNS), checked."""
+    names = list(schema.names)
+    column = asked or next((c for c in TEXT_COLUMNS if c in names), None)
+    if column is None or column not in names:
+        wanted = repr(asked) if asked else f"text column (looked for {', '.join(TEXT_COLUMNS)})"
+        raise SenticlfError(
+            f"{source} has no {wanted}; columns are {names}; name it with --text-column"
+        )
+    kind = schema.field(column).type if isinstance(schema, pa.Schema) else None
+    if kind is not None and not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
+        raise SenticlfError(f"{source}: column {column!r} holds {kind}, not text")
+    return column
+
+
+class BundleWorker:
+    """One Ray actor's classifier: opened once, checked against the driver's bundle first.
+
+    ``expected_files`` are the sha256 sums the driver read; a worker whose copy of the bundle
+    differs (another node's stale copy, a truncated transfer, a tampered file) refuses to start
+    instead of labelling a share of the rows with a different model.
+    """
+
+    def __init__(
+        self,
+        bundle_dir: str,
+        expected_files: dict[str, str],
+        text_column: str,
+        threads: int,
+        batch_size: int = DEFAULT_BATCH,
+        quantized: bool | None = None,
+        threshold: float | None = None,
+    ) -> None:
+        bundle = Path(bundle_dir)
+        found = artifacts.read_manifest(bundle, verify=False).files
+        if found != expected_files:
+            raise SenticlfError(
+                f"bundle {bundle} on this worker is not the one the driver checked "
+                f"({artifacts.MANIFEST} lists other files or sha256 sums); copy the same bundle"
+            )
+        # SentimentClassifier verifies every file's sha256 against the manifest on this host.
+        self.classifier = SentimentClassifier(
+            bundle, quantized=quantized, threads=threads, batch_size=batch_size,
+            threshold=threshold,
+        )  # fmt: skip
+        self.text_column = text_column
+
+    def __call__(self, batch: pa.Table) -> pa.Table:
+        texts = batch.column(self.text_column).to_pylist()
+        items = (
+            InputText(i, t if isinstance(t, str) and t.strip() else None)
+            for i, t in enumerate(texts)
+        )
+        predictions = [p for _, p in classify_items(self.classifier, items)]
+        for name, values in _columns(predictions, self.classifier.labels).items():
+            batch = batch.append_column(name, values)
+        return batch
+
+
+def _columns(predictions: list[Prediction | None], labels: list[str]) -> dict[str, pa.Array]:
+    """Prediction columns; blank texts get nulls, as ``predict`` reports them without a label."""
+    columns = {
+        LABEL_COLUMN: pa.array([p.label if p else None for p in predictions], pa.string()),
+        SCORE_COLUMN: pa.array([p.score if p else None for p in predictions], pa.float64()),
+    }
+    for label in labels:
+        column = [p.scores[label] if p else None for p in predictions]
+        columns[outputs.probability_column(label)] = pa.array(column, pa.float64())
+    return columns
+
+
+def predict_dataset(
+    dataset: ray.data.Dataset,
+    bundle: str | Path,
+    *,
+    text_column: str | None = None,
+    num_workers: int | None = None,
+    threads: int | None = None,
+    batch_size: int = DEFAULT_BATCH,
+    rows_per_call: int = DEFAULT_ROWS_PER_CALL,
+    quantized: bool | None = None,
+    threshold: float | None = None,
+    worker_bundle: str | None = None,
+    preserve_order: bool = True,
+) -> ray.data.Dataset:
+    """``dataset`` with ``predicted_label``, ``predicted_score`` and ``p_<label>`` columns added.
+
+    Lazy, like every Ray Dataset: nothing runs until it is written or iterated. The bundle is
+    checked here (so a bad one fails before any worker starts) and again on every worker.
+    ``worker_bundle`` is where workers find it when that differs from the driver's path, e.g.
+    ``"."`` when the bundle travels as the job's runtime_env ``working_dir``. Blank texts keep
+    their row with null predictions. ``preserve_order`` keeps rows in input order.
+
+    The workers hold workers x threads CPUs for the whole run: read ``dataset`` with tasks that
+    hold none (``senticlf.scale.ray_files.read`` does) or leave CPUs for them, else Ray waits
+    for ever for a CPU to read with.
+    """
+    bundle_dir = Path(bundle)
+    manifest = artifacts.read_manifest(bundle_dir, verify=True)
+    column = pick_text_column(dataset.schema(fetch_if_missing=True), text_column, "the dataset")
+    clashes = [c for c in prediction_columns(manifest.labels) if c in dataset.columns()]
+    if clashes:
+        raise SenticlfError(f"the input already has column(s) {clashes}; rename them first")
+    if rows_per_call < 1:
+        raise SenticlfError(f"rows per call must be at least 1, got {rows_per_call}")
+    plan = plan_workers(int(ray.cluster_resources().get("CPU", 1)), num_workers, threads)
+    predicted = dataset.map_batches(
+        BundleWorker,
+        fn_constructor_kwargs=dict(
+            bundle_dir=worker_bundle or str(bundle_dir.resolve()), expected_files=manifest.files,
+            text_column=column, threads=plan.threads, batch_size=batch_size,
+            quantized=quantized, threshold=threshold,
+        ),
+        batch_format="pyarrow", batch_size=rows_per_call,
+        compute=ray.data.ActorPoolStrategy(size=plan.workers), num_cpus=plan.threads,
+    )  # fmt: skip
+    predicted.context.execution_options.preserve_order = preserve_order
+    return predicted
