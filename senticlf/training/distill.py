@@ -167,8 +167,10 @@ def teacher_depth(teacher_dir: Path) -> int:
     return int(getattr(model_config, _family(model_config)[1]))
 
 
-def student_depth(model: Any) -> int:
-    return int(getattr(model.config, _LAYER_PATHS[model.config.model_type][1], 0) or 0)
+def student_depth(model: Any) -> int | None:
+    """The student's layer count where its family is known (any --student may be given)."""
+    paths = _LAYER_PATHS.get(getattr(model.config, "model_type", ""))
+    return int(getattr(model.config, paths[1])) if paths else None
 
 
 def spread_layers(depth: int, keep: int) -> list[int]:
