@@ -49,14 +49,17 @@ def train_teacher(work: Path, train_args: list[str]) -> Path:
     return teacher
 
 
-def distil_students(work: Path, teacher: Path) -> dict[str, Path]:
+def distil_students(
+    work: Path, teacher: Path, names: list[str], epochs: int | None
+) -> dict[str, Path]:
     runs = {}
-    for name, layers, alpha in STUDENTS:
+    for name, layers, alpha in (s for s in STUDENTS if s[0] in names):
         run_dir = work / name
         if not finished(run_dir):
             senticlf_cli(
                 "distill", str(teacher), "--output", str(run_dir), "--layers", str(layers),
                 "--alpha", str(alpha), "--overwrite",
+                *(["--epochs", str(epochs)] if epochs else []),
             )  # fmt: skip
         runs[name] = run_dir
     return runs
@@ -115,6 +118,12 @@ def main(
     train_size: Annotated[int, typer.Option()] = 1000,
     max_length: Annotated[int, typer.Option()] = 128,
     epochs: Annotated[int, typer.Option()] = 2,
+    students: Annotated[
+        str, typer.Option(help="Comma-separated students to run [default: all].")
+    ] = ",".join(s[0] for s in STUDENTS),
+    student_epochs: Annotated[
+        int | None, typer.Option(help="Students' epochs [default: the teacher's].")
+    ] = None,
     lr: Annotated[float, typer.Option("--lr")] = 1e-4,
     full: Annotated[bool, typer.Option("--full", help="All 25,000 / 25,000 reviews.")] = False,
     speed_reviews: Annotated[int, typer.Option(help="Reviews timed per model.")] = 200,
@@ -130,7 +139,8 @@ def main(
         "--epochs", str(epochs), "--lr", str(lr), *sizes,
     ]  # fmt: skip
     teacher = train_teacher(work, train_args)
-    runs = {"teacher": teacher, **distil_students(work, teacher)}
+    chosen = students.split(",")
+    runs = {"teacher": teacher, **distil_students(work, teacher, chosen, student_epochs)}
     bundles = {name: export(run_dir) for name, run_dir in runs.items()}
 
     rows = data.read_table(eval_file)[:eval_size]
@@ -141,7 +151,11 @@ def main(
     results: dict[str, Any] = {
         "command": " ".join(["python -m benchmarks.distill_frontier", *sys.argv[1:]]),
         "teacher_train_args": train_args,
-        "students": [{"name": n, "layers": k, "alpha": a} for n, k, a in STUDENTS],
+        "students": [
+            {"name": n, "layers": k, "alpha": a, "epochs": student_epochs or epochs}
+            for n, k, a in STUDENTS
+            if n in chosen
+        ],
         "eval_file": str(eval_file),
         "eval_reviews": len(texts),
         "speed_reviews": min(speed_reviews, len(texts)),
