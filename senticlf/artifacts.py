@@ -27,6 +27,8 @@ RUN_MODEL_DIR = "model"
 RUN_CHECKPOINTS_DIR = "checkpoints"
 # Names the last checkpoint Trainer finished writing; --resume trusts only this one.
 RUN_CHECKPOINT_LEDGER = "checkpoint.json"
+# `senticlf distill`: the teacher's logits for the training texts, computed once per run.
+RUN_TEACHER_LOGITS = "teacher_logits.npz"
 # The weights file inside model/ (safetensors only: no pickle is ever loaded).
 WEIGHTS = "model.safetensors"
 RUN_COMPLETE = "complete"

@@ -181,6 +181,84 @@ def train(
     _run(action)
 
 
+# ---------------------------------------------------------------------------- distill
+
+
+@app.command()
+def distill(
+    teacher: Annotated[
+        Path | None, typer.Argument(help="A finished run folder from `senticlf train`.")
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option(help="Run folder [default: runs/<timestamp>].")
+    ] = None,
+    layers: Annotated[
+        int | None,
+        typer.Option(help="Keep this many of the teacher's layers [default: half of them]."),
+    ] = None,
+    student: Annotated[
+        str | None,
+        typer.Option(help="Or start from this encoder (hub id or folder; teacher's vocabulary)."),
+    ] = None,
+    temperature: Annotated[
+        float, typer.Option(help="Softens both distributions before they are compared.")
+    ] = 2.0,
+    alpha: Annotated[
+        float,
+        typer.Option(help="Weight of the teacher's soft targets; 1 - alpha on the hard labels."),
+    ] = 0.5,
+    unlabelled: Annotated[
+        Path | None,
+        typer.Option(help="Extra texts only the teacher labels (one per line, CSV or JSONL)."),
+    ] = None,
+    max_length: Annotated[
+        int | None, typer.Option(help="Tokens per review [default: the teacher's].")
+    ] = None,
+    epochs: Annotated[int | None, typer.Option(help="[default: the teacher's]")] = None,
+    lr: Annotated[
+        float | None, typer.Option("--lr", help="Peak learning rate [default: the teacher's].")
+    ] = None,
+    batch_size: Annotated[int | None, typer.Option(help="[default: the teacher's]")] = None,
+    seed: Annotated[int | None, typer.Option(help="[default: the teacher's]")] = None,
+    device: Annotated[
+        str | None, typer.Option(help="auto, cpu or cuda [default: the teacher's].")
+    ] = None,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace an existing run folder.")
+    ] = False,
+    resume: Annotated[
+        Path | None,
+        typer.Option(help="Continue an interrupted distillation (teacher logits are cached)."),
+    ] = None,
+) -> None:
+    """Distil a finished run into a smaller student, trained on the teacher's soft labels."""
+
+    def action() -> None:
+        from senticlf.training import distill as distillation
+
+        if resume is not None:
+            config = distillation.DistillConfig.load(resume)
+            run_dir = resume
+        elif teacher is None:
+            raise SenticlfError("distill needs a TEACHER_RUN folder (or --resume RUN)")
+        else:
+            config = distillation.config_from_teacher(
+                teacher, layers=layers, student=student, temperature=temperature, alpha=alpha,
+                unlabelled=str(unlabelled) if unlabelled else None, max_length=max_length,
+                epochs=epochs, learning_rate=lr, batch_size=batch_size, seed=seed, device=device,
+            )  # fmt: skip
+            run_dir = output or Path("runs") / datetime.now().strftime("%Y%m%d-%H%M%S")
+        distillation.distill(
+            config, run_dir, resume=resume is not None, overwrite=overwrite, console=err
+        )
+        err.print(
+            f"[bold green]student written to {run_dir}[/]; next: senticlf export {run_dir} "
+            "--quantize"
+        )
+
+    _run(action)
+
+
 # ---------------------------------------------------------------------------- export
 
 

@@ -10,12 +10,13 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from senticlf import artifacts, atomic, data
 from senticlf.errors import SenticlfError
 
 DEFAULT_BASE_MODEL = "distilbert-base-uncased"
+_Config = TypeVar("_Config", bound="TrainConfig")  # from_dict/load give the subclass asked
 
 
 @dataclass
@@ -96,7 +97,7 @@ class TrainConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+    def from_dict(cls: type[_Config], data: dict[str, Any]) -> _Config:
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
 
@@ -104,7 +105,7 @@ class TrainConfig:
         atomic.write_text(run_dir / artifacts.RUN_CONFIG, json.dumps(self.to_dict(), indent=2))
 
     @classmethod
-    def load(cls, run_dir: Path) -> TrainConfig:
+    def load(cls: type[_Config], run_dir: Path) -> _Config:
         path = run_dir / artifacts.RUN_CONFIG
         if not path.is_file():
             raise SenticlfError(f"{run_dir} is not a senticlf run: {artifacts.RUN_CONFIG} missing")

@@ -13,6 +13,7 @@ import signal
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,8 @@ from senticlf.training.config import TrainConfig
 from senticlf.training.inference import predict_logits
 from senticlf.training.metrics import classification_metrics
 
+# The label of a review that has none (teacher-labelled text): cross-entropy's ignore_index.
+IGNORED_LABEL = -100
 # Above this estimate on a CPU, say so and suggest a quicker configuration.
 _SLOW_RUN_SECONDS = 20 * 60
 
@@ -57,20 +60,52 @@ def train(
     model = model_loading.load_model(config, config.label_names)
     if not resume:
         run_folder.create(config, run_dir, (train_rows, val_rows), console)
-    train_set = encode(encoder, train_rows)
-    val_set = encode(encoder, val_rows)
-
-    use_cpu = _use_cpu(config.device)
-    args = training_arguments(config, run_dir, use_cpu, steps_per_epoch(config, len(train_set)))
-    trainer = _AccuracyTrackingTrainer(
-        model=model,
-        args=args,
-        train_dataset=train_set,
-        eval_dataset=val_set,
-        data_collator=DataCollatorWithPadding(tokenizer),
-        compute_metrics=_compute_metrics,
-        callbacks=[_CheckpointLedger(run_dir), _DurationEstimate(console, use_cpu)],
+    job = Job(
+        tokenizer, encoder, model, encode(encoder, train_rows), encode(encoder, val_rows), val_rows
     )
+    return fit(config, run_dir, job, resume, console, started)
+
+
+@dataclass
+class Job:
+    """What one run fits: the model, its encoded data, and the Trainer class with its loss.
+
+    ``train`` and ``distill`` differ only in these; the loop, checkpoints, resume, interruption
+    and the final report below are the same for both.
+    """
+
+    tokenizer: Any
+    encoder: ReviewEncoder
+    model: Any
+    train_set: list[dict[str, Any]]
+    val_set: list[dict[str, Any]]
+    val_rows: list[data.Review]
+    trainer_class: type[Trainer] = field(default_factory=lambda: AccuracyTrackingTrainer)
+    command: str = "train"  # the senticlf command that resumes the run
+    extra_metrics: dict[str, Any] = field(default_factory=dict)
+
+
+def fit(
+    config: TrainConfig,
+    run_dir: Path,
+    job: Job,
+    resume: bool,
+    console: Console,
+    started: float,
+) -> dict[str, Any]:
+    """Train ``job`` in a prepared run folder, then write its model and report."""
+    on_cpu = use_cpu(config.device)
+    args = training_arguments(config, run_dir, on_cpu, steps_per_epoch(config, len(job.train_set)))
+    trainer = job.trainer_class(
+        model=job.model,
+        args=args,
+        train_dataset=job.train_set,
+        eval_dataset=job.val_set,
+        data_collator=DataCollatorWithPadding(job.tokenizer),
+        compute_metrics=_compute_metrics,
+        callbacks=[_CheckpointLedger(run_dir), _DurationEstimate(console, on_cpu)],
+    )
+    resume_hint = f"senticlf {job.command} --resume {run_dir}"
     previous_time = run_folder.previous_wall_time(run_dir) if resume else 0.0
     run_folder.write_status(run_dir, "running")
     with _sigterm_as_interrupt():
@@ -82,27 +117,31 @@ def train(
             _record_interruption(run_dir, trainer, previous_time + time.perf_counter() - started)
             raise SenticlfError(
                 f"training interrupted; completed epochs are kept in {run_dir}; "
-                f"continue with: senticlf train --resume {run_dir}"
+                f"continue with: {resume_hint}"
             ) from None
         except SenticlfError as exc:  # a checkpoint could not be written (full disk, ...)
             run_folder.drop_unrecorded_checkpoints(run_dir)
             raise SenticlfError(
                 f"{exc}; completed epochs are kept in {run_dir}; once fixed, continue with: "
-                f"senticlf train --resume {run_dir}"
+                f"{resume_hint}"
             ) from None
 
-    run_folder.save_model(trainer, tokenizer, run_dir)
+    run_folder.save_model(trainer, job.tokenizer, run_dir)
     if not run_folder.is_main_process():  # the main process alone reports and writes
         return {"status": artifacts.RUN_COMPLETE}
-    logits = predict_logits(trainer.model, encoder, [row["input_ids"] for row in val_set])
+    val_ids = [row["input_ids"] for row in job.val_set]
+    logits = predict_logits(trainer.model, job.encoder, val_ids)
     epochs = report.epoch_history(trainer.state.log_history)
-    metrics = report.final_metrics(epochs, logits, encoder, val_rows, config.label_names, run_dir)
+    metrics = report.final_metrics(
+        epochs, logits, job.encoder, job.val_rows, config.label_names, run_dir
+    )
     metrics.update(
-        train_size=len(train_set),
+        train_size=len(job.train_set),
         train_time_s=round(sum(e.get("train_runtime", 0.0) for e in trainer.state.log_history), 1),
         wall_time_s=round(previous_time + time.perf_counter() - started, 1),
-        device=_device_name(use_cpu),
+        device=_device_name(on_cpu),
         versions=report.versions(),
+        **job.extra_metrics,
     )
     artifacts.write_run_metrics(run_dir, metrics)
     run_folder.drop_checkpoints(run_dir)
@@ -129,7 +168,7 @@ def _compute_metrics(prediction: EvalPrediction) -> dict[str, float]:
 # ---------------------------------------------------------------------------- trainer set-up
 
 
-def _use_cpu(device: str) -> bool:
+def use_cpu(device: str) -> bool:
     if device == "cuda" and not torch.cuda.is_available():
         raise SenticlfError("--device cuda was asked for, but torch sees no CUDA GPU")
     return device == "cpu" or not torch.cuda.is_available()
@@ -179,6 +218,10 @@ def training_arguments(
         data_seed=config.seed,
         report_to=[],
         dataloader_num_workers=0,
+        # Our datasets are lists of dicts holding only what the loss reads (the model's inputs,
+        # labels and, when distilling, the teacher's logits): nothing to drop, and dropping
+        # would lose the teacher's logits, which the model's forward does not take.
+        remove_unused_columns=False,
     )
 
 
@@ -189,7 +232,7 @@ def _length_grouping() -> dict[str, Any]:
     return {"train_sampling_strategy": "group_by_length"}
 
 
-class _AccuracyTrackingTrainer(Trainer):
+class AccuracyTrackingTrainer(Trainer):
     """Counts correct training predictions from the logits the training step computes anyway.
 
     The training-accuracy curve used to cost an extra evaluation pass over a sample of the
@@ -204,12 +247,14 @@ class _AccuracyTrackingTrainer(Trainer):
         self._seen = 0
 
     def compute_loss(self, model, inputs, return_outputs=False, **kwargs):  # type: ignore[override]
-        loss, outputs = super().compute_loss(model, inputs, return_outputs=True, **kwargs)
-        if "labels" in inputs:
+        loss, outputs = self.loss_and_outputs(model, inputs, **kwargs)
+        labels = inputs.get("labels")
+        if labels is not None and model.training:
             with torch.no_grad():
+                known = labels != IGNORED_LABEL  # reviews without a label (distillation) skip
                 predicted = outputs.logits.argmax(dim=-1)
-                self._correct += int((predicted == inputs["labels"]).sum())
-                self._seen += int(inputs["labels"].numel())
+                self._correct += int((predicted == labels)[known].sum())
+                self._seen += int(known.sum())
         return (loss, outputs) if return_outputs else loss
 
     def _load_optimizer_and_scheduler(self, checkpoint: str | None) -> None:
@@ -228,6 +273,12 @@ class _AccuracyTrackingTrainer(Trainer):
             torch.load(folder / "optimizer.pt", map_location="cpu", weights_only=True)
         )
         scheduler.load_state_dict(torch.load(folder / "scheduler.pt", weights_only=True))
+
+    def loss_and_outputs(
+        self, model: Any, inputs: dict[str, Any], **kwargs: Any
+    ) -> tuple[Any, Any]:
+        """The loss a subclass changes (distillation); the model's own cross-entropy here."""
+        return super().compute_loss(model, inputs, return_outputs=True, **kwargs)
 
     def log(self, logs: dict[str, float], *args: Any, **kwargs: Any) -> None:
         if "loss" in logs and self._seen:

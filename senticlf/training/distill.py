@@ -1,0 +1,330 @@
+"""Distil a finished run (the teacher) into a smaller student, as DistilBERT did to BERT.
+
+The student starts from the teacher itself, keeping N of its layers spread over the depth
+(embeddings, head and those layers copied), or from any encoder that shares the teacher's
+vocabulary. It learns from the teacher's temperature-softened distribution mixed with the hard
+labels; reviews without a label (``--unlabelled``) learn from the teacher alone. The teacher's
+logits are computed once and cached in the run folder, so a resumed run does not recompute
+them. Everything else (loop, checkpoints, resume, report) is ``train``'s, via trainer.fit: the
+result is an ordinary run folder that export, predict and evaluate take unchanged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from rich.console import Console
+
+from senticlf import artifacts, atomic
+from senticlf.errors import SenticlfError
+from senticlf.runtime.tokenize import ReviewEncoder
+from senticlf.training import model as model_loading
+from senticlf.training import run_folder, trainer
+from senticlf.training.config import TrainConfig
+from senticlf.training.inference import predict_logits
+
+# Where each family keeps its transformer layers and its layer count.
+_LAYER_PATHS = {
+    "bert": ("bert.encoder.layer", "num_hidden_layers"),
+    "distilbert": ("distilbert.transformer.layer", "n_layers"),
+}
+
+
+@dataclass
+class DistillConfig(TrainConfig):
+    """A training config plus the teacher and how to learn from it, saved as the run's config.
+
+    It is a TrainConfig (``data``/``eval_data`` point at the teacher's subsets, ``base_model``
+    at the student's starting point), so ``export`` and ``--resume`` read it like any run's.
+    """
+
+    teacher: str = ""
+    layers: int | None = None  # keep this many of the teacher's layers (None with --student)
+    student: str | None = None  # or start from this encoder (same vocabulary as the teacher)
+    temperature: float = 2.0
+    alpha: float = 0.5  # weight of the teacher's soft targets; 1 - alpha on the hard labels
+    unlabelled: str | None = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not self.teacher:
+            raise SenticlfError("distill needs a teacher run folder")
+        if self.layers is not None and self.student is not None:
+            raise SenticlfError("pass --layers or --student, not both")
+        if self.layers is not None and self.layers < 1:
+            raise SenticlfError(f"--layers must be at least 1, got {self.layers}")
+        if not self.temperature > 0:
+            raise SenticlfError(f"--temperature must be > 0, got {self.temperature}")
+        if not 0 <= self.alpha <= 1:
+            raise SenticlfError(f"--alpha must be in [0, 1], got {self.alpha}")
+        if self.unlabelled is not None and self.alpha == 0:
+            raise SenticlfError(
+                "--unlabelled texts learn only from the teacher, which --alpha 0 switches off"
+            )
+
+
+def config_from_teacher(teacher_dir: Path, **options: Any) -> DistillConfig:
+    """The teacher's recipe and subsets, with the options given (None: keep the teacher's)."""
+    teacher_config, _ = run_folder.finished_run(teacher_dir)
+    settings = teacher_config.to_dict()
+    settings.update(
+        data=str(teacher_dir / artifacts.RUN_TRAIN_CSV),
+        eval_data=str(teacher_dir / artifacts.RUN_VAL_CSV),
+        text_column=None,
+        label_column=None,
+        train_size=None,
+        val_size=None,
+        teacher=str(teacher_dir),
+    )
+    settings.update({k: v for k, v in options.items() if v is not None})
+    if settings.get("student") is None:
+        depth = teacher_depth(teacher_dir)
+        if settings.get("layers") is None:
+            settings["layers"] = max(1, depth // 2)  # DistilBERT's ratio
+        if not 1 <= settings["layers"] <= depth:
+            raise SenticlfError(
+                f"--layers must be between 1 and {depth} (the teacher's layers), "
+                f"got {settings['layers']}"
+            )
+        settings["base_model"] = str(teacher_dir / artifacts.RUN_MODEL_DIR)
+    else:
+        settings["base_model"] = settings["student"]
+    return DistillConfig.from_dict(settings)
+
+
+def distill(
+    config: DistillConfig,
+    run_dir: Path,
+    resume: bool = False,
+    overwrite: bool = False,
+    console: Console | None = None,
+) -> dict[str, Any]:
+    """Run one distillation into ``run_dir`` and return its metrics."""
+    console = console or Console(stderr=True)
+    started = time.perf_counter()
+    teacher_dir = Path(config.teacher)
+    teacher_config, teacher_metrics = run_folder.finished_run(teacher_dir)
+    # Student and texts are checked before anything is written: a mistake leaves no run folder.
+    tokenizer, encoder = model_loading.load_tokenizer(config)
+    check_same_vocabulary(tokenizer, teacher_dir, config.base_model)
+    unlabelled = read_unlabelled(Path(config.unlabelled)) if config.unlabelled else []
+    train_rows, val_rows = run_folder.read_subsets(config, run_dir, resume, overwrite)
+    torch.manual_seed(config.seed)
+    if config.layers is not None:
+        model = student_from_teacher(teacher_dir / artifacts.RUN_MODEL_DIR, config.layers)
+    else:
+        model = model_loading.load_model(config, config.label_names)
+    if not resume:
+        run_folder.create(config, run_dir, (train_rows, val_rows), console)
+
+    texts = [row.text for row in train_rows] + unlabelled
+    logits = cached_teacher_logits(run_dir, teacher_dir, teacher_config, texts, config, console)
+    train_set = trainer.encode(encoder, train_rows)
+    for text_ids in encoder.encode(unlabelled):
+        train_set.append(
+            {"input_ids": text_ids, "attention_mask": [1] * len(text_ids), "labels": -100}
+        )
+    for row, row_logits in zip(train_set, logits.tolist(), strict=True):
+        row["teacher_logits"] = row_logits
+    job = trainer.Job(
+        tokenizer, encoder, model, train_set, trainer.encode(encoder, val_rows), val_rows,
+        trainer_class=_trainer_class(config.temperature, config.alpha),
+        command="distill",
+        extra_metrics={
+            "teacher": {
+                "run": str(teacher_dir),
+                "val_accuracy": teacher_metrics.get("best", {}).get("val_accuracy"),
+            },
+            "student_layers": student_depth(model),
+            "unlabelled_size": len(unlabelled),
+        },
+    )  # fmt: skip
+    return trainer.fit(config, run_dir, job, resume, console, started)
+
+
+# ---------------------------------------------------------------------------- the student
+
+
+def _family(model_config: Any) -> tuple[str, str]:
+    paths = _LAYER_PATHS.get(getattr(model_config, "model_type", ""))
+    if paths is None:
+        raise SenticlfError(
+            f"--layers supports BERT- and DistilBERT-family teachers, not "
+            f"{model_config.model_type!r}; pass --student with a smaller encoder instead"
+        )
+    return paths
+
+
+def teacher_depth(teacher_dir: Path) -> int:
+    from transformers import AutoConfig
+
+    model_config = AutoConfig.from_pretrained(teacher_dir / artifacts.RUN_MODEL_DIR)
+    return int(getattr(model_config, _family(model_config)[1]))
+
+
+def student_depth(model: Any) -> int | None:
+    """The student's layer count where its family is known (any --student may be given)."""
+    paths = _LAYER_PATHS.get(getattr(model.config, "model_type", ""))
+    return int(getattr(model.config, paths[1])) if paths else None
+
+
+def spread_layers(depth: int, keep: int) -> list[int]:
+    """``keep`` layer indices spread evenly from the first to the last of ``depth``.
+
+    6 of 12 gives 0, 2, 4, 7, 9, 11: exactly the layers DistilBERT kept from BERT-base. The
+    last layer always stays, since the classification head was trained on its output.
+    """
+    if keep == 1:
+        return [depth - 1]
+    return [round(i * (depth - 1) / (keep - 1)) for i in range(keep)]
+
+
+def student_from_teacher(model_dir: Path, keep: int) -> Any:
+    """The teacher with only ``keep`` of its layers: embeddings, head and layers copied."""
+    from transformers import AutoModelForSequenceClassification
+
+    model = AutoModelForSequenceClassification.from_pretrained(
+        model_dir, use_safetensors=True, dtype=torch.float32
+    )
+    path, count_field = _family(model.config)
+    holder = model.get_submodule(path.rsplit(".", 1)[0])
+    layers = getattr(holder, path.rsplit(".", 1)[1])
+    if not 1 <= keep <= len(layers):
+        raise SenticlfError(
+            f"--layers must be between 1 and {len(layers)} (the teacher's layers), got {keep}"
+        )
+    kept = spread_layers(len(layers), keep)
+    setattr(holder, path.rsplit(".", 1)[1], torch.nn.ModuleList([layers[i] for i in kept]))
+    setattr(model.config, count_field, keep)
+    model.config.distilled_from_layers = kept  # recorded in model/config.json
+    return model
+
+
+def check_same_vocabulary(tokenizer: Any, teacher_dir: Path, student: str) -> None:
+    """Teacher logits are computed on the teacher's tokens: the student must see the same."""
+    from transformers import AutoTokenizer
+
+    teacher_tokenizer = AutoTokenizer.from_pretrained(teacher_dir / artifacts.RUN_MODEL_DIR)
+    if tokenizer.get_vocab() != teacher_tokenizer.get_vocab():
+        raise SenticlfError(
+            f"student {student} has a different vocabulary from the teacher {teacher_dir} "
+            f"({len(tokenizer.get_vocab())} vs {len(teacher_tokenizer.get_vocab())} tokens); "
+            "pick a student with the teacher's tokenizer"
+        )
+
+
+# ---------------------------------------------------------------------------- the loss
+
+
+def distillation_loss(
+    student_logits: torch.Tensor,
+    teacher_logits: torch.Tensor,
+    labels: torch.Tensor,
+    temperature: float,
+    alpha: float,
+) -> torch.Tensor:
+    """alpha * T^2 * KL(teacher_T || student_T) + (1 - alpha) * cross-entropy on the labels.
+
+    T^2 keeps the soft term's gradients on the scale of the hard term's whatever T is
+    (Hinton et al., 2015). The KL is averaged over every review; the cross-entropy over the
+    reviews that have a label (-100 marks those the teacher alone labels).
+    """
+    log_student = F.log_softmax(student_logits / temperature, dim=-1)
+    log_teacher = F.log_softmax(teacher_logits / temperature, dim=-1)
+    soft = F.kl_div(log_student, log_teacher, reduction="batchmean", log_target=True)
+    known = labels != trainer.IGNORED_LABEL
+    hard = (
+        F.cross_entropy(student_logits[known], labels[known])
+        if bool(known.any())
+        else student_logits.sum() * 0.0
+    )
+    return alpha * temperature**2 * soft + (1 - alpha) * hard
+
+
+def _trainer_class(temperature: float, alpha: float) -> type:
+    class DistillationTrainer(trainer.AccuracyTrackingTrainer):
+        """Training steps learn from the teacher; evaluation keeps plain cross-entropy."""
+
+        def loss_and_outputs(self, model, inputs, **kwargs):
+            if "teacher_logits" not in inputs:  # validation batches: the usual loss
+                return super().loss_and_outputs(model, inputs, **kwargs)
+            inputs = dict(inputs)
+            teacher_logits = inputs.pop("teacher_logits")
+            labels = inputs.pop("labels")
+            outputs = model(**inputs)
+            loss = distillation_loss(
+                outputs.logits, teacher_logits.to(outputs.logits.dtype), labels, temperature, alpha
+            )
+            return loss, outputs
+
+    return DistillationTrainer
+
+
+# ---------------------------------------------------------------------------- teacher logits
+
+
+def cached_teacher_logits(
+    run_dir: Path,
+    teacher_dir: Path,
+    teacher_config: TrainConfig,
+    texts: list[str],
+    config: DistillConfig,
+    console: Console,
+) -> np.ndarray:
+    """The teacher's logits for ``texts``, from the run's cache when it holds these texts."""
+    cache = run_dir / artifacts.RUN_TEACHER_LOGITS
+    fingerprint = _fingerprint(teacher_dir, texts)
+    if cache.is_file():
+        with np.load(cache) as stored:
+            if str(stored["fingerprint"]) == fingerprint:
+                console.print(f"teacher logits: reusing {cache}")
+                return np.asarray(stored["logits"])
+    console.print(f"teacher logits: scoring {len(texts)} reviews with {teacher_dir}")
+    logits = teacher_logits(teacher_dir, teacher_config, texts, config.device)
+    with atomic.atomic_open(cache, "wb") as handle:
+        np.savez(handle, logits=logits, fingerprint=np.array(fingerprint))
+    return logits
+
+
+def teacher_logits(
+    teacher_dir: Path, teacher_config: TrainConfig, texts: list[str], device: str
+) -> np.ndarray:
+    """The teacher reads each review as it was trained to: its own length and truncation."""
+    from transformers import AutoModelForSequenceClassification
+
+    model_dir = teacher_dir / artifacts.RUN_MODEL_DIR
+    encoder = ReviewEncoder.load(teacher_config.encoder_settings(model_dir / artifacts.TOKENIZER))
+    model = AutoModelForSequenceClassification.from_pretrained(
+        model_dir, use_safetensors=True, dtype=torch.float32
+    )
+    if not trainer.use_cpu(device):
+        model = model.cuda()
+    return predict_logits(model, encoder, encoder.encode(texts)).astype(np.float32)
+
+
+def _fingerprint(teacher_dir: Path, texts: list[str]) -> str:
+    """Changes when the teacher's weights or the texts do: a stale cache is never reused."""
+    digest = hashlib.sha256(
+        artifacts.sha256_of(teacher_dir / artifacts.RUN_MODEL_DIR / artifacts.WEIGHTS).encode()
+    )
+    for text in texts:
+        digest.update(hashlib.sha256(text.encode("utf-8")).digest())
+    return digest.hexdigest()
+
+
+def read_unlabelled(path: Path) -> list[str]:
+    """Texts only the teacher labels: one per line, or a CSV/JSONL with a text column."""
+    from senticlf.runtime.inputs import count_and_check, read_inputs
+
+    count_and_check(path)
+    texts = [item.text for item in read_inputs(str(path)) if item.text is not None]
+    if not texts:
+        raise SenticlfError(f"--unlabelled {path} holds no text")
+    return texts
