@@ -69,7 +69,12 @@ def test_int8_graph_is_quantized_and_agrees_with_fp32(bundle):
 
 def test_manifest_records_the_check_and_hashes(bundle, trained_run):
     manifest = artifacts.read_manifest(bundle)
-    assert set(manifest.files) == {artifacts.FP32_MODEL, artifacts.INT8_MODEL, artifacts.TOKENIZER}
+    assert set(manifest.files) == {
+        artifacts.FP32_MODEL,
+        artifacts.INT8_MODEL,
+        artifacts.TOKENIZER,
+        artifacts.CARD,
+    }
     assert manifest.max_length == 64 and manifest.truncation == "head+tail"
     assert manifest.opset and manifest.opset >= 14
     check = manifest.export_check
@@ -88,7 +93,7 @@ def test_int8_that_loses_accuracy_fails_but_keeps_fp32(trained_run, tmp_path, mo
     with pytest.raises(SenticlfError, match="INT8 lost too much.*fp32 bundle was kept"):
         export_run(trained_run, output, strict, QUIET)
     manifest = artifacts.read_manifest(output)
-    assert set(manifest.files) == {artifacts.FP32_MODEL, artifacts.TOKENIZER}
+    assert set(manifest.files) == {artifacts.FP32_MODEL, artifacts.TOKENIZER, artifacts.CARD}
     assert not (output / artifacts.INT8_MODEL).exists()
     assert len(manifest.export_check["int8_tried"]) == 4  # the whole ladder was tried
 
