@@ -3,7 +3,7 @@
 INT8 can collapse a classifier onto one class, so each attempt is re-scored by the caller;
 a CPU family's ladder is the order in which to give up speed for accuracy. What is fastest
 depends on the CPU's integer instructions, so each family has its own ladder, ordered by
-measurement (benchmarks/results/speed-*.md for AVX-512 VNNI, int8-variants-avx2.md for AVX2).
+measurement (benchmarks/results/speed-*.md for AVX-512 VNNI, int8-variants-avx2*.md for AVX2).
 """
 
 from __future__ import annotations
@@ -77,16 +77,21 @@ _OPTIMUM_LADDER = (
     "per-channel matmul-only",
 )
 
-# Per CPU family, fastest first. AVX-512 VNNI (measured) and AVX-512/ARM64 (not measured) keep
-# Optimum's presets; AVX2 without VNNI is ordered by benchmarks/results/int8-variants-avx2.md.
+# Per CPU family, fastest first; the export gate takes the first that keeps accuracy.
+# AVX-512 VNNI (measured, results/speed-*.md) and AVX-512/ARM64 (not measured) keep Optimum's
+# presets (s8 weights). On AVX2 without VNNI, Optimum's preset uses u8 weights, which were the
+# slowest dynamic INT8 there: ONNX Runtime's s8 weights were 1.2-1.3x faster at batch 8 on a
+# quiet EPYC (issue 13's probe) and 20% faster at batch 1 in results/int8-variants-avx2*.md.
+# Static QDQ was slower still (fused attention stays fp32), so it is not on any ladder.
 LADDERS: dict[str, tuple[str, ...]] = {
     "avx512_vnni": _OPTIMUM_LADDER,
     "avx512": _OPTIMUM_LADDER,
     "arm64": _OPTIMUM_LADDER,
     "avx2": (
+        "s8 per-tensor",
         "s8 per-tensor reduced-range",
-        "s8 per-channel reduced-range",
         "s8 per-channel",
+        "s8 per-channel reduced-range",
         "per-channel matmul-only",
     ),
 }
