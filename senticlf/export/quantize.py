@@ -82,14 +82,14 @@ _OPTIMUM_LADDER = (
 # presets (s8 weights). On AVX2 without VNNI, Optimum's preset uses u8 weights, which were the
 # slowest dynamic INT8 there: ONNX Runtime's s8 weights were 1.2-1.3x faster at batch 8 on a
 # quiet EPYC (issue 13's probe) and 20% faster at batch 1 in results/int8-variants-avx2*.md.
-# Static QDQ was slower still (fused attention stays fp32), so it is not on any ladder.
+# Static QDQ was slower still (fused attention stays fp32), so it is not on any ladder; 7-bit
+# per-tensor weights agreed worst with fp32 on the stand-in (85.5%) and were not faster.
 LADDERS: dict[str, tuple[str, ...]] = {
     "avx512_vnni": _OPTIMUM_LADDER,
     "avx512": _OPTIMUM_LADDER,
     "arm64": _OPTIMUM_LADDER,
     "avx2": (
         "s8 per-tensor",
-        "s8 per-tensor reduced-range",
         "s8 per-channel",
         "s8 per-channel reduced-range",
         "per-channel matmul-only",
