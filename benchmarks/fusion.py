@@ -50,7 +50,7 @@ def main(
         fp32 = export_fp32(
             run / artifacts.RUN_MODEL_DIR, folder, None, Console(quiet=True), optimize=optimize
         )
-        quantize.quantize(fp32, folder / "int8.onnx", preset, quantize.LADDER[0][1])
+        quantize.quantize(fp32, folder / "int8.onnx", preset, quantize.LADDERS[preset][0])
         models[f"{variant} fp32"] = fp32
         models[f"{variant} int8"] = folder / "int8.onnx"
     encoder = ReviewEncoder.load(config.encoder_settings(scratch / "plain" / artifacts.TOKENIZER))

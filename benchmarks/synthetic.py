@@ -16,9 +16,9 @@ from senticlf.export.bundle import export_fp32
 
 
 def distilbert_shaped_bundle(
-    tokenizer_dir: Path, folder: Path, max_length: int, truncation: str
+    tokenizer_dir: Path, folder: Path, max_length: int, truncation: str, int8: bool = True
 ) -> tuple[Path, Path]:
-    """Write ``folder/model`` (PyTorch) and ``folder/bundle`` (fp32 + INT8 ONNX)."""
+    """Write ``folder/model`` (PyTorch) and ``folder/bundle`` (fp32, and INT8 with ``int8``)."""
     import torch
     from transformers import AutoTokenizer, DistilBertConfig, DistilBertForSequenceClassification
 
@@ -38,14 +38,16 @@ def distilbert_shaped_bundle(
     bundle.mkdir(parents=True)
     fp32 = export_fp32(model_dir, bundle, None, Console(quiet=True))
     preset = cpu.int8_preset()
-    name, overrides = quantize.LADDER[0]
-    quantize.quantize(fp32, bundle / artifacts.INT8_MODEL, preset, overrides)
-    files = [artifacts.FP32_MODEL, artifacts.INT8_MODEL, artifacts.TOKENIZER]
+    name = quantize.LADDERS[preset][0]  # what export tries first on this CPU
+    files = [artifacts.FP32_MODEL, artifacts.TOKENIZER]
+    if int8:
+        quantize.quantize(fp32, bundle / artifacts.INT8_MODEL, preset, name)
+        files.append(artifacts.INT8_MODEL)
     artifacts.Manifest(
         max_length=max_length,
         truncation=truncation,
         base_model="DistilBertConfig() random weights",
         files=artifacts.hash_files(bundle, files),
-        quantization={"preset": preset, "setting": name},
+        quantization={"preset": preset, "setting": name} if int8 else None,
     ).write(bundle)
     return model_dir, bundle

@@ -273,7 +273,10 @@ def export(
     ] = EXPORT_DEFAULTS.quantize,
     preset: Annotated[
         str | None,
-        typer.Option(help="INT8 preset: avx512_vnni, avx512, avx2 or arm64 [default: this CPU's]."),
+        typer.Option(
+            help="CPU family whose INT8 variants to try: avx512_vnni, avx512, avx2 or arm64; "
+            "this CPU must support it [default: this CPU's]."
+        ),
     ] = EXPORT_DEFAULTS.preset,
     max_accuracy_drop: Annotated[
         float, typer.Option(help="Fail when INT8 loses more accuracy points than this.")

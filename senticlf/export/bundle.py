@@ -14,10 +14,10 @@ from typing import Any
 import numpy as np
 from rich.console import Console
 
-from senticlf import __version__, artifacts, atomic, cpu
+from senticlf import __version__, artifacts, atomic
 from senticlf.errors import SenticlfError
 from senticlf.evaluation import calibration
-from senticlf.export import card, check, quantize
+from senticlf.export import card, check, quantize, speed
 from senticlf.export.options import ExportOptions
 from senticlf.runtime.tokenize import ReviewEncoder
 from senticlf.training import run_folder
@@ -136,20 +136,22 @@ def _quantize_checked(
     options: ExportOptions,
     console: Console,
 ) -> tuple[dict[str, Any], str | None]:
-    """Try the ladder of INT8 settings until one keeps accuracy; report what was tried."""
-    preset = options.preset or cpu.int8_preset()
+    """Try this CPU family's INT8 variants until one keeps accuracy; report what was tried."""
+    preset = quantize.checked_preset(options.preset)
     target = staging / artifacts.INT8_MODEL
     tried: list[dict[str, Any]] = []
-    for name, overrides in quantize.LADDER:
+    for name in quantize.LADDERS[preset]:
         console.print(f"quantizing to INT8 ({preset}, {name})")
-        quantize.quantize(fp32_path, target, preset, overrides)
+        quantize.quantize(fp32_path, target, preset, name)
         int8 = check.onnx_scores(target, encoder, ids, labels)
         drop = (fp32.accuracy - int8.accuracy) * 100
         agree = check.agreement(fp32, int8)
         tried.append({"setting": name, "int8_accuracy": int8.accuracy, "agreement": agree})
         if drop <= options.max_accuracy_drop and agree >= options.min_agreement:
+            timing = speed.compare(fp32_path, target, encoder, ids)
             report = {"int8_accuracy": int8.accuracy, "int8_agreement": agree, "int8_setting": name}
-            return {"preset": preset, "setting": name, "tried": tried, "report": report}, None
+            info = {"preset": preset, "variant": name, "setting": name, "tried": tried}
+            return {**info, "speed": timing, "report": {**report, **timing}}, None
         console.print(f"[yellow]{name}: accuracy drop {drop:.1f} points, agreement {agree:.1%}[/]")
     target.unlink(missing_ok=True)
     last = tried[-1]
@@ -221,6 +223,11 @@ def _print_report(console: Console, report: dict[str, Any], output: Path) -> Non
     if "int8_accuracy" in report:
         console.print(
             f"int8: accuracy {report['int8_accuracy']:.2%}, agrees with fp32 on "
-            f"{report['int8_agreement']:.1%} ({report['int8_setting']})"
+            f"{report['int8_agreement']:.1%} ({report['int8_setting']}); "
+            f"{report['int8_reviews_per_s']:.1f} reviews/s vs fp32 {report['fp32_reviews_per_s']:.1f} "
+            f"({report['int8_speedup']:.2f}x) on this CPU"
         )
+        warning = speed.not_faster_warning(report)
+        if warning:
+            console.print(f"[yellow]warning: {warning}[/]")
     console.print(f"[bold green]bundle written to {output}[/]")

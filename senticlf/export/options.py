@@ -32,6 +32,12 @@ class ExportOptions:
             raise SenticlfError(
                 f"--preset must be one of {', '.join(PRESETS)}, got {self.preset!r}"
             )
+        if self.quantize and self.preset is not None:
+            # INT8 is checked and timed here: a family whose instructions this CPU lacks
+            # could be neither, so refuse it before any export work.
+            from senticlf.export.quantize import checked_preset
+
+            checked_preset(self.preset)
         if self.max_accuracy_drop < 0:
             raise SenticlfError(f"--max-accuracy-drop must be >= 0, got {self.max_accuracy_drop}")
         if not 0 < self.min_agreement <= 1:

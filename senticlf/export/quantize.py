@@ -1,7 +1,9 @@
-"""Dynamic INT8 quantization with Optimum, from the fastest preset to the safest.
+"""INT8 quantization: the named ways to make an INT8 model, and which to try on which CPU.
 
 INT8 can collapse a classifier onto one class, so each attempt is re-scored by the caller;
-the ladder below is the order in which to give up speed for accuracy.
+a CPU family's ladder is the order in which to give up speed for accuracy. What is fastest
+depends on the CPU's integer instructions, so each family has its own ladder, ordered by
+measurement (benchmarks/results/speed-*.md for AVX-512 VNNI, int8-variants-avx2*.md for AVX2).
 """
 
 from __future__ import annotations
@@ -9,28 +11,131 @@ from __future__ import annotations
 import dataclasses
 import shutil
 import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from senticlf import cpu
 from senticlf.errors import SenticlfError
 from senticlf.export.options import PRESETS
 
-# name, overrides of the preset: per-channel scales, 7-bit weights for CPUs that saturate
-# (AVX2/AVX-512 without VNNI), and leaving embeddings/attention (sensitive) in fp32.
-LADDER: tuple[tuple[str, dict[str, Any]], ...] = (
-    ("per-tensor", {"per_channel": False}),
-    ("per-channel", {"per_channel": True}),
-    ("per-channel, reduced range", {"per_channel": True, "reduce_range": True}),
-    ("per-channel, MatMul only", {"per_channel": True, "operators_to_quantize": ["MatMul"]}),
+# What a family's preset needs from the CPU that quantizes (and is then scored and timed on) it.
+_REQUIRED_FLAG = {"avx512_vnni": "avx512_vnni", "avx512": "avx512f", "avx2": "avx2"}
+
+Feeds = Sequence[dict[str, np.ndarray]]
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One INT8 recipe, named so that the manifest and the benchmarks can say which was used.
+
+    ``optimum`` variants apply Optimum's preset of the CPU family (which fixes the integer
+    types: u8 weights on AVX2, s8 elsewhere) with these overrides; ``dynamic`` and ``static``
+    call ONNX Runtime's quantizer directly, with weight types of their own. ``reduce_range``
+    stores 7-bit weights: without VNNI, the u8 x s8 multiply-add saturates at 16 bits, and
+    7 bits keep it exact.
+    """
+
+    name: str
+    method: str  # "optimum", "dynamic" or "static"
+    per_channel: bool
+    reduce_range: bool = False
+    weights: str = "s8"  # s8 or u8; ignored by "optimum", whose preset decides
+    matmul_only: bool = False
+
+    @property
+    def needs_calibration(self) -> bool:
+        return self.method == "static"
+
+
+VARIANTS = {
+    v.name: v
+    for v in (
+        Variant("per-tensor", "optimum", per_channel=False),
+        Variant("per-channel", "optimum", per_channel=True),
+        Variant("per-channel reduced-range", "optimum", per_channel=True, reduce_range=True),
+        Variant("per-channel matmul-only", "optimum", per_channel=True, matmul_only=True),
+        Variant("s8 per-tensor", "dynamic", per_channel=False),
+        Variant("s8 per-tensor reduced-range", "dynamic", per_channel=False, reduce_range=True),
+        Variant("s8 per-channel", "dynamic", per_channel=True),
+        Variant("s8 per-channel reduced-range", "dynamic", per_channel=True, reduce_range=True),
+        Variant("u8 per-tensor", "dynamic", per_channel=False, weights="u8"),
+        Variant("u8 per-channel", "dynamic", per_channel=True, weights="u8"),
+        Variant("static s8 per-channel", "static", per_channel=True),
+        Variant("static s8 per-tensor", "static", per_channel=False),
+    )
+}
+
+_OPTIMUM_LADDER = (
+    "per-tensor",
+    "per-channel",
+    "per-channel reduced-range",
+    "per-channel matmul-only",
 )
 
+# Per CPU family, fastest first; the export gate takes the first that keeps accuracy.
+# AVX-512 VNNI (measured, results/speed-*.md) and AVX-512/ARM64 (not measured) keep Optimum's
+# presets (s8 weights). On AVX2 without VNNI, Optimum's preset uses u8 weights, which were the
+# slowest dynamic INT8 there: ONNX Runtime's s8 weights were 1.2-1.3x faster at batch 8 on a
+# quiet EPYC (issue 13's probe) and 20% faster at batch 1 in results/int8-variants-avx2*.md.
+# Static QDQ was slower still (fused attention stays fp32), so it is not on any ladder; 7-bit
+# per-tensor weights agreed worst with fp32 on the stand-in (85.5%) and were not faster.
+LADDERS: dict[str, tuple[str, ...]] = {
+    "avx512_vnni": _OPTIMUM_LADDER,
+    "avx512": _OPTIMUM_LADDER,
+    "arm64": _OPTIMUM_LADDER,
+    "avx2": (
+        "s8 per-tensor",
+        "s8 per-channel",
+        "s8 per-channel reduced-range",
+        "per-channel matmul-only",
+    ),
+}
 
-def quantization_config(preset: str, overrides: dict[str, Any]) -> Any:
+
+def checked_preset(preset: str | None) -> str:
+    """The CPU family to quantize for: this CPU's, or one it can run; else a one-line error.
+
+    The agreement gate and the speed comparison run the INT8 model here, so a family whose
+    instructions this CPU lacks could be neither checked nor timed.
+    """
+    if preset is None:
+        return cpu.int8_preset()
+    if preset not in PRESETS:
+        raise SenticlfError(
+            f"unknown quantization preset {preset!r}; choose from {', '.join(PRESETS)}"
+        )
+    if not runs_here(preset):
+        raise SenticlfError(
+            f"--preset {preset} needs a CPU with {_REQUIRED_FLAG.get(preset, preset)}; this one "
+            f"({cpu.cpu_name()}) has {', '.join(cpu.instruction_sets()) or 'none of them'}: "
+            f"omit --preset to use {cpu.int8_preset()}"
+        )
+    return preset
+
+
+def runs_here(preset: str) -> bool:
+    here = cpu.int8_preset()
+    if preset == "arm64" or here == "arm64":
+        return preset == here
+    return _REQUIRED_FLAG[preset] in cpu.cpu_flags()
+
+
+def quantization_config(preset: str, variant: Variant) -> Any:
     from optimum.onnxruntime.configuration import AutoQuantizationConfig
 
     if preset not in PRESETS:
         raise SenticlfError(f"unknown quantization preset {preset!r}; choose from {PRESETS}")
     base = getattr(AutoQuantizationConfig, preset)(is_static=False)
+    overrides: dict[str, Any] = {
+        "per_channel": variant.per_channel,
+        "reduce_range": variant.reduce_range,
+    }
+    if variant.matmul_only:
+        overrides["operators_to_quantize"] = ["MatMul"]
     return dataclasses.replace(base, **overrides)
 
 
@@ -53,17 +158,113 @@ def _with_inferred_shapes(model_path: Path, scratch: Path) -> Path:
     return annotated
 
 
-def quantize(fp32_model: Path, target: Path, preset: str, overrides: dict[str, Any]) -> None:
-    """Write the INT8 version of ``fp32_model`` to ``target``."""
-    from optimum.onnxruntime import ORTQuantizer
+def quantize(
+    fp32_model: Path,
+    target: Path,
+    preset: str,
+    variant: Variant | str,
+    calibration: Feeds | None = None,
+) -> None:
+    """Write the INT8 version of ``fp32_model`` to ``target``.
 
+    ``calibration`` (model feeds from training reviews) is needed by static variants only.
+    """
+    if isinstance(variant, str):
+        variant = variant_named(variant)
     with tempfile.TemporaryDirectory(dir=target.parent) as scratch:
         source = _with_inferred_shapes(fp32_model, Path(scratch))
-        quantizer = ORTQuantizer.from_pretrained(source.parent, file_name=source.name)
-        written = quantizer.quantize(
-            quantization_config=quantization_config(preset, overrides), save_dir=scratch
-        )
-        produced = Path(written)
-        if produced.is_dir():
-            produced = next(produced.glob("*quantized*.onnx"))
+        if variant.method == "optimum":
+            produced = _quantize_with_optimum(source, Path(scratch), preset, variant)
+        elif variant.method == "dynamic":
+            produced = _quantize_dynamic(source, Path(scratch), variant)
+        else:
+            if not calibration:
+                raise SenticlfError(f"INT8 variant {variant.name!r} needs calibration reviews")
+            produced = _quantize_static(source, Path(scratch), variant, calibration)
         shutil.move(str(produced), target)
+
+
+def variant_named(name: str) -> Variant:
+    if name not in VARIANTS:
+        raise SenticlfError(f"unknown INT8 variant {name!r}; choose from {', '.join(VARIANTS)}")
+    return VARIANTS[name]
+
+
+def _quantize_with_optimum(source: Path, scratch: Path, preset: str, variant: Variant) -> Path:
+    from optimum.onnxruntime import ORTQuantizer
+
+    quantizer = ORTQuantizer.from_pretrained(source.parent, file_name=source.name)
+    written = Path(
+        quantizer.quantize(
+            quantization_config=quantization_config(preset, variant), save_dir=scratch
+        )
+    )
+    return next(written.glob("*quantized*.onnx")) if written.is_dir() else written
+
+
+def _weight_type(variant: Variant) -> Any:
+    from onnxruntime.quantization import QuantType
+
+    return QuantType.QInt8 if variant.weights == "s8" else QuantType.QUInt8
+
+
+def _quantize_dynamic(source: Path, scratch: Path, variant: Variant) -> Path:
+    from onnxruntime.quantization import quantize_dynamic
+
+    produced = scratch / "dynamic.onnx"
+    quantize_dynamic(
+        source,
+        produced,
+        per_channel=variant.per_channel,
+        reduce_range=variant.reduce_range,
+        weight_type=_weight_type(variant),
+        op_types_to_quantize=["MatMul"] if variant.matmul_only else None,
+    )
+    return produced
+
+
+class _Reader:
+    """ONNX Runtime's calibration protocol over a list of feeds."""
+
+    def __init__(self, feeds: Feeds) -> None:
+        self._feeds = iter(feeds)
+
+    def get_next(self) -> dict[str, np.ndarray] | None:
+        return next(self._feeds, None)
+
+
+def _quantize_static(source: Path, scratch: Path, variant: Variant, calibration: Feeds) -> Path:
+    """QDQ MatMuls with activation ranges fixed from training reviews (u8 activations).
+
+    Only MatMul is quantized: the fused Attention and LayerNorm ops have no QDQ kernels.
+    """
+    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
+
+    produced = scratch / "static.onnx"
+    quantize_static(
+        source,
+        produced,
+        _Reader(calibration),
+        quant_format=QuantFormat.QDQ,
+        op_types_to_quantize=["MatMul"],
+        per_channel=variant.per_channel,
+        reduce_range=variant.reduce_range,
+        activation_type=QuantType.QUInt8,
+        weight_type=_weight_type(variant),
+        calibrate_method=CalibrationMethod.MinMax,
+        extra_options={"ActivationSymmetric": False, "WeightSymmetric": True},
+    )
+    return produced
+
+
+def calibration_feeds(fp32_model: Path, padded: Sequence[tuple[np.ndarray, np.ndarray]]) -> Feeds:
+    """Model inputs for static calibration, by the names the graph declares (BERT wants
+    token_type_ids, DistilBERT does not)."""
+    import onnx
+
+    names = [i.name for i in onnx.load(fp32_model, load_external_data=False).graph.input]
+    feeds = []
+    for ids, mask in padded:
+        available = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        feeds.append({name: available[name] for name in names})
+    return feeds

@@ -9,9 +9,9 @@ from rich.console import Console
 from transformers import AutoModelForSequenceClassification
 
 import senticlf
-from senticlf import artifacts
+from senticlf import artifacts, cpu
 from senticlf.errors import SenticlfError
-from senticlf.export import check
+from senticlf.export import check, quantize
 from senticlf.export.bundle import export_run
 from senticlf.export.options import ExportOptions
 from senticlf.runtime.session import create_session
@@ -81,7 +81,9 @@ def test_manifest_records_the_check_and_hashes(bundle, trained_run):
     assert check["fp32_max_logit_difference"] < 1e-3
     assert check["fp32_accuracy"] == pytest.approx(check["torch_accuracy"])
     assert 0.9 <= check["int8_agreement"] <= 1 and "int8_accuracy" in check
-    assert manifest.quantization and manifest.quantization["preset"]
+    quantization = manifest.quantization
+    assert quantization and quantization["variant"] in quantize.LADDERS[quantization["preset"]]
+    assert quantization["variant"] == quantization["tried"][-1]["setting"]
     metrics = json.loads((trained_run / artifacts.RUN_METRICS).read_text())
     assert manifest.training_metrics["best_epoch"] == metrics["best_epoch"]
 
@@ -95,7 +97,8 @@ def test_int8_that_loses_accuracy_fails_but_keeps_fp32(trained_run, tmp_path, mo
     manifest = artifacts.read_manifest(output)
     assert set(manifest.files) == {artifacts.FP32_MODEL, artifacts.TOKENIZER, artifacts.CARD}
     assert not (output / artifacts.INT8_MODEL).exists()
-    assert len(manifest.export_check["int8_tried"]) == 4  # the whole ladder was tried
+    tried = [t["setting"] for t in manifest.export_check["int8_tried"]]
+    assert tried == list(quantize.LADDERS[cpu.int8_preset()])  # the whole ladder was tried
 
 
 @pytest.mark.parametrize(
@@ -166,3 +169,23 @@ def test_every_bundle_carries_a_checked_model_card(bundle, tmp_path):
     (tampered / artifacts.CARD).write_text(card + "\nIt is great at everything.\n")
     with pytest.raises(SenticlfError, match="README.md does not match its sha256"):
         artifacts.read_manifest(tampered)
+
+
+def test_export_report_says_how_int8_compares_with_fp32_in_speed_here(bundle):
+    manifest = artifacts.read_manifest(bundle)
+    check, timing = manifest.export_check, manifest.quantization["speed"]
+    assert check["fp32_reviews_per_s"] > 0 and check["int8_reviews_per_s"] > 0
+    assert check["int8_speedup"] == pytest.approx(
+        check["int8_reviews_per_s"] / check["fp32_reviews_per_s"]
+    )
+    assert timing["int8_speedup"] == check["int8_speedup"]
+
+
+def test_the_predictor_serves_the_variant_the_manifest_records(bundle):
+    import senticlf
+
+    classifier = senticlf.load(bundle)
+    assert classifier.model_file == artifacts.INT8_MODEL
+    recorded = artifacts.sha256_of(bundle / classifier.model_file)
+    assert classifier.manifest.files[artifacts.INT8_MODEL] == recorded
+    assert classifier.manifest.quantization["variant"]

@@ -1,20 +1,98 @@
+import numpy as np
+import onnx
 import pytest
 
+from senticlf import artifacts, cpu
 from senticlf.errors import SenticlfError
 from senticlf.export import quantize
-from senticlf.export.options import PRESETS
+from senticlf.export.options import ExportOptions
+from senticlf.runtime.session import ModelRunner
+from senticlf.runtime.tokenize import ReviewEncoder
+from tests.conftest import make_reviews
+from tests.helpers import assert_one_line_error, invoke
+
+AVX2_ONLY = {"avx2", "fma"}
 
 
-@pytest.mark.parametrize("preset", PRESETS)
-def test_every_ladder_step_builds_a_config_for_every_preset(preset):
-    for name, overrides in quantize.LADDER:
-        config = quantize.quantization_config(preset, overrides)
-        assert config.is_static is False, name
-        for key, value in overrides.items():
-            got = getattr(config, key)
-            assert (list(got) if key == "operators_to_quantize" else got) == value
+@pytest.fixture
+def avx2_only_cpu(monkeypatch):
+    monkeypatch.setattr(cpu.platform, "machine", lambda: "x86_64")
+    monkeypatch.setattr(cpu, "cpu_flags", lambda: AVX2_ONLY)
 
 
-def test_unknown_preset_is_a_clear_error():
+def test_every_family_has_a_ladder_of_known_variants():
+    assert set(quantize.LADDERS) == set(quantize.PRESETS)
+    for ladder in quantize.LADDERS.values():
+        assert ladder and all(name in quantize.VARIANTS for name in ladder)
+        assert not any(quantize.VARIANTS[name].needs_calibration for name in ladder)
+
+
+@pytest.mark.parametrize("preset", quantize.PRESETS)
+def test_every_optimum_variant_builds_a_config_for_every_preset(preset):
+    for variant in quantize.VARIANTS.values():
+        if variant.method != "optimum":
+            continue
+        config = quantize.quantization_config(preset, variant)
+        assert config.is_static is False
+        assert (config.per_channel, config.reduce_range) == (
+            variant.per_channel,
+            variant.reduce_range,
+        )
+        if variant.matmul_only:
+            assert list(config.operators_to_quantize) == ["MatMul"]
+
+
+def test_unknown_preset_and_variant_are_clear_errors():
     with pytest.raises(SenticlfError, match="unknown quantization preset 'avx9000'"):
-        quantize.quantization_config("avx9000", {})
+        quantize.checked_preset("avx9000")
+    with pytest.raises(SenticlfError, match="unknown INT8 variant 'int4'"):
+        quantize.variant_named("int4")
+
+
+def test_a_preset_this_cpu_cannot_run_is_refused_before_any_export_work(avx2_only_cpu):
+    assert quantize.checked_preset(None) == "avx2" == quantize.checked_preset("avx2")
+    for preset, needed in (("avx512_vnni", "avx512_vnni"), ("avx512", "avx512f"), ("arm64", "")):
+        with pytest.raises(SenticlfError, match=f"--preset {preset} needs a CPU with {needed}"):
+            ExportOptions(quantize=True, preset=preset)
+
+
+def test_cli_reports_an_unrunnable_preset_in_one_line(avx2_only_cpu, tmp_path):
+    # The run folder does not even exist: the preset is checked first.
+    result = invoke("export", tmp_path / "run", "--quantize", "--preset", "avx512_vnni")
+    assert_one_line_error(result, "--preset avx512_vnni needs a CPU with avx512_vnni", "avx2")
+
+
+@pytest.fixture(scope="module")
+def encoded(bundle):
+    encoder = ReviewEncoder.load(
+        artifacts.EncoderSettings(bundle / artifacts.TOKENIZER, 64, "head")
+    )
+    texts = [text for text, _ in make_reviews(64, seed=11)]
+    return encoder.pad(encoder.encode(texts))
+
+
+def fp32_agreement(bundle, model, encoded) -> float:
+    fp32 = ModelRunner(bundle / artifacts.FP32_MODEL).logits(*encoded).argmax(1)
+    return float(np.mean(ModelRunner(model).logits(*encoded).argmax(1) == fp32))
+
+
+@pytest.mark.parametrize("name", ["s8 per-tensor reduced-range", "u8 per-channel"])
+def test_dynamic_variants_of_the_tiny_model_agree_with_fp32(bundle, encoded, tmp_path, name):
+    target = tmp_path / "int8.onnx"
+    quantize.quantize(bundle / artifacts.FP32_MODEL, target, "avx2", name)
+    ops = {node.op_type for node in onnx.load(target).graph.node}
+    assert ops & {"MatMulInteger", "DynamicQuantizeMatMul", "QAttention"}, ops
+    assert fp32_agreement(bundle, target, encoded) >= 0.9
+
+
+def test_static_int8_of_the_tiny_model_agrees_with_fp32(bundle, encoded, tmp_path):
+    fp32 = bundle / artifacts.FP32_MODEL
+    target = tmp_path / "static.onnx"
+    with pytest.raises(SenticlfError, match="needs calibration reviews"):
+        quantize.quantize(fp32, target, "avx2", "static s8 per-channel")
+    ids, mask = encoded
+    feeds = quantize.calibration_feeds(fp32, [(ids[i : i + 8], mask[i : i + 8]) for i in (0, 8)])
+    quantize.quantize(fp32, target, "avx2", "static s8 per-channel", feeds)
+    ops = {node.op_type for node in onnx.load(target).graph.node}
+    assert "QuantizeLinear" in ops and "DequantizeLinear" in ops
+    assert fp32_agreement(bundle, target, encoded) >= 0.9
