@@ -36,7 +36,7 @@ from benchmarks import int8_worker, machine
 from benchmarks.speed import read_reviews, rotate
 from senticlf import artifacts, atomic, cpu
 from senticlf.export import quantize
-from senticlf.export.bundle import _export_fp32
+from senticlf.export.bundle import export_fp32
 from senticlf.runtime.batching import run_length_sorted
 from senticlf.runtime.session import ModelRunner
 from senticlf.runtime.tokenize import ReviewEncoder
@@ -214,7 +214,7 @@ def main(
         model_dir = run / artifacts.RUN_MODEL_DIR
         reviews = reviews or run / artifacts.RUN_VAL_CSV
         calibration_csv = run / artifacts.RUN_TRAIN_CSV
-        fp32_path = _export_fp32(model_dir, scratch, None, Console(quiet=True))
+        fp32_path = export_fp32(model_dir, scratch, None, Console(quiet=True))
         encoder = ReviewEncoder.load(
             TrainConfig.load(run).encoder_settings(scratch / artifacts.TOKENIZER)
         )
