@@ -80,7 +80,7 @@ def main(
         "pyarrow": importlib.metadata.version("pyarrow"),
         "bundle": str(bundle),
         "reviews": len(texts),
-        "note": "one run per engine, on a 2-core machine shared with other work at the time",
+        "note": "one run per engine, one engine at a time",
         "runs": {},
     }
     with tempfile.TemporaryDirectory() as tmp:
