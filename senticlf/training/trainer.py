@@ -128,6 +128,7 @@ def fit(
 
     run_folder.save_model(trainer, job.tokenizer, run_dir)
     if not run_folder.is_main_process():  # the main process alone reports and writes
+        _leave_process_group()
         return {"status": artifacts.RUN_COMPLETE}
     val_ids = [row["input_ids"] for row in job.val_set]
     logits = predict_logits(trainer.model, job.encoder, val_ids)
@@ -146,7 +147,22 @@ def fit(
     artifacts.write_run_metrics(run_dir, metrics)
     run_folder.drop_checkpoints(run_dir)
     report.print_summary(console, metrics)
+    _leave_process_group()
     return metrics
+
+
+def _leave_process_group() -> None:
+    """Under a launcher, wait for every rank, then close the group before the process exits.
+
+    A rank that exits while the group is alive (the others still writing the report) aborts
+    in gloo's destructor ("terminate called without an active exception"), which fails the
+    launcher although the run is complete.
+    """
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
 
 
 def encode(encoder: ReviewEncoder, rows: list[data.Review]) -> list[dict[str, Any]]:
