@@ -8,7 +8,7 @@ their model through :func:`run_length_sorted`, so the sorting and the order rest
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -30,8 +30,23 @@ def run_length_sorted(
     run_batch: Callable[[list[TokenIds]], np.ndarray],
 ) -> np.ndarray:
     """``run_batch`` over length-sorted batches of ``ids``; rows come back in input order."""
+    return run_in_groups(
+        ids, length_sorted_batches([len(seq) for seq in ids], batch_size), run_batch
+    )
+
+
+def run_in_groups(
+    ids: Sequence[TokenIds],
+    groups: Iterable[list[int]],
+    run_batch: Callable[[list[TokenIds]], np.ndarray],
+) -> np.ndarray:
+    """``run_batch`` over the given groups of indices into ``ids``; rows back in input order.
+
+    The one place that scatters batch results back to their texts, whatever chose the
+    groups (sorting by length here, the server's cost planner elsewhere).
+    """
     result: np.ndarray | None = None
-    for rows in length_sorted_batches([len(seq) for seq in ids], batch_size):
+    for rows in groups:
         out = run_batch([ids[i] for i in rows])
         if result is None:
             result = np.empty((len(ids), *out.shape[1:]), dtype=out.dtype)

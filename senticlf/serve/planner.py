@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from senticlf.runtime.batching import TokenIds
+from senticlf.runtime.batching import TokenIds, run_in_groups
 
 # Width of the probe batches: a typical review's length, cheap enough to time at start-up.
 _PROBE_TOKENS = 128
@@ -81,12 +81,4 @@ def run_planned(
     run: Callable[[list[TokenIds]], np.ndarray],
 ) -> np.ndarray:
     """``run`` over the planned calls; rows come back in input order."""
-    result: np.ndarray | None = None
-    for group in planner.plan([len(seq) for seq in ids]):
-        out = run([ids[i] for i in group])
-        if result is None:
-            result = np.empty((len(ids), *out.shape[1:]), dtype=out.dtype)
-        result[group] = out
-    if result is None:
-        raise ValueError("nothing to run: no token sequences given")
-    return result
+    return run_in_groups(ids, planner.plan([len(seq) for seq in ids]), run)
