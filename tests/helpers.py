@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import textwrap
+
 from typer.testing import CliRunner
 
 from senticlf.cli import app
@@ -22,3 +26,30 @@ def assert_one_line_error(result, *fragments: str) -> str:
     for fragment in fragments:
         assert fragment in lines[0], (fragment, lines[0])
     return lines[0]
+
+
+# The libraries the inference paths (predictor, server, Ray workers, evaluation) must not need.
+TRAINING_LIBRARIES = ("torch", "transformers", "optimum", "datasets")
+_BLOCKER = f"""
+import sys
+
+class _Block:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in {TRAINING_LIBRARIES!r}:
+            raise ImportError("blocked: " + name)
+
+sys.meta_path.insert(0, _Block())
+"""
+_CHECK = f"""
+_loaded = [m for m in sys.modules if m.split(".")[0] in {TRAINING_LIBRARIES!r}]
+assert not _loaded, _loaded
+"""
+
+
+def run_without_training_libraries(code: str, *argv: str) -> subprocess.CompletedProcess:
+    """Run ``code`` in a fresh interpreter where torch, transformers, optimum and datasets
+    cannot be imported, and fail if any of them was loaded by the end anyway."""
+    script = _BLOCKER + textwrap.dedent(code) + _CHECK
+    return subprocess.run(
+        [sys.executable, "-c", script, *argv], capture_output=True, text=True, timeout=300
+    )

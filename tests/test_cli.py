@@ -2,36 +2,21 @@ import csv
 import json
 import os
 import subprocess
-import sys
-import textwrap
 import tracemalloc
 
 import pytest
 
 from senticlf import artifacts
-from tests.helpers import assert_one_line_error, invoke
+from tests.helpers import assert_one_line_error, invoke, run_without_training_libraries
 
-BLOCK_HEAVY = textwrap.dedent(
-    """
-    import sys
-    class Block:
-        def find_spec(self, name, path=None, target=None):
-            if name.split(".")[0] in ("torch", "transformers", "optimum", "datasets"):
-                raise ImportError("blocked: " + name)
-    sys.meta_path.insert(0, Block())
-    from senticlf.cli import app
-    app()
-    """
-)
+RUN_CLI = "from senticlf.cli import app\napp(standalone_mode=False)\n"
 
 
 @pytest.mark.parametrize(
     "command", [[], ["train"], ["export"], ["predict"], ["evaluate"], ["info"]]
 )
 def test_help_needs_no_training_library(command):
-    result = subprocess.run(
-        [sys.executable, "-c", BLOCK_HEAVY, *command, "--help"], capture_output=True, text=True
-    )
+    result = run_without_training_libraries(RUN_CLI, *command, "--help")
     assert result.returncode == 0, result.stderr
     assert "Usage" in result.stdout
 
@@ -414,20 +399,13 @@ def test_evaluate_rejects_unknown_labels_and_bad_options(bundle, labelled_csv, t
 
 
 def test_evaluate_imports_neither_torch_nor_transformers(bundle, labelled_csv, tmp_path):
-    script = BLOCK_HEAVY.replace(
-        "app()", "app(standalone_mode=False)\nimport sys as s\n"
-        "assert not [m for m in s.modules if m.split('.')[0] in ('torch', 'transformers')]",
-    )  # fmt: skip
-    result = subprocess.run(
-        [sys.executable, "-c", script, "evaluate", str(bundle), "--data", str(labelled_csv),
-         "--out", str(tmp_path / "out"), "--threads", "1"],
-        capture_output=True, text=True,
+    result = run_without_training_libraries(
+        RUN_CLI, "evaluate", str(bundle), "--data", str(labelled_csv),
+        "--out", str(tmp_path / "out"), "--threads", "1",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "out" / "report.json").is_file()
-    result = subprocess.run(
-        [sys.executable, "-c", script, "info", str(bundle)], capture_output=True, text=True
-    )
+    result = run_without_training_libraries(RUN_CLI, "info", str(bundle))
     assert result.returncode == 0, result.stderr
 
 
