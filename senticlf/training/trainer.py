@@ -152,16 +152,16 @@ def fit(
 
 
 def _leave_process_group() -> None:
-    """Under a launcher, wait for every rank, then close the group before the process exits.
+    """Under a launcher, close this process's group before the process exits.
 
-    A rank that exits while the group is alive (the others still writing the report) aborts
-    in gloo's destructor ("terminate called without an active exception"), which fails the
-    launcher although the run is complete.
+    A rank that exits with its gloo group still open can abort in the group's destructor
+    ("terminate called without an active exception"), failing the launcher although the run
+    is complete. Closing is local: no collective, so no rank waits on another that has
+    already finished (a barrier here was seen to hang).
     """
     import torch.distributed as dist
 
     if dist.is_available() and dist.is_initialized():
-        dist.barrier()
         dist.destroy_process_group()
 
 
