@@ -22,6 +22,7 @@ import typer
 from rich.console import Console
 
 from benchmarks import machine
+from benchmarks.machine import machine_line
 from senticlf import artifacts, atomic, data
 from senticlf.evaluation import calibration, plots, scoring
 from senticlf.runtime.predictor import SentimentClassifier
@@ -101,8 +102,7 @@ def markdown(r: dict[str, Any]) -> str:
     lines = [
         "# Temperature scaling",
         "",
-        f"Machine: {m['cpu']}, {m['cores']} cores, {', '.join(m['instruction_sets'])}; "
-        + ", ".join(f"{k} {v}" for k, v in m["versions"].items()),
+        machine_line(m),
         "",
         f"Command: `{r['command']}`",
         "",

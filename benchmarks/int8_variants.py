@@ -33,6 +33,7 @@ import typer
 from rich.console import Console
 
 from benchmarks import int8_worker, machine
+from benchmarks.machine import machine_line
 from benchmarks.speed import read_reviews, rotate
 from senticlf import artifacts, atomic, cpu
 from senticlf.export import quantize
@@ -323,8 +324,7 @@ def markdown(r: dict[str, Any]) -> str:
     lines = [
         f"### INT8 variants, {r['shape']} model: {r['reviews']} reviews, mean {r['mean_tokens']:.0f} tokens, {r['threads']} threads",
         "",
-        f"Machine: {m['cpu']}, {m['cores']} cores, {', '.join(m['instruction_sets'])}; "
-        + ", ".join(f"{k} {v}" for k, v in m["versions"].items()),
+        machine_line(m),
         "",
         f"Command: `{r['command']}`",
         "",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.metadata
 import os
 import platform
+from typing import Any
 
 from senticlf import cpu
 
@@ -40,3 +41,12 @@ def describe() -> dict[str, object]:
         "os": f"{platform.system()} {platform.release()}",
         "versions": versions(),
     }
+
+
+def machine_line(machine: dict[str, Any]) -> str:
+    """The 'Machine: ...' line every results Markdown starts with, from :func:`describe`."""
+    versions = ", ".join(f"{k} {v}" for k, v in machine["versions"].items())
+    return (
+        f"Machine: {machine['cpu']}, {machine['cores']} cores, "
+        f"{', '.join(machine['instruction_sets'])}; {versions}"
+    )

@@ -40,6 +40,7 @@ import numpy as np
 import typer
 
 from benchmarks import machine
+from benchmarks.machine import machine_line
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
 ROOT = Path(__file__).resolve().parents[1]
@@ -439,8 +440,7 @@ def markdown(r: dict[str, Any], levels: list[int]) -> str:
         f"(mean {r['mean_tokens']:.0f} tokens, max length {r['max_length']}), one review per "
         f"request, {r['requests_per_level']} requests per level, {r['threads']} threads",
         "",
-        f"Machine: {m['cpu']}, {m['cores']} cores, {', '.join(m['instruction_sets'])}; "
-        + ", ".join(f"{k} {v}" for k, v in m["versions"].items()),
+        machine_line(m),
         "",
         f"Command: `{r['command']}`",
         "",

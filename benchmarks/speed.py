@@ -24,6 +24,7 @@ import numpy as np
 import typer
 
 from benchmarks import backends, footprint, machine
+from benchmarks.machine import machine_line
 from senticlf import artifacts, data
 from senticlf.evaluation.comparison import mcnemar_p
 from senticlf.evaluation.metrics import classification_metrics
@@ -258,8 +259,7 @@ def markdown(r: dict[str, Any]) -> str:
     lines = [
         f"### {r['shape']} model: {r['reviews']} reviews, mean {r['mean_tokens']:.0f} tokens, max length {r['max_length']}, {r['threads']} threads",
         "",
-        f"Machine: {m['cpu']}, {m['cores']} cores, {', '.join(m['instruction_sets'])}; "
-        + ", ".join(f"{k} {v}" for k, v in m["versions"].items()),
+        machine_line(m),
         "",
         f"Command: `{r['command']}`",
         "",
