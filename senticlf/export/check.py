@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from senticlf import artifacts
+from senticlf.runtime import batch_choice
 from senticlf.runtime.batching import TokenIds, run_length_sorted
 from senticlf.runtime.session import ModelRunner
 from senticlf.runtime.tokenize import ReviewEncoder
@@ -65,3 +67,37 @@ def agreement(a: Scores, b: Scores) -> float:
 
 def max_logit_difference(a: Scores, b: Scores) -> float:
     return float(np.max(np.abs(a.logits - b.logits)))
+
+
+def alone_scores(
+    model_path: Path, encoder: ReviewEncoder, ids: Sequence[TokenIds], labels: np.ndarray
+) -> tuple[ModelRunner, Scores]:
+    """Each review in a call of its own: how a model that is not batch-invariant is served."""
+    runner = ModelRunner(model_path)
+    logits = batch_choice.run_alone(ids, lambda batch: runner.logits(*encoder.pad(batch)))
+    return runner, _scored(logits, labels)
+
+
+def batch_profile(
+    model_path: Path, encoder: ReviewEncoder, ids: Sequence[TokenIds], temperature: float
+) -> artifacts.BatchProfile:
+    """How ``model_path`` batches on this CPU: invariance at each size, and the fastest."""
+    return batch_profile_of(ModelRunner(model_path), encoder, ids, temperature)
+
+
+def batch_profile_of(
+    runner: ModelRunner,
+    encoder: ReviewEncoder,
+    ids: Sequence[TokenIds],
+    temperature: float,
+    alone: np.ndarray | None = None,
+    cap: int | None = None,
+) -> artifacts.BatchProfile:
+    """:func:`batch_profile` for an open session, on probabilities as served (temperature)."""
+    return batch_choice.measure(
+        ids,
+        lambda batch: runner.logits(*encoder.pad(batch)),
+        lambda logits: batch_choice.softmax(logits / temperature),
+        alone=alone,
+        cap=cap,
+    )

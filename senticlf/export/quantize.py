@@ -50,6 +50,11 @@ class Variant:
     def needs_calibration(self) -> bool:
         return self.method == "static"
 
+    @property
+    def batch_invariant(self) -> bool:
+        """Static ranges are fixed at export; dynamic ones are taken from each call's batch."""
+        return self.method == "static"
+
 
 VARIANTS = {
     v.name: v

@@ -107,7 +107,7 @@ class BundleWorker:
         expected_files: dict[str, str],
         text_column: str,
         threads: int,
-        batch_size: int = DEFAULT_BATCH,
+        batch_size: int | None = DEFAULT_BATCH,
         quantized: bool | None = None,
         threshold: float | None = None,
     ) -> None:
@@ -156,7 +156,7 @@ def predict_dataset(
     text_column: str | None = None,
     num_workers: int | None = None,
     threads: int | None = None,
-    batch_size: int = DEFAULT_BATCH,
+    batch_size: int | None = DEFAULT_BATCH,
     rows_per_call: int = DEFAULT_ROWS_PER_CALL,
     quantized: bool | None = None,
     threshold: float | None = None,
