@@ -146,7 +146,7 @@ def _quantize_checked(
     Each variant is scored with every review alone in its call, as it will be served (dynamic
     INT8 is not batch-invariant, so the runtime never batches it beyond what was measured).
     """
-    preset = quantize.checked_preset(options.preset)
+    preset = options.int8_preset
     target = staging / artifacts.INT8_MODEL
     tried: list[artifacts.Int8Attempt] = []
     for name in quantize.LADDERS[preset]:
