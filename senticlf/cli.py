@@ -23,11 +23,21 @@ from senticlf.runtime.predictor import DEFAULT_BATCH  # already loaded by `impor
 from senticlf.serve.config import ServeConfig
 from senticlf.training.config import TrainConfig
 
+MODEL_HELP = (
+    "The bundle's fp32 or INT8 model (default: the one export measured faster on this CPU; "
+    "INT8 on another CPU)."
+)
 BATCH_HELP = (
-    "Most reviews per ONNX Runtime call [default: the fastest size measured for the model on "
-    "this CPU]. Capped where the model stops being batch-invariant (dynamic INT8: 1), so a "
+    "Most reviews per ONNX Runtime call (default: the fastest size measured for the model on "
+    "this CPU). Capped where the model stops being batch-invariant (dynamic INT8: 1), so a "
     "review's answer never depends on the other reviews in the file."
 )
+
+
+def quantized_flag(fp32: bool | None) -> bool | None:
+    """--fp32 / --int8 / neither, as the predictor's ``quantized`` argument."""
+    return None if fp32 is None else not fp32
+
 
 app = typer.Typer(
     help="Fine-tune a sentiment classifier and ship it as a small, torch-free ONNX model.",
@@ -345,9 +355,7 @@ def predict(
         Path | None, typer.Option(help="Write here (atomically) instead of stdout.")
     ] = None,
     text_column: Annotated[str | None, typer.Option(help="Text column of CSV/JSONL input.")] = None,
-    fp32: Annotated[
-        bool, typer.Option("--fp32", help="Use the fp32 model even when the bundle has INT8.")
-    ] = False,
+    fp32: Annotated[bool | None, typer.Option("--fp32/--int8", help=MODEL_HELP)] = None,
     batch_size: Annotated[int | None, typer.Option(help=BATCH_HELP)] = DEFAULT_BATCH,
     threads: Annotated[
         int | None, typer.Option(help="ONNX Runtime threads [default: all cores].")
@@ -401,7 +409,7 @@ def predict(
         job = FileJob(file, fmt, output, text_column, overwrite)
         bundle = model or newest_bundle(console=err)
         classifier = SentimentClassifier(
-            bundle, quantized=False if fp32 else None, threads=threads,
+            bundle, quantized=quantized_flag(fp32), threads=threads,
             batch_size=batch_size, threshold=threshold,
         )  # fmt: skip
         err.print(f"model: {bundle} ({classifier.model_file})", highlight=False)
@@ -413,7 +421,7 @@ def predict(
 def _predict_on_ray(
     file: str, model: Path | None, fmt: str, output: Path | None, text_column: str | None,
     overwrite: bool, address: str | None, num_workers: int | None, threads: int | None,
-    batch_size: int | None, fp32: bool, threshold: float | None, ship_bundle: bool,
+    batch_size: int | None, fp32: bool | None, threshold: float | None, ship_bundle: bool,
 ) -> None:  # fmt: skip
     """`predict --engine ray`: checks the options here, imports Ray only now."""
     from senticlf.runtime.predict_file import newest_bundle
@@ -437,7 +445,7 @@ def _predict_on_ray(
     job = ray_files.RayJob(
         source=Path(file), output=output, bundle=bundle, text_column=text_column,
         overwrite=overwrite, address=address, num_workers=num_workers, threads=threads,
-        batch_size=batch_size, quantized=False if fp32 else None, threshold=threshold,
+        batch_size=batch_size, quantized=quantized_flag(fp32), threshold=threshold,
         ship_bundle=ship_bundle,
     )  # fmt: skip
     err.print(f"model: {bundle}; engine: Ray Data ({address or 'local'})", highlight=False)
@@ -543,9 +551,7 @@ def serve(
     max_body_bytes: Annotated[
         int, typer.Option(help="Request body size; beyond, 413.")
     ] = SERVE_DEFAULTS.max_body_bytes,
-    fp32: Annotated[
-        bool, typer.Option("--fp32", help="Use the fp32 model even when the bundle has INT8.")
-    ] = False,
+    fp32: Annotated[bool | None, typer.Option("--fp32/--int8", help=MODEL_HELP)] = None,
 ) -> None:
     """Serve a bundle over HTTP with dynamic batching (needs the serve extra)."""
 
@@ -564,7 +570,7 @@ def serve(
             max_batch_tokens=max_batch_tokens, max_wait_ms=max_wait_ms, max_queue=max_queue,
             max_inputs=max_inputs, max_body_bytes=max_body_bytes,
         )  # fmt: skip
-        run_server(bundle or newest_bundle(console=err), config, err, False if fp32 else None)
+        run_server(bundle or newest_bundle(console=err), config, err, quantized_flag(fp32))
 
     _run(action)
 

@@ -8,16 +8,7 @@ which it is batch-invariant (runtime/batch_choice.py), and warns when INT8 does 
 from __future__ import annotations
 
 from senticlf import artifacts
-
-
-def speeds(manifest: artifacts.Manifest) -> dict[str, float]:
-    """Reviews per second of each model at its chosen batch size, on the exporting CPU."""
-    if manifest.batching is None:
-        return {}
-    return {
-        name: profile.reviews_per_s[profile.batch_size]
-        for name, profile in manifest.batching.models.items()
-    }
+from senticlf.runtime.batch_choice import recorded_speeds
 
 
 def batching_lines(manifest: artifacts.Manifest) -> list[str]:
@@ -38,7 +29,7 @@ def batching_lines(manifest: artifacts.Manifest) -> list[str]:
 
 
 def not_faster_warning(manifest: artifacts.Manifest) -> str | None:
-    measured = speeds(manifest)
+    measured = recorded_speeds(manifest)
     if artifacts.INT8_MODEL not in measured:
         return None
     int8, fp32 = measured[artifacts.INT8_MODEL], measured[artifacts.FP32_MODEL]
@@ -46,6 +37,6 @@ def not_faster_warning(manifest: artifacts.Manifest) -> str | None:
         return None
     return (
         f"INT8 is not faster than fp32 on this CPU ({int8:.1f} vs {fp32:.1f} reviews/s, each at "
-        "its batch-invariant batch size); it is kept for its size, and "
-        "`senticlf predict --fp32` (or load(..., quantized=False)) serves fp32"
+        "its batch-invariant batch size), so the predictor serves fp32 by default on this CPU; "
+        "INT8 stays in the bundle for CPUs where it pays (`--int8`, load(..., quantized=True))"
     )

@@ -134,6 +134,16 @@ def recorded_profile(
     return batching.models.get(model_file)
 
 
+def recorded_speeds(manifest: artifacts.Manifest) -> dict[str, float]:
+    """Reviews/s of each model at its chosen batch size, if export measured them on this CPU."""
+    batching = manifest.batching
+    if batching is None or batching.cpu != cpu.cpu_name():
+        return {}
+    return {
+        name: profile.reviews_per_s[profile.batch_size] for name, profile in batching.models.items()
+    }
+
+
 def recorded_cap(manifest: artifacts.Manifest, model_file: str) -> int | None:
     """The most texts per call export allowed this model on any CPU (None: no bound known).
 

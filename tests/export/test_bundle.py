@@ -191,7 +191,7 @@ def test_export_measures_how_each_model_batches_on_this_cpu(bundle):
 def test_the_predictor_serves_the_variant_the_manifest_records(bundle):
     import senticlf
 
-    classifier = senticlf.load(bundle)
+    classifier = senticlf.load(bundle, quantized=True)
     assert classifier.model_file == artifacts.INT8_MODEL
     recorded = artifacts.sha256_of(bundle / classifier.model_file)
     assert classifier.manifest.files[artifacts.INT8_MODEL] == recorded

@@ -42,7 +42,7 @@ def test_probabilities_do_not_depend_on_batch_mates_or_batch_size(bundle, quanti
 
 
 def test_dynamic_int8_is_never_batched_and_fp32_is(bundle):
-    int8 = senticlf.load(bundle, batch_size=32)
+    int8 = senticlf.load(bundle, quantized=True, batch_size=32)
     assert int8.model_file == artifacts.INT8_MODEL
     assert int8.batch_profile.invariant_up_to == 1 and int8.batch_size == 1
     fp32 = senticlf.load(bundle, quantized=False, batch_size=32)
@@ -80,7 +80,7 @@ def test_a_bundle_measured_on_another_cpu_is_measured_again_at_load(bundle, tmp_
     here = senticlf.load(copy, quantized=False)
     assert here.batch_profile.invariant_up_to == 32 and here.batch_size in (1, 8, 32)
     # a measurement here never lifts the cap export set for dynamic INT8
-    assert senticlf.load(copy, batch_size=32).batch_size == 1
+    assert senticlf.load(copy, quantized=True, batch_size=32).batch_size == 1
     data["batching"]["cpu"] = cpu.cpu_name()
     (copy / artifacts.MANIFEST).write_text(json.dumps(data))
     assert senticlf.load(copy, quantized=False).batch_size == 4  # the record is trusted here
@@ -92,7 +92,7 @@ def test_an_older_bundle_without_a_record_runs_int8_one_text_at_a_time(bundle, t
     data = json.loads((copy / artifacts.MANIFEST).read_text())
     del data["batching"]
     (copy / artifacts.MANIFEST).write_text(json.dumps(data))
-    assert senticlf.load(copy, batch_size=8).batch_size == 1
+    assert senticlf.load(copy, quantized=True, batch_size=8).batch_size == 1
     assert senticlf.load(copy, quantized=False, batch_size=8).batch_size == 8
 
 

@@ -54,9 +54,32 @@ def test_order_is_kept_whatever_the_lengths(bundle):
     )
 
 
-def test_int8_is_preferred_and_fp32_can_be_asked_for(bundle):
-    assert senticlf.load(bundle).model_file == artifacts.INT8_MODEL
-    assert senticlf.load(bundle, quantized=False).model_file == artifacts.FP32_MODEL
+def with_speeds(bundle, tmp_path, int8: float, fp32: float, cpu_name: str | None = None):
+    """A copy of ``bundle`` whose manifest says export timed INT8 and fp32 at these speeds."""
+    import json
+
+    from senticlf import cpu
+
+    copy = tmp_path / f"speeds-{int8}-{fp32}-{cpu_name}"
+    shutil.copytree(bundle, copy)
+    data = json.loads((copy / artifacts.MANIFEST).read_text())
+    data["batching"]["cpu"] = cpu_name or cpu.cpu_name()
+    for name, speed in ((artifacts.INT8_MODEL, int8), (artifacts.FP32_MODEL, fp32)):
+        profile = data["batching"]["models"][name]
+        profile["reviews_per_s"][str(profile["batch_size"])] = speed
+    (copy / artifacts.MANIFEST).write_text(json.dumps(data))
+    return copy
+
+
+def test_the_default_model_is_the_one_export_measured_faster_here(bundle, tmp_path):
+    faster_int8 = with_speeds(bundle, tmp_path, int8=90.0, fp32=50.0)
+    assert senticlf.load(faster_int8).model_file == artifacts.INT8_MODEL
+    assert senticlf.load(faster_int8, quantized=False).model_file == artifacts.FP32_MODEL
+    faster_fp32 = with_speeds(bundle, tmp_path, int8=20.0, fp32=25.0)
+    assert senticlf.load(faster_fp32).model_file == artifacts.FP32_MODEL
+    assert senticlf.load(faster_fp32, quantized=True).model_file == artifacts.INT8_MODEL
+    elsewhere = with_speeds(bundle, tmp_path, int8=20.0, fp32=25.0, cpu_name="Another CPU")
+    assert senticlf.load(elsewhere).model_file == artifacts.INT8_MODEL  # not measured here
 
 
 def test_stream_is_lazy_and_ordered(classifier):
