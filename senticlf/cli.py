@@ -72,7 +72,8 @@ def train(
     data: Annotated[
         str,
         typer.Option(
-            help="Hub dataset id, aclImdb folder or .tar.gz, or a CSV/JSONL/Parquet file."
+            help="Hub dataset id, aclImdb folder or .tar.gz, or a table file "
+            "(.csv, .tsv, .jsonl, .ndjson, .json, .parquet; gzipped too)."
         ),
     ] = DEFAULTS.data,
     eval_data: Annotated[
@@ -209,7 +210,7 @@ def distill(
     ] = 0.5,
     unlabelled: Annotated[
         Path | None,
-        typer.Option(help="Extra texts only the teacher labels (one per line, CSV or JSONL)."),
+        typer.Option(help="Extra texts only the teacher labels (one per line, or a table file)."),
     ] = None,
     max_length: Annotated[
         int | None, typer.Option(help="Tokens per review [default: the teacher's].")
@@ -328,7 +329,8 @@ def predict(
     file: Annotated[
         str,
         typer.Argument(
-            help="Reviews, one per line; '-' reads stdin; .csv/.jsonl need a text column."
+            help="Reviews, one per line; '-' reads stdin; a table file (.csv, .tsv, .jsonl, "
+            ".ndjson, .json, .parquet, gzipped too) needs a text column."
         ),
     ],
     model: Annotated[
@@ -338,7 +340,7 @@ def predict(
     output: Annotated[
         Path | None, typer.Option(help="Write here (atomically) instead of stdout.")
     ] = None,
-    text_column: Annotated[str | None, typer.Option(help="Text column of CSV/JSONL input.")] = None,
+    text_column: Annotated[str | None, typer.Option(help="Text column of table input.")] = None,
     fp32: Annotated[
         bool, typer.Option("--fp32", help="Use the fp32 model even when the bundle has INT8.")
     ] = False,

@@ -15,7 +15,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import Progress
 
-from senticlf import artifacts, atomic
+from senticlf import artifacts, atomic, tables
 from senticlf.errors import SenticlfError
 from senticlf.runtime import inputs, outputs
 from senticlf.runtime.inputs import InputText
@@ -49,7 +49,7 @@ class FileJob:
 
 def predict_file(job: FileJob, classifier: SentimentClassifier, console: Console) -> None:
     """Classify every line of ``job.source``; an --output file appears only when complete."""
-    total = None if job.source == "-" else inputs.count_and_check(Path(job.source))
+    total = None if job.source == "-" else tables.check(Path(job.source))
     results = classify_items(classifier, inputs.read_inputs(job.source, job.text_column))
     if job.output is None:
         writer = outputs.ResultWriter(sys.stdout, job.fmt, classifier.labels)

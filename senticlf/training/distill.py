@@ -320,10 +320,11 @@ def _fingerprint(teacher_dir: Path, texts: list[str]) -> str:
 
 
 def read_unlabelled(path: Path) -> list[str]:
-    """Texts only the teacher labels: one per line, or a CSV/JSONL with a text column."""
-    from senticlf.runtime.inputs import count_and_check, read_inputs
+    """Texts only the teacher labels: one per line, or any table ``predict`` reads, gzipped too."""
+    from senticlf import tables
+    from senticlf.runtime.inputs import read_inputs
 
-    count_and_check(path)
+    tables.check(path)
     texts = [item.text for item in read_inputs(str(path)) if item.text is not None]
     if not texts:
         raise SenticlfError(f"--unlabelled {path} holds no text")

@@ -203,3 +203,16 @@ def test_a_config_without_teacher_or_with_unlabelled_and_alpha_0_is_refused(trai
         DistillConfig()
     with pytest.raises(SenticlfError, match="--alpha 0"):
         DistillConfig(teacher=str(trained_run), alpha=0.0, unlabelled="texts.txt")
+
+
+def test_unlabelled_texts_may_be_a_gzipped_table(tmp_path, trained_run):
+    import gzip
+
+    texts = tmp_path / "unlabelled.csv.gz"
+    texts.write_bytes(gzip.compress(b'id,review\n1,"a great, moving film"\n2,\n3,dull\n'))
+    assert distill.read_unlabelled(texts) == ["a great, moving film", "dull"]
+    no_text = tmp_path / "ids.csv.gz"
+    no_text.write_bytes(gzip.compress(b"id\n1\n"))
+    result = invoke("distill", trained_run, "--unlabelled", no_text, "--output", tmp_path / "s")
+    assert_one_line_error(result, str(no_text), "no text column")
+    assert not (tmp_path / "s").exists()
