@@ -9,7 +9,7 @@ from rich.console import Console
 
 from senticlf import artifacts
 from senticlf.errors import SenticlfError
-from senticlf.training import distill, trainer
+from senticlf.training import callbacks, distill
 from senticlf.training.distill import DistillConfig
 from tests.helpers import assert_one_line_error, invoke
 
@@ -135,13 +135,13 @@ def test_resume_reuses_the_cached_teacher_logits(tmp_path, trained_run, monkeypa
         trained_run, layers=1, epochs=3, unlabelled=str(unlabelled)
     )
     run_dir = tmp_path / "student"
-    original = trainer._CheckpointLedger.on_save
+    original = callbacks.CheckpointLedger.on_save
 
     def save_then_interrupt(self, args, state, control, **kwargs):
         original(self, args, state, control, **kwargs)
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(trainer._CheckpointLedger, "on_save", save_then_interrupt)
+    monkeypatch.setattr(callbacks.CheckpointLedger, "on_save", save_then_interrupt)
     with pytest.raises(SenticlfError, match="senticlf distill --resume"):
         distill.distill(config, run_dir, console=QUIET)
     cached = np.load(run_dir / artifacts.RUN_TEACHER_LOGITS)["logits"]
@@ -150,7 +150,7 @@ def test_resume_reuses_the_cached_teacher_logits(tmp_path, trained_run, monkeypa
     def no_teacher(*args, **kwargs):
         raise AssertionError("the teacher's logits were recomputed")
 
-    monkeypatch.setattr(trainer._CheckpointLedger, "on_save", original)
+    monkeypatch.setattr(callbacks.CheckpointLedger, "on_save", original)
     monkeypatch.setattr(distill, "teacher_logits", no_teacher)
     result = invoke("distill", "--resume", run_dir)
     assert result.exit_code == 0, result.output
