@@ -7,21 +7,23 @@ and exit code 2; no traceback.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 from rich.console import Console
 
-from senticlf import __version__
+from senticlf import __version__, artifacts
 from senticlf.errors import SenticlfError, first_line
 from senticlf.export.options import ExportOptions
-from senticlf.runtime.predict_file import EXPORT_ROOT
 from senticlf.runtime.predictor import DEFAULT_BATCH  # already loaded by `import senticlf`
 from senticlf.serve.config import ServeConfig
 from senticlf.training.config import TrainConfig
+
+if TYPE_CHECKING:
+    from senticlf.scale.options import RayJob
 
 app = typer.Typer(
     help="Fine-tune a sentiment classifier and ship it as a small, torch-free ONNX model.",
@@ -168,7 +170,7 @@ def train(
                 gradient_accumulation=gradient_accumulation, seed=seed, device=device,
                 labels=labels.split(",") if labels else None,
             )  # fmt: skip
-            run_dir = output or Path("runs") / datetime.now().strftime("%Y%m%d-%H%M%S")
+            run_dir = output or artifacts.new_run_dir()
         from senticlf.training.run_folder import is_main_process
         from senticlf.training.trainer import train as run_training
 
@@ -248,7 +250,7 @@ def distill(
                 unlabelled=str(unlabelled) if unlabelled else None, max_length=max_length,
                 epochs=epochs, learning_rate=lr, batch_size=batch_size, seed=seed, device=device,
             )  # fmt: skip
-            run_dir = output or Path("runs") / datetime.now().strftime("%Y%m%d-%H%M%S")
+            run_dir = output or artifacts.new_run_dir()
         distillation.distill(
             config, run_dir, resume=resume is not None, overwrite=overwrite, console=err
         )
@@ -316,7 +318,7 @@ def export(
         )  # fmt: skip
         from senticlf.export.bundle import export_run
 
-        export_run(run_dir, output or EXPORT_ROOT / run_dir.resolve().name, options, err)
+        export_run(run_dir, output or artifacts.default_bundle_dir(run_dir), options, err)
 
     _run(action)
 
@@ -377,25 +379,24 @@ def predict(
     """Classify reviews with an exported bundle (ONNX Runtime only: no torch)."""
 
     def action() -> None:
-        from senticlf.runtime.predict_file import ENGINES, FileJob, newest_bundle, predict_file
+        from senticlf.runtime.predict_file import ENGINES, FileJob, predict_file
         from senticlf.runtime.predictor import SentimentClassifier
+        from senticlf.scale.options import RayJob, refuse_on_local_engine
 
         if engine not in ENGINES:
             raise SenticlfError(f"--engine must be one of {', '.join(ENGINES)}, got {engine!r}")
         if engine == "ray":
             return _predict_on_ray(
-                file, model, fmt, output, text_column, overwrite, address, num_workers,
-                threads, batch_size, fp32, threshold, ship_bundle,
+                RayJob.from_cli(
+                    file, output, fmt, bundle=model, text_column=text_column,
+                    overwrite=overwrite, address=address, num_workers=num_workers,
+                    threads=threads, batch_size=batch_size, quantized=False if fp32 else None,
+                    threshold=threshold, ship_bundle=ship_bundle,
+                )
             )  # fmt: skip
-        ray_only = {
-            "--address": address,
-            "--num-workers": num_workers,
-            "--ship-bundle": ship_bundle,
-        }
-        if given := [name for name, value in ray_only.items() if value]:
-            raise SenticlfError(f"{', '.join(given)} only apply with --engine ray")
+        refuse_on_local_engine(address, num_workers, ship_bundle)
         job = FileJob(file, fmt, output, text_column, overwrite)
-        bundle = model or newest_bundle(console=err)
+        bundle = model or _newest_bundle()
         classifier = SentimentClassifier(
             bundle, quantized=False if fp32 else None, threads=threads,
             batch_size=batch_size, threshold=threshold,
@@ -406,39 +407,25 @@ def predict(
     _run(action)
 
 
-def _predict_on_ray(
-    file: str, model: Path | None, fmt: str, output: Path | None, text_column: str | None,
-    overwrite: bool, address: str | None, num_workers: int | None, threads: int | None,
-    batch_size: int, fp32: bool, threshold: float | None, ship_bundle: bool,
-) -> None:  # fmt: skip
-    """`predict --engine ray`: checks the options here, imports Ray only now."""
-    from senticlf.runtime.predict_file import newest_bundle
-
-    if output is None:
-        raise SenticlfError("--engine ray writes a folder of files: pass --output OUT")
-    if file == "-":
-        raise SenticlfError("--engine ray reads files, not stdin; pass INPUT as a path")
-    if fmt != "text":
-        raise SenticlfError(
-            "with --engine ray the output format follows --output's suffix "
-            "(.parquet, .csv, .jsonl; else the input's); drop --format"
-        )
+def _predict_on_ray(job: RayJob) -> None:
+    """`predict --engine ray`, its options checked already: imports Ray only now."""
     try:
         from senticlf.scale import ray_files
     except ImportError as exc:
         raise SenticlfError(
             f"--engine ray needs Ray Data ({first_line(exc)}): pip install 'senticlf[ray]'"
         ) from None
-    bundle = model or newest_bundle(console=err)
-    job = ray_files.RayJob(
-        source=Path(file), output=output, bundle=bundle, text_column=text_column,
-        overwrite=overwrite, address=address, num_workers=num_workers, threads=threads,
-        batch_size=batch_size, quantized=False if fp32 else None, threshold=threshold,
-        ship_bundle=ship_bundle,
-    )  # fmt: skip
-    err.print(f"model: {bundle}; engine: Ray Data ({address or 'local'})", highlight=False)
+    job = dataclasses.replace(job, bundle=job.bundle or _newest_bundle())
+    err.print(f"model: {job.bundle}; engine: Ray Data ({job.address or 'local'})", highlight=False)
     out_fmt, files = ray_files.run(job)
-    err.print(f"[bold green]predictions written to {output}/ ({files} {out_fmt} file(s))[/]")
+    err.print(f"[bold green]predictions written to {job.output}/ ({files} {out_fmt} file(s))[/]")
+
+
+def _newest_bundle() -> Path:
+    """`predict` and `serve` without a bundle: the newest under export/, said out loud."""
+    newest = artifacts.newest_bundle()
+    err.print(f"using the newest bundle under {artifacts.EXPORT_ROOT}/: {newest}", highlight=False)
+    return newest
 
 
 # ---------------------------------------------------------------------------- evaluate
@@ -552,7 +539,6 @@ def serve(
             raise SenticlfError(
                 f'serving needs the serve extra ({exc.name} is missing): pip install "senticlf[serve]"'
             ) from None
-        from senticlf.runtime.predict_file import newest_bundle
         from senticlf.serve.config import ServeConfig
 
         config = ServeConfig(
@@ -560,7 +546,7 @@ def serve(
             max_batch_tokens=max_batch_tokens, max_wait_ms=max_wait_ms, max_queue=max_queue,
             max_inputs=max_inputs, max_body_bytes=max_body_bytes,
         )  # fmt: skip
-        run_server(bundle or newest_bundle(console=err), config, err, False if fp32 else None)
+        run_server(bundle or _newest_bundle(), config, err, False if fp32 else None)
 
     _run(action)
 

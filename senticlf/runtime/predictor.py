@@ -6,7 +6,6 @@ Imports onnxruntime, tokenizers and numpy only (a test enforces it), so
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,13 +15,10 @@ import numpy as np
 
 from senticlf import artifacts
 from senticlf.errors import SenticlfError
-from senticlf.runtime.batching import TokenIds, run_length_sorted
+from senticlf.runtime.batching import TokenIds, chunks, run_length_sorted
 from senticlf.runtime.session import ModelRunner
 from senticlf.runtime.tokenize import ReviewEncoder
 
-# Reviews sorted by length inside a chunk share a padded width, which roughly doubles
-# throughput on IMDb; the chunk bounds memory however many texts stream through.
-_CHUNK = 1024
 # Measured on 2 cores with IMDb-length reviews (benchmarks/results/speed-*.md): batches of 8
 # beat batches of 32 by 19-39% (activations of 32 x 512 tokens fall out of cache).
 DEFAULT_BATCH = 8
@@ -98,8 +94,7 @@ class SentimentClassifier:
 
     def predict_stream(self, texts: Iterable[str]) -> Iterator[Prediction]:
         """Yield one Prediction per text, in order, holding at most one chunk in memory."""
-        iterator = iter(texts)
-        while chunk := list(itertools.islice(iterator, _CHUNK)):
+        for chunk in chunks(texts):
             yield from self._predict_chunk(chunk)
 
     def probabilities(self, texts: Sequence[str]) -> np.ndarray:

@@ -13,7 +13,6 @@ import contextlib
 import logging
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +21,9 @@ import pyarrow.csv
 import ray
 import ray.data
 
-from senticlf import atomic, tables
+from senticlf import artifacts, atomic, tables
 from senticlf.errors import SenticlfError, first_line
-from senticlf.runtime.predictor import DEFAULT_BATCH
+from senticlf.scale.options import RayJob
 from senticlf.scale.ray_data import predict_dataset
 
 # senticlf.tables' format names that Ray reads (gzip and plain text it does not).
@@ -44,24 +43,6 @@ SHIPPED_BUNDLE = "."
 # With a CPU each, Ray deadlocks: the workers wait for blocks that the read tasks, queued behind
 # the workers' CPUs, never produce.
 IO_TASKS: dict[str, Any] = {"num_cpus": 0}
-
-
-@dataclass(frozen=True)
-class RayJob:
-    """One `predict --engine ray` run; checked before Ray starts."""
-
-    source: Path
-    output: Path
-    bundle: Path
-    text_column: str | None = None
-    overwrite: bool = False
-    address: str | None = None
-    num_workers: int | None = None
-    threads: int | None = None
-    batch_size: int = DEFAULT_BATCH
-    quantized: bool | None = None
-    threshold: float | None = None
-    ship_bundle: bool = False
 
 
 def input_format(path: Path) -> str:
@@ -118,16 +99,17 @@ def write(dataset: ray.data.Dataset, folder: str | Path, fmt: str) -> None:
 
 def run(job: RayJob) -> tuple[str, int]:
     """Predict ``job.source`` into the folder ``job.output``; returns (its format, file count)."""
+    bundle = job.bundle or artifacts.newest_bundle()
     fmt = input_format(job.source)
     out_fmt = output_format(job.output, fmt)
-    runtime_env = {"working_dir": str(job.bundle)} if job.ship_bundle else None
+    runtime_env = {"working_dir": str(bundle)} if job.ship_bundle else None
     with (
         atomic.atomic_dir(job.output, job.overwrite) as staging,
         ray_session(job.address, runtime_env),
         user_errors(job),
     ):
         predicted = predict_dataset(
-            read(job.source, fmt), job.bundle, text_column=job.text_column,
+            read(job.source, fmt), bundle, text_column=job.text_column,
             num_workers=job.num_workers, threads=job.threads, quantized=job.quantized,
             threshold=job.threshold, worker_bundle=SHIPPED_BUNDLE if job.ship_bundle else None,
             batch_size=job.batch_size,
