@@ -21,8 +21,8 @@ import numpy as np
 import typer
 from rich.console import Console
 
-from benchmarks import machine
-from benchmarks.machine import machine_line
+from benchmarks.common import machine
+from benchmarks.common.machine import machine_line
 from senticlf import artifacts, atomic, data
 from senticlf.evaluation import calibration, plots, scoring
 from senticlf.runtime.predictor import SentimentClassifier

@@ -23,7 +23,7 @@ from typing import Annotated, Any
 import numpy as np
 import typer
 
-from benchmarks import backends, machine, speed
+from benchmarks.common import backends, machine, timing
 from senticlf import artifacts, data
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
@@ -100,7 +100,7 @@ def time_side_by_side(
     sorted_texts = [texts[i] for i in order]
     for model in models:  # warm-up: first calls allocate and pick kernels
         model.positive(sorted_texts[-8:])
-    speeds, _ = speed.throughput(models, sorted_texts, 8, rounds)
+    speeds, _ = timing.throughput(models, sorted_texts, 8, rounds)
     return speeds
 
 

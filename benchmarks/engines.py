@@ -9,7 +9,7 @@ ONNX Runtime (fp32, dynamic INT8, static QDQ INT8 on the fused and on the unfuse
 OpenVINO's own runtime (fp32, bf16, NNCF INT8), CTranslate2 (int8, int8_float32, int16,
 float32; bfloat16 where it supports it) and PyTorch eager, all fed the bundle's ReviewEncoder
 ids (same truncation, same max length) on the same threads. Each engine runs alone in its own
-process (benchmarks.engines_worker), one after another, which also gives its cold start and
+process (benchmarks.common.engines_worker), one after another, which also gives its cold start and
 peak RSS; then all are timed interleaved in one process. Batch invariance is measured, not
 assumed: each review alone (batch 1) against the same review in batches of 8 and 32, in
 length-sorted order and shuffled (short texts beside long ones). The headline of an engine is
@@ -31,9 +31,9 @@ from typing import Annotated, Any
 import numpy as np
 import typer
 
-from benchmarks import engines_build, int8_worker, machine
-from benchmarks.machine import machine_line
-from benchmarks.speed import read_reviews
+from benchmarks.common import engines_build, int8_worker, machine
+from benchmarks.common.machine import machine_line
+from benchmarks.common.timing import read_reviews
 from senticlf import artifacts, atomic
 from senticlf.runtime.tokenize import ReviewEncoder
 
@@ -101,7 +101,7 @@ def own_process(
     """One engine alone in a fresh interpreter; cold start is counted up to its first answer."""
     spec_file, out = scratch / "spec.json", scratch / "alone"
     spec_file.write_text(json.dumps(spec))
-    command = [sys.executable, "-m", "benchmarks.engines_worker", "alone", str(spec_file)]
+    command = [sys.executable, "-m", "benchmarks.common.engines_worker", "alone", str(spec_file)]
     command += [str(batches_file), str(out), "--threads", str(threads), "--rounds", str(rounds)]
     start = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -123,7 +123,13 @@ def interleaved(
 ) -> dict[str, Any]:
     spec_file, out = scratch / "specs.json", scratch / "interleaved"
     spec_file.write_text(json.dumps(specs))
-    command = [sys.executable, "-m", "benchmarks.engines_worker", "interleaved", str(spec_file)]
+    command = [
+        sys.executable,
+        "-m",
+        "benchmarks.common.engines_worker",
+        "interleaved",
+        str(spec_file),
+    ]
     command += [str(batches_file), str(out), "--threads", str(threads), "--rounds", str(rounds)]
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode:
@@ -198,14 +204,14 @@ def setup(
 ) -> tuple[Path, Path, Path, Path]:
     """The PyTorch model, bundle, reviews to time and training reviews to calibrate on."""
     if smoke:
-        from benchmarks.engines_smoke import tiny_run
+        from benchmarks.common.engines_smoke import tiny_run
 
         return tiny_run(scratch / "tiny", shape)
     if bundle is None or run is None:
         raise typer.BadParameter("--bundle and --run are needed (or --smoke)")
     model_dir = run / artifacts.RUN_MODEL_DIR
     if shape == "distilbert":
-        from benchmarks.synthetic import distilbert_shaped_bundle
+        from benchmarks.common.synthetic import distilbert_shaped_bundle
 
         manifest = artifacts.read_manifest(bundle)
         model_dir, bundle = distilbert_shaped_bundle(
@@ -240,7 +246,7 @@ def main(
     name = name or (f"smoke-{shape}" if smoke else shape)
     model_dir, bundle, default_reviews, train_csv = setup(smoke, shape, bundle, run, scratch)
     if smoke and extra is None:
-        from benchmarks.engines_smoke import TEST_CSV
+        from benchmarks.common.engines_smoke import TEST_CSV
 
         extra = default_reviews.parent / TEST_CSV
     encoder = ReviewEncoder.for_bundle(bundle, artifacts.read_manifest(bundle))

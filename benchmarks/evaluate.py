@@ -18,7 +18,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from benchmarks import machine
+from benchmarks.common import machine
 from senticlf import atomic
 from senticlf.evaluation.evaluate import EvaluationJob, evaluate
 

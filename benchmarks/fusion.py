@@ -20,7 +20,7 @@ import numpy as np
 import typer
 from rich.console import Console
 
-from benchmarks import machine
+from benchmarks.common import machine
 from senticlf import artifacts, cpu, data
 from senticlf.export import quantize
 from senticlf.export.bundle import export_fp32

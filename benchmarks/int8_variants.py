@@ -7,7 +7,7 @@ Each variant of senticlf.export.quantize.VARIANTS (Optimum's preset for this CPU
 dynamic s8/u8 weights per-tensor/per-channel/reduced range, static QDQ calibrated on training
 reviews) is built from the same fused fp32 model, then timed on the same pre-tokenized,
 length-sorted batches (8, and 1) with PyTorch eager and fp32 as references, twice: interleaved in
-one process (rotating order), and each model alone in its own process (benchmarks.int8_worker),
+one process (rotating order), and each model alone in its own process (benchmarks.common.int8_worker),
 which shows whether sharing a process depresses some of them. ``--openvino-python`` names the
 Python of a separate environment holding onnxruntime-openvino (its ``onnxruntime`` module would
 replace ours), whose OpenVINO execution provider is then timed in its own processes too.
@@ -32,9 +32,9 @@ import numpy as np
 import typer
 from rich.console import Console
 
-from benchmarks import int8_worker, machine
-from benchmarks.machine import machine_line
-from benchmarks.speed import read_reviews, rotate
+from benchmarks.common import int8_worker, machine
+from benchmarks.common.machine import machine_line
+from benchmarks.common.timing import read_reviews, rotate
 from senticlf import artifacts, atomic, cpu
 from senticlf.export import quantize
 from senticlf.export.bundle import export_fp32
@@ -128,7 +128,7 @@ def interleaved(
 def own_process(
     path: Path, batches_file: Path, threads: int, rounds: int, python: str, **flags: bool
 ) -> dict[str, Any]:
-    command = [python, "-m", "benchmarks.int8_worker", str(path), str(batches_file)]
+    command = [python, "-m", "benchmarks.common.int8_worker", str(path), str(batches_file)]
     command += ["--threads", str(threads), "--rounds", str(rounds)]
     command += [f"--{flag}" if flag == "torch" else f"--provider={flag}" for flag in flags]
     done = subprocess.run(command, capture_output=True, text=True, check=False)
@@ -201,7 +201,7 @@ def main(
     load_at_start = os.getloadavg()
     scratch = Path(tempfile.mkdtemp(prefix="int8-variants-"))
     if shape == "distilbert":
-        from benchmarks.synthetic import distilbert_shaped_bundle
+        from benchmarks.common.synthetic import distilbert_shaped_bundle
 
         if tokenizer is None or reviews is None:
             raise typer.BadParameter("--shape distilbert needs --tokenizer and --reviews")

@@ -23,7 +23,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from benchmarks import machine
+from benchmarks.common import machine
 from senticlf import atomic, data
 from senticlf.runtime.predict_file import FileJob, predict_file
 from senticlf.runtime.predictor import SentimentClassifier

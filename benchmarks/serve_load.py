@@ -6,7 +6,7 @@
 In one run, on the same IMDb reviews (one per request): (a) in-process
 ``SentimentClassifier.predict`` in length-sorted batches (the ceiling) and one review at a time
 (the direct-call latency, and B = batched / batch-1 throughput), in a child process; (b) the
-naive server (benchmarks/naive_server.py: one ``predict`` per request, no batching); (c)
+naive server (benchmarks/common/naive_server.py: one ``predict`` per request, no batching); (c)
 ``senticlf serve`` with its defaults, at each concurrency, and once more at the highest
 concurrency with a small queue (--overload-queue), where a client that gets 503 waits the
 Retry-After it was given, as a well-behaved client does. Every server listens on 127.0.0.1,
@@ -39,8 +39,8 @@ import httpx
 import numpy as np
 import typer
 
-from benchmarks import machine
-from benchmarks.machine import machine_line
+from benchmarks.common import machine
+from benchmarks.common.machine import machine_line
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
 ROOT = Path(__file__).resolve().parents[1]
@@ -187,7 +187,7 @@ def start_naive(bundle: Path, threads: int, log: Path) -> ServerProcess:
         "SENTICLF_BUNDLE": str(bundle),
         "SENTICLF_THREADS": str(threads),
     }
-    command = [sys.executable, "-m", "uvicorn", "benchmarks.naive_server:app", "--host"]
+    command = [sys.executable, "-m", "uvicorn", "benchmarks.common.naive_server:app", "--host"]
     server = ServerProcess(
         "naive", [*command, "127.0.0.1", "--port", str(port), "--no-access-log"], env, log
     )
@@ -325,7 +325,7 @@ def main(
 ) -> None:
     scratch = Path(tempfile.mkdtemp(prefix="senticlf-serve-load-"))
     if shape == "distilbert" and bundle is None:
-        from benchmarks.synthetic import distilbert_shaped_bundle
+        from benchmarks.common.synthetic import distilbert_shaped_bundle
 
         if tokenizer is None:
             raise typer.BadParameter("--shape distilbert needs --tokenizer")

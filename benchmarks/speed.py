@@ -12,7 +12,6 @@ machine hits them alike; each is warmed up first. Writes JSON, Markdown and a PN
 from __future__ import annotations
 
 import json
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -23,57 +22,15 @@ from typing import Annotated, Any
 import numpy as np
 import typer
 
-from benchmarks import backends, footprint, machine
-from benchmarks.machine import machine_line
-from senticlf import artifacts, data
+from benchmarks.common import backends, footprint, machine
+from benchmarks.common.machine import machine_line
+from benchmarks.common.timing import latency, read_reviews, throughput
+from senticlf import artifacts
 from senticlf.evaluation.comparison import mcnemar_p
 from senticlf.evaluation.metrics import classification_metrics
 from senticlf.runtime.tokenize import ReviewEncoder
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
-
-
-def read_reviews(path: Path) -> tuple[list[str], np.ndarray]:
-    rows = data.read_table(path)
-    return [r.text for r in rows], np.array([r.label for r in rows])
-
-
-def rotate(items: list[Any], k: int) -> list[Any]:
-    k %= len(items)
-    return items[k:] + items[:k]
-
-
-def latency(models: list[backends.Backend], texts: list[str]) -> dict[str, dict[str, float]]:
-    """Batch 1, one review at a time, backends in rotating order for every review."""
-    times: dict[str, list[float]] = {m.name: [] for m in models}
-    for i, text in enumerate(texts):
-        for model in rotate(models, i):
-            start = time.perf_counter()
-            model.positive([text])
-            times[model.name].append(time.perf_counter() - start)
-    return {
-        name: {
-            "median_ms": 1000 * statistics.median(t),
-            "p90_ms": 1000 * float(np.percentile(t, 90)),
-            "p99_ms": 1000 * float(np.percentile(t, 99)),
-        }
-        for name, t in times.items()
-    }
-
-
-def throughput(
-    models: list[backends.Backend], sorted_texts: list[str], batch_size: int, rounds: int
-) -> tuple[dict[str, float], dict[str, np.ndarray]]:
-    """Reviews per second over all texts in length-sorted batches; median over rounds."""
-    speeds: dict[str, list[float]] = {m.name: [] for m in models}
-    outputs: dict[str, np.ndarray] = {}
-    batches = [sorted_texts[i : i + batch_size] for i in range(0, len(sorted_texts), batch_size)]
-    for r in range(rounds):
-        for model in rotate(models, r):
-            start = time.perf_counter()
-            outputs[model.name] = np.concatenate([model.positive(batch) for batch in batches])
-            speeds[model.name].append(len(sorted_texts) / (time.perf_counter() - start))
-    return {name: statistics.median(s) for name, s in speeds.items()}, outputs
 
 
 def cold_start(
@@ -82,7 +39,7 @@ def cold_start(
     command = [
         sys.executable,
         "-m",
-        "benchmarks.coldstart",
+        "benchmarks.common.coldstart",
         name,
         str(model_dir),
         str(bundle),
@@ -195,7 +152,7 @@ def main(
 ) -> None:
     scratch = Path(tempfile.mkdtemp(prefix="senticlf-bench-"))
     if shape == "distilbert":
-        from benchmarks.synthetic import distilbert_shaped_bundle
+        from benchmarks.common.synthetic import distilbert_shaped_bundle
 
         if tokenizer is None or reviews is None:
             raise typer.BadParameter("--shape distilbert needs --tokenizer and --reviews")

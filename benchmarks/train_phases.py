@@ -21,7 +21,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from benchmarks.machine import describe
+from benchmarks.common.machine import describe
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
 RESULTS = Path(__file__).parent / "results"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,10 @@ RUN_TEACHER_LOGITS = "teacher_logits.npz"
 # The weights file inside model/ (safetensors only: no pickle is ever loaded).
 WEIGHTS = "model.safetensors"
 RUN_COMPLETE = "complete"
+
+# Where commands put their folders when not told: runs/<timestamp>/, export/<run name>/.
+RUNS_ROOT = Path("runs")
+EXPORT_ROOT = Path("export")
 
 # Bundle folder (written by `senticlf export`, read by the runtime).
 MANIFEST = "senticlf.json"
@@ -74,6 +79,26 @@ class EncoderSettings:
 
     def __post_init__(self) -> None:
         check_truncation(self.truncation)
+
+
+def new_run_dir() -> Path:
+    """The run folder of a `train` or `distill` given no --output: runs/<timestamp>."""
+    return RUNS_ROOT / datetime.now().strftime("%Y%m%d-%H%M%S")
+
+
+def default_bundle_dir(run_dir: Path) -> Path:
+    """The bundle `export` writes when given no --output: export/<run folder's name>."""
+    return EXPORT_ROOT / run_dir.resolve().name
+
+
+def newest_bundle(root: Path = EXPORT_ROOT) -> Path:
+    """The most recently exported bundle under ``root``: what `predict` and `serve` default to."""
+    bundles = [p.parent for p in root.glob(f"*/{MANIFEST}")]
+    if not bundles:
+        raise SenticlfError(
+            f"no bundle under {root}/; pass --model DIR or create one with `senticlf export`"
+        )
+    return max(bundles, key=lambda p: (p / MANIFEST).stat().st_mtime)
 
 
 def sha256_of(path: Path) -> str:

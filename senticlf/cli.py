@@ -7,18 +7,17 @@ and exit code 2; no traceback.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 from rich.console import Console
 
-from senticlf import __version__
+from senticlf import __version__, artifacts
 from senticlf.errors import SenticlfError, first_line
 from senticlf.export.options import ExportOptions
-from senticlf.runtime.predict_file import EXPORT_ROOT
 from senticlf.runtime.predictor import DEFAULT_BATCH  # already loaded by `import senticlf`
 from senticlf.serve.config import ServeConfig
 from senticlf.training.config import TrainConfig
@@ -38,6 +37,9 @@ def quantized_flag(fp32: bool | None) -> bool | None:
     """--fp32 / --int8 / neither, as the predictor's ``quantized`` argument."""
     return None if fp32 is None else not fp32
 
+
+if TYPE_CHECKING:
+    from senticlf.scale.options import RayJob
 
 app = typer.Typer(
     help="Fine-tune a sentiment classifier and ship it as a small, torch-free ONNX model.",
@@ -88,7 +90,8 @@ def train(
     data: Annotated[
         str,
         typer.Option(
-            help="Hub dataset id, aclImdb folder or .tar.gz, or a CSV/JSONL/Parquet file."
+            help="Hub dataset id, aclImdb folder or .tar.gz, or a table file "
+            "(.csv, .tsv, .jsonl, .ndjson, .json, .parquet; gzipped too)."
         ),
     ] = DEFAULTS.data,
     eval_data: Annotated[
@@ -183,7 +186,7 @@ def train(
                 gradient_accumulation=gradient_accumulation, seed=seed, device=device,
                 labels=labels.split(",") if labels else None,
             )  # fmt: skip
-            run_dir = output or Path("runs") / datetime.now().strftime("%Y%m%d-%H%M%S")
+            run_dir = output or artifacts.new_run_dir()
         from senticlf.training.run_folder import is_main_process
         from senticlf.training.trainer import train as run_training
 
@@ -225,7 +228,7 @@ def distill(
     ] = 0.5,
     unlabelled: Annotated[
         Path | None,
-        typer.Option(help="Extra texts only the teacher labels (one per line, CSV or JSONL)."),
+        typer.Option(help="Extra texts only the teacher labels (one per line, or a table file)."),
     ] = None,
     max_length: Annotated[
         int | None, typer.Option(help="Tokens per review [default: the teacher's].")
@@ -263,7 +266,7 @@ def distill(
                 unlabelled=str(unlabelled) if unlabelled else None, max_length=max_length,
                 epochs=epochs, learning_rate=lr, batch_size=batch_size, seed=seed, device=device,
             )  # fmt: skip
-            run_dir = output or Path("runs") / datetime.now().strftime("%Y%m%d-%H%M%S")
+            run_dir = output or artifacts.new_run_dir()
         distillation.distill(
             config, run_dir, resume=resume is not None, overwrite=overwrite, console=err
         )
@@ -331,7 +334,7 @@ def export(
         )  # fmt: skip
         from senticlf.export.bundle import export_run
 
-        export_run(run_dir, output or EXPORT_ROOT / run_dir.resolve().name, options, err)
+        export_run(run_dir, output or artifacts.default_bundle_dir(run_dir), options, err)
 
     _run(action)
 
@@ -344,7 +347,8 @@ def predict(
     file: Annotated[
         str,
         typer.Argument(
-            help="Reviews, one per line; '-' reads stdin; .csv/.jsonl need a text column."
+            help="Reviews, one per line; '-' reads stdin; a table file (.csv, .tsv, .jsonl, "
+            ".ndjson, .json, .parquet, gzipped too) needs a text column."
         ),
     ],
     model: Annotated[
@@ -354,7 +358,7 @@ def predict(
     output: Annotated[
         Path | None, typer.Option(help="Write here (atomically) instead of stdout.")
     ] = None,
-    text_column: Annotated[str | None, typer.Option(help="Text column of CSV/JSONL input.")] = None,
+    text_column: Annotated[str | None, typer.Option(help="Text column of table input.")] = None,
     fp32: Annotated[bool | None, typer.Option("--fp32/--int8", help=MODEL_HELP)] = None,
     batch_size: Annotated[int | None, typer.Option(help=BATCH_HELP)] = DEFAULT_BATCH,
     threads: Annotated[
@@ -389,25 +393,24 @@ def predict(
     """Classify reviews with an exported bundle (ONNX Runtime only: no torch)."""
 
     def action() -> None:
-        from senticlf.runtime.predict_file import ENGINES, FileJob, newest_bundle, predict_file
+        from senticlf.runtime.predict_file import ENGINES, FileJob, predict_file
         from senticlf.runtime.predictor import SentimentClassifier
+        from senticlf.scale.options import RayJob, refuse_on_local_engine
 
         if engine not in ENGINES:
             raise SenticlfError(f"--engine must be one of {', '.join(ENGINES)}, got {engine!r}")
         if engine == "ray":
             return _predict_on_ray(
-                file, model, fmt, output, text_column, overwrite, address, num_workers,
-                threads, batch_size, fp32, threshold, ship_bundle,
+                RayJob.from_cli(
+                    file, output, fmt, bundle=model, text_column=text_column,
+                    overwrite=overwrite, address=address, num_workers=num_workers,
+                    threads=threads, batch_size=batch_size, quantized=quantized_flag(fp32),
+                    threshold=threshold, ship_bundle=ship_bundle,
+                )
             )  # fmt: skip
-        ray_only = {
-            "--address": address,
-            "--num-workers": num_workers,
-            "--ship-bundle": ship_bundle,
-        }
-        if given := [name for name, value in ray_only.items() if value]:
-            raise SenticlfError(f"{', '.join(given)} only apply with --engine ray")
+        refuse_on_local_engine(address, num_workers, ship_bundle)
         job = FileJob(file, fmt, output, text_column, overwrite)
-        bundle = model or newest_bundle(console=err)
+        bundle = model or _newest_bundle()
         classifier = SentimentClassifier(
             bundle, quantized=quantized_flag(fp32), threads=threads,
             batch_size=batch_size, threshold=threshold,
@@ -418,39 +421,25 @@ def predict(
     _run(action)
 
 
-def _predict_on_ray(
-    file: str, model: Path | None, fmt: str, output: Path | None, text_column: str | None,
-    overwrite: bool, address: str | None, num_workers: int | None, threads: int | None,
-    batch_size: int | None, fp32: bool | None, threshold: float | None, ship_bundle: bool,
-) -> None:  # fmt: skip
-    """`predict --engine ray`: checks the options here, imports Ray only now."""
-    from senticlf.runtime.predict_file import newest_bundle
-
-    if output is None:
-        raise SenticlfError("--engine ray writes a folder of files: pass --output OUT")
-    if file == "-":
-        raise SenticlfError("--engine ray reads files, not stdin; pass INPUT as a path")
-    if fmt != "text":
-        raise SenticlfError(
-            "with --engine ray the output format follows --output's suffix "
-            "(.parquet, .csv, .jsonl; else the input's); drop --format"
-        )
+def _predict_on_ray(job: RayJob) -> None:
+    """`predict --engine ray`, its options checked already: imports Ray only now."""
     try:
         from senticlf.scale import ray_files
     except ImportError as exc:
         raise SenticlfError(
             f"--engine ray needs Ray Data ({first_line(exc)}): pip install 'senticlf[ray]'"
         ) from None
-    bundle = model or newest_bundle(console=err)
-    job = ray_files.RayJob(
-        source=Path(file), output=output, bundle=bundle, text_column=text_column,
-        overwrite=overwrite, address=address, num_workers=num_workers, threads=threads,
-        batch_size=batch_size, quantized=quantized_flag(fp32), threshold=threshold,
-        ship_bundle=ship_bundle,
-    )  # fmt: skip
-    err.print(f"model: {bundle}; engine: Ray Data ({address or 'local'})", highlight=False)
+    job = dataclasses.replace(job, bundle=job.bundle or _newest_bundle())
+    err.print(f"model: {job.bundle}; engine: Ray Data ({job.address or 'local'})", highlight=False)
     out_fmt, files = ray_files.run(job)
-    err.print(f"[bold green]predictions written to {output}/ ({files} {out_fmt} file(s))[/]")
+    err.print(f"[bold green]predictions written to {job.output}/ ({files} {out_fmt} file(s))[/]")
+
+
+def _newest_bundle() -> Path:
+    """`predict` and `serve` without a bundle: the newest under export/, said out loud."""
+    newest = artifacts.newest_bundle()
+    err.print(f"using the newest bundle under {artifacts.EXPORT_ROOT}/: {newest}", highlight=False)
+    return newest
 
 
 # ---------------------------------------------------------------------------- evaluate
@@ -562,7 +551,6 @@ def serve(
             raise SenticlfError(
                 f'serving needs the serve extra ({exc.name} is missing): pip install "senticlf[serve]"'
             ) from None
-        from senticlf.runtime.predict_file import newest_bundle
         from senticlf.serve.config import ServeConfig
 
         config = ServeConfig(
@@ -570,7 +558,7 @@ def serve(
             max_batch_tokens=max_batch_tokens, max_wait_ms=max_wait_ms, max_queue=max_queue,
             max_inputs=max_inputs, max_body_bytes=max_body_bytes,
         )  # fmt: skip
-        run_server(bundle or newest_bundle(console=err), config, err, quantized_flag(fp32))
+        run_server(bundle or _newest_bundle(), config, err, quantized_flag(fp32))
 
     _run(action)
 

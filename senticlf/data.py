@@ -1,7 +1,8 @@
 """Labelled reviews from wherever they live, as plain ``Review(text, label)`` rows.
 
 Sources: the Hugging Face hub (``stanfordnlp/imdb``), the Stanford ``aclImdb`` release as a
-folder or as the ``.tar.gz`` read in place, and CSV / JSONL / Parquet files. Every check a
+folder or as the ``.tar.gz`` read in place, and the table files senticlf.tables reads (CSV, TSV,
+JSON Lines, JSON, Parquet, gzipped or not); this module adds the labels on top. Every check a
 user's file can fail names the file and the row, so the fix is obvious without a traceback.
 
 Labels: a table may carry two or more labels, as names or integers. ``Review.label`` is an
@@ -12,30 +13,23 @@ index into the label names, which come in one stable, documented order (see
 from __future__ import annotations
 
 import csv
-import gzip
-import io
-import json
 import random
 import re
-import sys
 import tarfile
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import NamedTuple
 
-from senticlf import artifacts, atomic
+from senticlf import artifacts, atomic, tables
 from senticlf.errors import SenticlfError
 
 HUB_DATASET = "stanfordnlp/imdb"
-TABLE_SUFFIXES = (".csv", ".jsonl", ".json", ".parquet")
 LABEL_COLUMNS = ("label", "sentiment", "labels", "target")
 # Spellings of binary sentiment in the wild; all of them mean artifacts.LABELS.
 _BINARY_ALIASES = {"0": 0, "1": 1, "neg": 0, "pos": 1, "negative": 0, "positive": 1}
 _BINARY_EXPECTED = "0/1, neg/pos or negative/positive"
 _INTEGER = re.compile(r"^[+-]?\d+$")
 _ACLIMDB_FILE = re.compile(r"(?:^|/)(train|test)/(pos|neg)/(\d+)_(\d+)\.txt$")
-
-csv.field_size_limit(min(sys.maxsize, 2**31 - 1))  # IMDb-style reviews can exceed 128 KiB
 
 
 class Review(NamedTuple):
@@ -183,7 +177,7 @@ def read_table(
     label_column: str | None = None,
     labels: Labels | None = None,
 ) -> list[Review]:
-    """Read a CSV, JSONL or Parquet file of labelled reviews, checking every row.
+    """Read a table file of labelled reviews (see senticlf.tables), checking every row.
 
     ``labels`` fixes the label names (and so the meaning of ``Review.label``); without it they
     are inferred from the file by :func:`infer_labels`.
@@ -208,19 +202,38 @@ class _Row(NamedTuple):
 def _read_rows(
     path: Path, text_column: str | None = None, label_column: str | None = None
 ) -> list[_Row]:
-    records = _read_records(path)
-    if not records:
+    table = _labelled_table(path)
+    columns, records = tables.columns_and_records(table)
+    if not columns:
         raise SenticlfError(f"{path} has no rows")
-    available = list(records[0][1].keys())
-    text_key = _pick_column(path, available, text_column, artifacts.TEXT_COLUMNS, "text")
-    label_key = _pick_column(path, available, label_column, LABEL_COLUMNS, "label")
+    text_key = tables.pick_column(path, columns, text_column)
+    label_key = tables.pick_column(path, columns, label_column, LABEL_COLUMNS, "label")
     rows = []
-    for where, record in records:
-        text = record.get(text_key)
+    for record in records:
+        fields = record.fields or {}
+        text = fields.get(text_key)
         if not isinstance(text, str) or not text.strip():
-            raise SenticlfError(f"{path}: {where} has an empty {text_key!r}")
-        rows.append(_Row(f"{path}: {where}", text, record.get(label_key)))
+            raise SenticlfError(f"{path}: {record.where} has an empty {text_key!r}")
+        rows.append(_Row(f"{path}: {record.where}", text, fields.get(label_key)))
+    if not rows:
+        raise SenticlfError(f"{path} has no rows")
     return rows
+
+
+def _labelled_table(path: Path) -> tables.TableFile:
+    """A table file with columns (plain text has no labels), checked before it is read."""
+    if path.is_dir():
+        raise SenticlfError(f"{path} is a folder; expected a table file: {tables.ACCEPTED}")
+    if not path.is_file():
+        raise SenticlfError(f"data file {path} does not exist")
+    table = tables.detect(path)
+    if not table.is_table:
+        raise SenticlfError(
+            f"{path}: unknown format {path.suffix or '(no suffix)'}; use {tables.ACCEPTED}, "
+            "or an aclImdb folder / .tar.gz"
+        )
+    tables.check(path)
+    return table
 
 
 def _label_key(value: object) -> str:
@@ -289,91 +302,6 @@ def _to_reviews(rows: list[_Row], labels: tuple[str, ...]) -> list[Review]:
             raise SenticlfError(f"{row.where} has label {row.label!r}; expected {expected}")
         reviews.append(Review(row.text, position))
     return reviews
-
-
-def _pick_column(
-    path: Path, available: list[str], asked: str | None, usual: tuple[str, ...], role: str
-) -> str:
-    if asked:
-        if asked not in available:
-            raise SenticlfError(f"{path} has no column {asked!r}; columns are {available}")
-        return asked
-    for name in usual:
-        if name in available:
-            return name
-    raise SenticlfError(
-        f"{path} has no {role} column (looked for {', '.join(usual)}); columns are {available}; "
-        f"name it with --{role}-column"
-    )
-
-
-def _read_records(path: Path) -> list[tuple[str, dict]]:
-    """Rows as (location for error messages, record)."""
-    if path.is_dir():
-        raise SenticlfError(f"{path} is a folder; expected a CSV, JSONL or Parquet file")
-    if not path.is_file():
-        raise SenticlfError(f"data file {path} does not exist")
-    compressed = path.suffix.lower() == ".gz"
-    suffix = Path(path.stem).suffix.lower() if compressed else path.suffix.lower()
-    if suffix not in TABLE_SUFFIXES or (compressed and suffix == ".parquet"):
-        raise SenticlfError(
-            f"{path}: unknown format {suffix or '(no suffix)'}; use .csv, .jsonl, .parquet "
-            "(.csv.gz and .jsonl.gz too), "
-            "or an aclImdb folder / .tar.gz"
-        )
-    if suffix == ".parquet":
-        return _read_parquet(path)
-    try:
-        raw = gzip.decompress(path.read_bytes()) if compressed else path.read_bytes()
-        text = raw.decode("utf-8-sig")
-    except (OSError, EOFError) as exc:
-        raise SenticlfError(f"cannot decompress {path}: {exc}") from None
-    except UnicodeDecodeError as exc:
-        raise SenticlfError(
-            f"{path} is not UTF-8 (byte {exc.start}); re-save it as UTF-8, e.g. "
-            f"iconv -f latin1 -t utf-8 {path.name} > fixed{suffix}"
-        ) from None
-    if not text.strip():
-        raise SenticlfError(f"{path} is empty")
-    return _parse_csv(path, text) if suffix == ".csv" else _parse_jsonl(path, text)
-
-
-def _parse_csv(path: Path, text: str) -> list[tuple[str, dict]]:
-    # StringIO, not str.splitlines(): reviews hold U+2028 and other characters that
-    # splitlines() treats as line ends, which would cut quoted fields in two.
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    try:
-        # Row 1 is the header, so data row i sits on row i + 1 of a spreadsheet.
-        return [(f"row {i}", row) for i, row in enumerate(reader, start=2)]
-    except csv.Error as exc:
-        raise SenticlfError(f"{path}: malformed CSV at line {reader.line_num}: {exc}") from None
-
-
-def _parse_jsonl(path: Path, text: str) -> list[tuple[str, dict]]:
-    records = []
-    for number, line in enumerate(text.split("\n"), start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise SenticlfError(f"{path}: line {number} is not valid JSON ({exc.msg})") from None
-        if not isinstance(record, dict):
-            raise SenticlfError(f"{path}: line {number} is not a JSON object")
-        records.append((f"line {number}", record))
-    return records
-
-
-def _read_parquet(path: Path) -> list[tuple[str, dict]]:
-    try:
-        import pyarrow.parquet as pq
-    except ImportError:
-        raise SenticlfError("Parquet files need pyarrow: pip install 'senticlf[train]'") from None
-    try:
-        rows = pq.read_table(path).to_pylist()
-    except Exception as exc:  # pyarrow's error types vary by version
-        raise SenticlfError(f"cannot read Parquet file {path}: {exc}") from None
-    return [(f"row {i}", row) for i, row in enumerate(rows)]
 
 
 # ---------------------------------------------------------------------------- subsets

@@ -84,6 +84,15 @@ def test_train_rejects_missing_data_and_models(tmp_path, tiny_base_model, review
     assert not (tmp_path / "r").exists()
 
 
+def test_train_reads_ndjson(tmp_path, tiny_base_model, review_files):
+    """An .ndjson file is JSON Lines: its rows are read (here the bad label on line 2 is found)."""
+    data = tmp_path / "bad.ndjson"
+    data.write_text('{"text": "good", "label": 1}\n{"text": "bad", "label": "meh"}\n')
+    files = dict(review_files, csv=data, eval_csv=data)
+    result = invoke(*train_args(files, tiny_base_model, tmp_path / "run"))
+    assert_one_line_error(result, f"{data}: line 2 has label 'meh'")
+
+
 def test_train_output_that_cannot_be_a_folder(tmp_path, tiny_base_model, review_files):
     blocker = tmp_path / "file"
     blocker.write_text("")
@@ -152,6 +161,39 @@ def test_predict_jsonl_and_csv_to_a_file(bundle, reviews_txt, tmp_path):
         == 0
     )
     assert out_csv.read_text().splitlines()[0] == "line,label,score,p_negative,p_positive,note"
+
+
+def _write_formats(folder, rows):
+    """``rows`` (dicts with a "review") in every format ``predict`` reads as a table."""
+    import gzip
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    jsonl = "".join(json.dumps(row) + "\n" for row in rows)
+    csv_text = "review\n" + "".join(f'"{row["review"]}"\n' for row in rows)
+    files = {
+        "r.csv.gz": gzip.compress(csv_text.encode()),
+        "r.jsonl": jsonl.encode(),
+        "r.ndjson": jsonl.encode(),
+        "lines.json": jsonl.encode(),
+        "array.json": json.dumps(rows).encode(),
+    }
+    for name, content in files.items():
+        (folder / name).write_bytes(content)
+    pq.write_table(pa.Table.from_pylist(rows), folder / "r.parquet")
+    return [folder / name for name in files] + [folder / "r.parquet"]
+
+
+def test_predict_reads_every_table_format_alike(bundle, tmp_path):
+    rows = [{"review": "A wonderful, brilliant film."}, {"review": "An awful, boring waste."}]
+    expected = invoke("predict", "-", "--model", bundle, "--format", "jsonl",
+                      input="".join(row["review"] + "\n" for row in rows))  # fmt: skip
+    labels = [json.loads(line)["label"] for line in expected.stdout.splitlines()]
+    for path in _write_formats(tmp_path, rows):
+        result = invoke("predict", path, "--model", bundle, "--format", "jsonl")
+        assert result.exit_code == 0, (path, result.output)
+        assert [json.loads(line)["label"] for line in result.stdout.splitlines()] == labels, path
 
 
 def test_predict_reads_stdin(bundle):

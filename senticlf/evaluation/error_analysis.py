@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 _POSITIVE = r"good|great|excellent|wonderful|best|brilliant|amazing|love|loved|enjoy|enjoyed|fun|beautiful|perfect|masterpiece"
 _NEGATIVE = r"bad|worst|awful|terrible|boring|waste|poor|horrible|stupid|dull|hate|hated|mess|disappointing|lame"
@@ -47,7 +47,13 @@ def error_groups(text: str, n_tokens: int, max_length: int) -> list[str]:
 
 
 def count_groups(texts: Sequence[str], n_tokens: Sequence[int], max_length: int) -> dict[str, int]:
+    groups = (error_groups(t, n, max_length) for t, n in zip(texts, n_tokens, strict=True))
+    return tally(groups)
+
+
+def tally(groups: Iterable[list[str]]) -> dict[str, int]:
+    """Reviews per group, every group listed (0 included), from each review's groups."""
     counts: Counter[str] = Counter({group: 0 for group in GROUPS})
-    for text, length in zip(texts, n_tokens, strict=True):
-        counts.update(error_groups(text, length, max_length))
+    for review_groups in groups:
+        counts.update(review_groups)
     return dict(counts)

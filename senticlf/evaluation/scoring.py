@@ -16,10 +16,9 @@ from rich.progress import Progress
 
 from senticlf import artifacts
 from senticlf.evaluation import calibration, error_analysis, lengths, metrics
+from senticlf.runtime.batching import chunks
 from senticlf.runtime.predictor import SentimentClassifier
 
-# Reviews encoded and run at once: enough to sort by length, few enough to show progress.
-_CHUNK = 1024
 # Misclassified reviews quoted per error group, cut to this many characters.
 _EXAMPLES = 3
 _EXAMPLE_CHARS = 300
@@ -38,16 +37,11 @@ def run_logits(
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task(f"scoring {model_name(classifier)}", total=len(texts))
         start = time.perf_counter()
-        for chunk in _chunks(texts):
+        for chunk in chunks(texts):
             parts.append(classifier.logits_of_ids(classifier.encoder.encode(list(chunk))))
             progress.advance(task, len(chunk))
         seconds = time.perf_counter() - start
     return np.concatenate(parts).astype(np.float64), seconds
-
-
-def _chunks(texts: Sequence[str]) -> list[Sequence[str]]:
-    """Slices of ``_CHUNK`` texts (itertools.batched needs Python 3.12)."""
-    return [texts[i : i + _CHUNK] for i in range(0, len(texts), _CHUNK)]
 
 
 def score_model(

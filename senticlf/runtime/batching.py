@@ -8,11 +8,24 @@ their model through :func:`run_length_sorted`, so the sorting and the order rest
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import TypeVar
 
 import numpy as np
 
 TokenIds = Sequence[int]
+T = TypeVar("T")
+# Texts taken from a stream at once (predict, predict_file, evaluate): enough to sort by length,
+# which roughly doubles throughput on IMDb; few enough to bound memory and show progress.
+CHUNK = 1024
+
+
+def chunks(items: Iterable[T], size: int = CHUNK) -> Iterator[list[T]]:
+    """``items`` ``size`` at a time, lazily (itertools.batched needs Python 3.12)."""
+    iterator = iter(items)
+    while chunk := list(itertools.islice(iterator, size)):
+        yield chunk
 
 
 def length_sorted_batches(lengths: Sequence[int], batch_size: int) -> Iterator[list[int]]:

@@ -6,7 +6,6 @@ other front ends (Ray workers, scripts) reuse the same pairing of lines with pre
 
 from __future__ import annotations
 
-import itertools
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -15,17 +14,15 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import Progress
 
-from senticlf import artifacts, atomic
+from senticlf import atomic, tables
 from senticlf.errors import SenticlfError
 from senticlf.runtime import inputs, outputs
+from senticlf.runtime.batching import chunks
 from senticlf.runtime.inputs import InputText
 from senticlf.runtime.predictor import Prediction, SentimentClassifier
 
-EXPORT_ROOT = Path("export")
 # Where `predict` runs: this process (streaming, in order) or Ray Data (senticlf.scale).
 ENGINES = ("local", "ray")
-# Lines handed to the classifier at once: large enough to sort by length, small enough to stream.
-_LINES_PER_CALL = 1024
 
 
 @dataclass(frozen=True)
@@ -49,7 +46,7 @@ class FileJob:
 
 def predict_file(job: FileJob, classifier: SentimentClassifier, console: Console) -> None:
     """Classify every line of ``job.source``; an --output file appears only when complete."""
-    total = None if job.source == "-" else inputs.count_and_check(Path(job.source))
+    total = None if job.source == "-" else tables.check(Path(job.source))
     results = classify_items(classifier, inputs.read_inputs(job.source, job.text_column))
     if job.output is None:
         writer = outputs.ResultWriter(sys.stdout, job.fmt, classifier.labels)
@@ -65,8 +62,7 @@ def classify_items(
     classifier: SentimentClassifier, items: Iterable[InputText]
 ) -> Iterator[tuple[InputText, Prediction | None]]:
     """Pair every input line with its prediction (None for blank lines), in order."""
-    iterator = iter(items)
-    while chunk := list(itertools.islice(iterator, _LINES_PER_CALL)):
+    for chunk in chunks(items):
         texts = [item.text for item in chunk if item.text is not None]
         predictions = iter(classifier.predict(texts))
         for item in chunk:
@@ -89,16 +85,3 @@ def _write_results(
             progress.advance(task)
     if blank:
         console.print(f"[yellow]{blank} blank line(s) reported without a prediction[/]")
-
-
-def newest_bundle(root: Path = EXPORT_ROOT, console: Console | None = None) -> Path:
-    """The most recently exported bundle under ``root``: what `predict` and `serve` default to."""
-    bundles = [p.parent for p in root.glob(f"*/{artifacts.MANIFEST}")]
-    if not bundles:
-        raise SenticlfError(
-            f"no bundle under {root}/; pass --model DIR or create one with `senticlf export`"
-        )
-    newest = max(bundles, key=lambda p: (p / artifacts.MANIFEST).stat().st_mtime)
-    if console is not None:
-        console.print(f"using the newest bundle under {root}/: {newest}", highlight=False)
-    return newest

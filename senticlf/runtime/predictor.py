@@ -6,7 +6,6 @@ Imports onnxruntime, tokenizers and numpy only (a test enforces it), so
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,13 +16,10 @@ import numpy as np
 from senticlf import artifacts
 from senticlf.errors import SenticlfError
 from senticlf.runtime import batch_choice
-from senticlf.runtime.batching import TokenIds, run_length_sorted
+from senticlf.runtime.batching import TokenIds, chunks, run_length_sorted
 from senticlf.runtime.session import CPU, ModelRunner
 from senticlf.runtime.tokenize import ReviewEncoder
 
-# Reviews sorted by length inside a chunk share a padded width, which roughly doubles
-# throughput on IMDb; the chunk bounds memory however many texts stream through.
-_CHUNK = 1024
 # None: the fastest batch-invariant size measured for this model on this CPU (batch_choice.py).
 DEFAULT_BATCH: int | None = None
 # One softmax for every caller (it lives beside the batch measurement, which needs it too).
@@ -123,8 +119,7 @@ class SentimentClassifier:
 
     def predict_stream(self, texts: Iterable[str]) -> Iterator[Prediction]:
         """Yield one Prediction per text, in order, holding at most one chunk in memory."""
-        iterator = iter(texts)
-        while chunk := list(itertools.islice(iterator, _CHUNK)):
+        for chunk in chunks(texts):
             yield from self._predict_chunk(chunk)
 
     def probabilities(self, texts: Sequence[str]) -> np.ndarray:

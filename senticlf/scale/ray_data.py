@@ -21,8 +21,7 @@ import pyarrow as pa
 import ray
 import ray.data
 
-from senticlf import artifacts
-from senticlf.artifacts import TEXT_COLUMNS
+from senticlf import artifacts, tables
 from senticlf.errors import SenticlfError
 from senticlf.runtime import outputs
 from senticlf.runtime.inputs import InputText
@@ -79,14 +78,8 @@ def prediction_columns(labels: list[str]) -> list[str]:
 
 
 def pick_text_column(schema: pa.Schema | Any, asked: str | None, source: str) -> str:
-    """The text column of ``schema`` (``asked``, else the first of artifacts.TEXT_COLUMNS), checked."""
-    names = list(schema.names)
-    column = asked or next((c for c in TEXT_COLUMNS if c in names), None)
-    if column is None or column not in names:
-        wanted = repr(asked) if asked else f"text column (looked for {', '.join(TEXT_COLUMNS)})"
-        raise SenticlfError(
-            f"{source} has no {wanted}; columns are {names}; name it with --text-column"
-        )
+    """The text column of ``schema``, picked as senticlf.tables picks it, and checked to be text."""
+    column = tables.pick_column(source, list(schema.names), asked)
     kind = schema.field(column).type if isinstance(schema, pa.Schema) else None
     if kind is not None and not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
         raise SenticlfError(f"{source}: column {column!r} holds {kind}, not text")

@@ -13,7 +13,6 @@ import contextlib
 import logging
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,14 +21,21 @@ import pyarrow.csv
 import ray
 import ray.data
 
-from senticlf import atomic
+from senticlf import artifacts, atomic, tables
 from senticlf.errors import SenticlfError, first_line
-from senticlf.runtime import inputs
-from senticlf.runtime.predictor import DEFAULT_BATCH
+from senticlf.scale.options import RayJob
 from senticlf.scale.ray_data import predict_dataset
 
-# Suffix -> format, for INPUT and OUT alike; ``.json`` is JSON Lines too (what Ray writes).
-SUFFIXES = {".parquet": "parquet", ".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+# senticlf.tables' format names that Ray reads (gzip and plain text it does not).
+READ_FORMATS = ("parquet", "csv", "tsv", "jsonl", "json")
+# What Ray writes; a TSV input is answered in CSV, JSON (Lines or array) in JSON Lines.
+WRITE_FORMATS = {
+    "parquet": "parquet",
+    "csv": "csv",
+    "tsv": "csv",
+    "jsonl": "jsonl",
+    "json": "jsonl",
+}
 # Where workers find the bundle when it travels in the job's runtime_env: its working_dir.
 SHIPPED_BUNDLE = "."
 # Read and write tasks are I/O and Arrow decoding, short next to inference, so they hold no CPU:
@@ -39,47 +45,31 @@ SHIPPED_BUNDLE = "."
 IO_TASKS: dict[str, Any] = {"num_cpus": 0}
 
 
-@dataclass(frozen=True)
-class RayJob:
-    """One `predict --engine ray` run; checked before Ray starts."""
-
-    source: Path
-    output: Path
-    bundle: Path
-    text_column: str | None = None
-    overwrite: bool = False
-    address: str | None = None
-    num_workers: int | None = None
-    threads: int | None = None
-    batch_size: int | None = DEFAULT_BATCH
-    quantized: bool | None = None
-    threshold: float | None = None
-    ship_bundle: bool = False
-
-
 def input_format(path: Path) -> str:
     """The format of INPUT (a file, or a folder of files of one format), after cheap checks."""
     if not path.exists():
         raise SenticlfError(f"input {path} does not exist")
     files = sorted(p for p in path.iterdir() if p.is_file()) if path.is_dir() else [path]
-    formats = {SUFFIXES.get(p.suffix.lower()) for p in files if not p.name.startswith((".", "_"))}
-    if len(formats) != 1 or None in formats:
-        found = sorted({p.suffix or "(no suffix)" for p in files})
+    found = [tables.detect(p) for p in files if not p.name.startswith((".", "_"))]
+    formats = {t.format if not t.compressed else None for t in found}
+    if len(formats) != 1 or not formats <= set(READ_FORMATS):
+        suffixes = sorted({"".join(t.path.suffixes[-2:]) or "(no suffix)" for t in found})
         raise SenticlfError(
-            f"{path}: --engine ray reads .parquet, .csv or .jsonl (a file or a folder of one "
-            f"kind); found {', '.join(found) or 'no files'}"
+            f"{path}: --engine ray reads .parquet, .csv, .tsv, .jsonl, .ndjson or .json, not "
+            f"gzipped (a file or a folder of one kind); found {', '.join(suffixes) or 'no files'}"
         )
     fmt = formats.pop()
     assert fmt is not None  # for mypy: None was refused above
     if fmt != "parquet":  # text formats: UTF-8 and not empty, as the local engine checks them
-        for file in files:
-            inputs.count_and_check(file)
+        for table in found:
+            tables.check(table.path)
     return fmt
 
 
 def output_format(output: Path, input_fmt: str) -> str:
     """OUT's suffix names its format (a folder ``preds.parquet/``); without one, INPUT's."""
-    return SUFFIXES.get(output.suffix.lower(), input_fmt)
+    named = tables.detect(output).format
+    return WRITE_FORMATS[named if named in WRITE_FORMATS else input_fmt]
 
 
 def read(path: str | Path, fmt: str) -> ray.data.Dataset:
@@ -88,10 +78,14 @@ def read(path: str | Path, fmt: str) -> ray.data.Dataset:
         # Ray's V2 Parquet path lists files in a task that ignores num_cpus; V1 honours it.
         ray.data.DataContext.get_current().use_datasource_v2 = False
         return ray.data.read_parquet(str(path), num_cpus=IO_TASKS["num_cpus"])
-    if fmt == "csv":  # reviews often hold quoted line breaks
-        parse = pyarrow.csv.ParseOptions(newlines_in_values=True)
+    if fmt in ("csv", "tsv"):  # reviews often hold quoted line breaks
+        parse = pyarrow.csv.ParseOptions(
+            newlines_in_values=True, delimiter="\t" if fmt == "tsv" else ","
+        )
         return ray.data.read_csv(str(path), parse_options=parse, num_cpus=IO_TASKS["num_cpus"])
-    return ray.data.read_json(str(path), lines=True, num_cpus=IO_TASKS["num_cpus"])
+    # JSON Lines line by line; a .json file may also be one array, which Arrow's reader
+    # (lines=False) takes as well.
+    return ray.data.read_json(str(path), lines=fmt == "jsonl", num_cpus=IO_TASKS["num_cpus"])
 
 
 def write(dataset: ray.data.Dataset, folder: str | Path, fmt: str) -> None:
@@ -105,16 +99,17 @@ def write(dataset: ray.data.Dataset, folder: str | Path, fmt: str) -> None:
 
 def run(job: RayJob) -> tuple[str, int]:
     """Predict ``job.source`` into the folder ``job.output``; returns (its format, file count)."""
+    bundle = job.bundle or artifacts.newest_bundle()
     fmt = input_format(job.source)
     out_fmt = output_format(job.output, fmt)
-    runtime_env = {"working_dir": str(job.bundle)} if job.ship_bundle else None
+    runtime_env = {"working_dir": str(bundle)} if job.ship_bundle else None
     with (
         atomic.atomic_dir(job.output, job.overwrite) as staging,
         ray_session(job.address, runtime_env),
         user_errors(job),
     ):
         predicted = predict_dataset(
-            read(job.source, fmt), job.bundle, text_column=job.text_column,
+            read(job.source, fmt), bundle, text_column=job.text_column,
             num_workers=job.num_workers, threads=job.threads, quantized=job.quantized,
             threshold=job.threshold, worker_bundle=SHIPPED_BUNDLE if job.ship_bundle else None,
             batch_size=job.batch_size,

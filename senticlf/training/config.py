@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from senticlf import artifacts, atomic, data
 from senticlf.errors import SenticlfError
@@ -28,6 +28,9 @@ class TrainConfig:
     about 2 points over 3 seeds (benchmarks/results/accuracy.md). The reference recipe stays one
     flag set away: --lr 2e-5 --warmup-ratio 0 --truncation head.
     """
+
+    # The senticlf command that makes and resumes a run of this config (DistillConfig: distill).
+    command: ClassVar[str] = "train"
 
     data: str = "stanfordnlp/imdb"
     eval_data: str | None = None
@@ -113,3 +116,12 @@ class TrainConfig:
             return cls.from_dict(json.loads(path.read_text(encoding="utf-8")))
         except json.JSONDecodeError as exc:
             raise SenticlfError(f"{path} is corrupted: {exc}") from None
+
+
+def run_command(run_dir: Path) -> str:
+    """The command that made the run in ``run_dir``: a distilled run's config names a teacher."""
+    try:
+        saved = json.loads((run_dir / artifacts.RUN_CONFIG).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return TrainConfig.command
+    return "distill" if isinstance(saved, dict) and saved.get("teacher") else TrainConfig.command

@@ -15,7 +15,7 @@ import hashlib
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -25,7 +25,6 @@ from rich.console import Console
 from senticlf import artifacts, atomic
 from senticlf.errors import SenticlfError
 from senticlf.runtime.tokenize import ReviewEncoder
-from senticlf.training import model as model_loading
 from senticlf.training import run_folder, trainer
 from senticlf.training.config import TrainConfig
 from senticlf.training.inference import predict_logits
@@ -45,6 +44,8 @@ class DistillConfig(TrainConfig):
     at the student's starting point), so ``export`` and ``--resume`` read it like any run's.
     """
 
+    command: ClassVar[str] = "distill"
+
     teacher: str = ""
     layers: int | None = None  # keep this many of the teacher's layers (None with --student)
     student: str | None = None  # or start from this encoder (same vocabulary as the teacher)
@@ -58,8 +59,6 @@ class DistillConfig(TrainConfig):
             raise SenticlfError("distill needs a teacher run folder")
         if self.layers is not None and self.student is not None:
             raise SenticlfError("pass --layers or --student, not both")
-        if self.layers is not None and self.layers < 1:
-            raise SenticlfError(f"--layers must be at least 1, got {self.layers}")
         if not self.temperature > 0:
             raise SenticlfError(f"--temperature must be > 0, got {self.temperature}")
         if not 0 <= self.alpha <= 1:
@@ -85,14 +84,9 @@ def config_from_teacher(teacher_dir: Path, **options: Any) -> DistillConfig:
     )
     settings.update({k: v for k, v in options.items() if v is not None})
     if settings.get("student") is None:
-        depth = teacher_depth(teacher_dir)
         if settings.get("layers") is None:
+            depth = teacher_depth(teacher_dir)
             settings["layers"] = max(1, depth // 2)  # DistilBERT's ratio
-        if not 1 <= settings["layers"] <= depth:
-            raise SenticlfError(
-                f"--layers must be between 1 and {depth} (the teacher's layers), "
-                f"got {settings['layers']}"
-            )
         settings["base_model"] = str(teacher_dir / artifacts.RUN_MODEL_DIR)
     else:
         settings["base_model"] = settings["student"]
@@ -111,41 +105,32 @@ def distill(
     started = time.perf_counter()
     teacher_dir = Path(config.teacher)
     teacher_config, teacher_metrics = run_folder.finished_run(teacher_dir)
-    # Student and texts are checked before anything is written: a mistake leaves no run folder.
-    tokenizer, encoder = model_loading.load_tokenizer(config)
-    check_same_vocabulary(tokenizer, teacher_dir, config.base_model)
     unlabelled = read_unlabelled(Path(config.unlabelled)) if config.unlabelled else []
-    train_rows, val_rows = run_folder.read_subsets(config, run_dir, resume, overwrite)
-    torch.manual_seed(config.seed)
-    if config.layers is not None:
-        model = student_from_teacher(teacher_dir / artifacts.RUN_MODEL_DIR, config.layers)
-    else:
-        model = model_loading.load_model(config, config.label_names)
-    if not resume:
-        run_folder.create(config, run_dir, (train_rows, val_rows), console)
-
-    texts = [row.text for row in train_rows] + unlabelled
-    logits = cached_teacher_logits(run_dir, teacher_dir, teacher_config, texts, config, console)
-    train_set = trainer.encode(encoder, train_rows)
-    for text_ids in encoder.encode(unlabelled):
-        train_set.append(
-            {"input_ids": text_ids, "attention_mask": [1] * len(text_ids), "labels": -100}
-        )
-    for row, row_logits in zip(train_set, logits.tolist(), strict=True):
-        row["teacher_logits"] = row_logits
-    job = trainer.Job(
-        tokenizer, encoder, model, train_set, trainer.encode(encoder, val_rows), val_rows,
-        trainer_class=_trainer_class(config.temperature, config.alpha),
-        command="distill",
-        extra_metrics={
-            "teacher": {
-                "run": str(teacher_dir),
-                "val_accuracy": teacher_metrics.get("best", {}).get("val_accuracy"),
-            },
-            "student_layers": student_depth(model),
-            "unlabelled_size": len(unlabelled),
-        },
+    layers = config.layers
+    job = trainer.prepare(
+        config, run_dir, resume, overwrite, console,
+        check_tokenizer=lambda tokenizer: check_same_vocabulary(
+            tokenizer, teacher_dir, config.base_model
+        ),
+        build_model=None if layers is None else (
+            lambda: student_from_teacher(teacher_dir / artifacts.RUN_MODEL_DIR, layers)
+        ),
     )  # fmt: skip
+    texts = [row.text for row in job.train_rows] + unlabelled
+    logits = cached_teacher_logits(run_dir, teacher_dir, teacher_config, texts, config, console)
+    no_labels = [trainer.IGNORED_LABEL] * len(unlabelled)
+    job.train_set += trainer.encode_texts(job.encoder, unlabelled, no_labels)
+    for row, row_logits in zip(job.train_set, logits.tolist(), strict=True):
+        row["teacher_logits"] = row_logits
+    job.trainer_class = _trainer_class(config.temperature, config.alpha)
+    job.extra_metrics = {
+        "teacher": {
+            "run": str(teacher_dir),
+            "val_accuracy": teacher_metrics.get("best", {}).get("val_accuracy"),
+        },
+        "student_layers": student_depth(job.model),
+        "unlabelled_size": len(unlabelled),
+    }
     return trainer.fit(config, run_dir, job, resume, console, started)
 
 
@@ -196,7 +181,7 @@ def student_from_teacher(model_dir: Path, keep: int) -> Any:
     path, count_field = _family(model.config)
     holder = model.get_submodule(path.rsplit(".", 1)[0])
     layers = getattr(holder, path.rsplit(".", 1)[1])
-    if not 1 <= keep <= len(layers):
+    if not 1 <= keep <= len(layers):  # the one range check of --layers (a resume comes here too)
         raise SenticlfError(
             f"--layers must be between 1 and {len(layers)} (the teacher's layers), got {keep}"
         )
@@ -234,7 +219,7 @@ def distillation_loss(
 
     T^2 keeps the soft term's gradients on the scale of the hard term's whatever T is
     (Hinton et al., 2015). The KL is averaged over every review; the cross-entropy over the
-    reviews that have a label (-100 marks those the teacher alone labels).
+    reviews that have a label (IGNORED_LABEL marks those the teacher alone labels).
     """
     log_student = F.log_softmax(student_logits / temperature, dim=-1)
     log_teacher = F.log_softmax(teacher_logits / temperature, dim=-1)
@@ -320,10 +305,11 @@ def _fingerprint(teacher_dir: Path, texts: list[str]) -> str:
 
 
 def read_unlabelled(path: Path) -> list[str]:
-    """Texts only the teacher labels: one per line, or a CSV/JSONL with a text column."""
-    from senticlf.runtime.inputs import count_and_check, read_inputs
+    """Texts only the teacher labels: one per line, or any table ``predict`` reads, gzipped too."""
+    from senticlf import tables
+    from senticlf.runtime.inputs import read_inputs
 
-    count_and_check(path)
+    tables.check(path)
     texts = [item.text for item in read_inputs(str(path)) if item.text is not None]
     if not texts:
         raise SenticlfError(f"--unlabelled {path} holds no text")

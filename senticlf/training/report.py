@@ -75,7 +75,7 @@ def final_metrics(
         "completed_epochs": len(epochs),
         "val_size": len(val_rows),
         "misclassified": len(wrong),
-        "error_groups": error_analysis.count_groups(wrong_texts, lengths, encoder.max_length),
+        "error_groups": error_analysis.tally(groups),
     }
 
 

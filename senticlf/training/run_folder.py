@@ -19,12 +19,26 @@ from rich.console import Console
 
 from senticlf import artifacts, atomic, data
 from senticlf.errors import SenticlfError
-from senticlf.training.config import TrainConfig
+from senticlf.training.config import TrainConfig, run_command
 
 
 def is_main_process() -> bool:
     """torchrun and accelerate launch set RANK for each process before Python starts."""
     return int(os.environ.get("RANK", "0")) == 0
+
+
+def leave_process_group() -> None:
+    """Under a launcher, close this process's group before the process exits.
+
+    A rank that exits with its gloo group still open can abort in the group's destructor
+    ("terminate called without an active exception"), failing the launcher although the run
+    is complete. Closing is local: no collective, so no rank waits on another that has
+    already finished (a barrier here was seen to hang).
+    """
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
 
 
 def read_subsets(
@@ -187,7 +201,9 @@ def drop_checkpoints(run_dir: Path) -> None:
 def finished_run(run_dir: Path) -> tuple[TrainConfig, dict[str, Any]]:
     """The config and metrics of a complete run, or a clear error saying how to finish it."""
     if run_dir.is_file():
-        raise SenticlfError(f"{run_dir} is a file; expected a run folder from `senticlf train`")
+        raise SenticlfError(
+            f"{run_dir} is a file; expected a run folder from `senticlf train` or `distill`"
+        )
     if not run_dir.is_dir():
         raise SenticlfError(f"run folder {run_dir} does not exist")
     config = TrainConfig.load(run_dir)
@@ -196,6 +212,6 @@ def finished_run(run_dir: Path) -> tuple[TrainConfig, dict[str, Any]]:
     if metrics.get("status") != artifacts.RUN_COMPLETE or not weights.is_file():
         raise SenticlfError(
             f"{run_dir} has no finished model (status: {metrics.get('status', 'unknown')}); "
-            f"finish it with: senticlf train --resume {run_dir}"
+            f"finish it with: senticlf {run_command(run_dir)} --resume {run_dir}"
         )
     return config, metrics

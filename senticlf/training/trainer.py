@@ -9,10 +9,8 @@ run_folder.py, model loading in model.py and the final report in report.py.
 
 from __future__ import annotations
 
-import signal
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,23 +22,20 @@ from transformers import (
     DataCollatorWithPadding,
     EvalPrediction,
     Trainer,
-    TrainerCallback,
     TrainingArguments,
 )
 
 from senticlf import artifacts, atomic, data
 from senticlf.errors import SenticlfError
 from senticlf.runtime.tokenize import ReviewEncoder
+from senticlf.training import callbacks, report, run_folder
 from senticlf.training import model as model_loading
-from senticlf.training import report, run_folder
 from senticlf.training.config import TrainConfig
 from senticlf.training.inference import predict_logits
 from senticlf.training.metrics import classification_metrics
 
 # The label of a review that has none (teacher-labelled text): cross-entropy's ignore_index.
 IGNORED_LABEL = -100
-# Above this estimate on a CPU, say so and suggest a quicker configuration.
-_SLOW_RUN_SECONDS = 20 * 60
 
 
 def train(
@@ -53,16 +48,7 @@ def train(
     """Run one training job into ``run_dir`` and return its metrics."""
     console = console or Console(stderr=True)
     started = time.perf_counter()
-    # The base model is checked before anything is written, so a typo leaves no run folder.
-    tokenizer, encoder = model_loading.load_tokenizer(config)
-    train_rows, val_rows = run_folder.read_subsets(config, run_dir, resume, overwrite)
-    torch.manual_seed(config.seed)
-    model = model_loading.load_model(config, config.label_names)
-    if not resume:
-        run_folder.create(config, run_dir, (train_rows, val_rows), console)
-    job = Job(
-        tokenizer, encoder, model, encode(encoder, train_rows), encode(encoder, val_rows), val_rows
-    )
+    job = prepare(config, run_dir, resume, overwrite, console)
     return fit(config, run_dir, job, resume, console, started)
 
 
@@ -77,12 +63,40 @@ class Job:
     tokenizer: Any
     encoder: ReviewEncoder
     model: Any
+    train_rows: list[data.Review]
     train_set: list[dict[str, Any]]
     val_set: list[dict[str, Any]]
     val_rows: list[data.Review]
     trainer_class: type[Trainer] = field(default_factory=lambda: AccuracyTrackingTrainer)
-    command: str = "train"  # the senticlf command that resumes the run
     extra_metrics: dict[str, Any] = field(default_factory=dict)
+
+
+def prepare(
+    config: TrainConfig,
+    run_dir: Path,
+    resume: bool,
+    overwrite: bool,
+    console: Console,
+    check_tokenizer: Callable[[Any], None] | None = None,
+    build_model: Callable[[], Any] | None = None,
+) -> Job:
+    """The set-up ``train`` and ``distill`` share: tokenizer, subsets, model, run folder.
+
+    Everything that can fail on the user's input (the base model, the data, a student's
+    vocabulary) is checked before the run folder is written, so a mistake leaves none.
+    """
+    tokenizer, encoder = model_loading.load_tokenizer(config)
+    if check_tokenizer is not None:
+        check_tokenizer(tokenizer)
+    train_rows, val_rows = run_folder.read_subsets(config, run_dir, resume, overwrite)
+    torch.manual_seed(config.seed)
+    model = build_model() if build_model else model_loading.load_model(config, config.label_names)
+    if not resume:
+        run_folder.create(config, run_dir, (train_rows, val_rows), console)
+    return Job(
+        tokenizer, encoder, model, train_rows, encode(encoder, train_rows),
+        encode(encoder, val_rows), val_rows,
+    )  # fmt: skip
 
 
 def fit(
@@ -103,18 +117,23 @@ def fit(
         eval_dataset=job.val_set,
         data_collator=DataCollatorWithPadding(job.tokenizer),
         compute_metrics=_compute_metrics,
-        callbacks=[_CheckpointLedger(run_dir), _DurationEstimate(console, on_cpu)],
+        callbacks=[
+            callbacks.CheckpointLedger(run_dir),
+            callbacks.DurationEstimate(console, on_cpu),
+        ],
     )
-    resume_hint = f"senticlf {job.command} --resume {run_dir}"
+    resume_hint = f"senticlf {config.command} --resume {run_dir}"
     previous_time = run_folder.previous_wall_time(run_dir) if resume else 0.0
     run_folder.write_status(run_dir, "running")
-    with _sigterm_as_interrupt():
+    with callbacks.sigterm_as_interrupt():
         try:
             checkpoint = run_folder.last_good_checkpoint(run_dir) if resume else None
             with atomic.write_errors_reported(run_dir / artifacts.RUN_CHECKPOINTS_DIR):
                 trainer.train(resume_from_checkpoint=checkpoint)
         except KeyboardInterrupt:
-            _record_interruption(run_dir, trainer, previous_time + time.perf_counter() - started)
+            callbacks.record_interruption(
+                run_dir, trainer, previous_time + time.perf_counter() - started
+            )
             raise SenticlfError(
                 f"training interrupted; completed epochs are kept in {run_dir}; "
                 f"continue with: {resume_hint}"
@@ -128,7 +147,7 @@ def fit(
 
     run_folder.save_model(trainer, job.tokenizer, run_dir)
     if not run_folder.is_main_process():  # the main process alone reports and writes
-        _leave_process_group()
+        run_folder.leave_process_group()
         return {"status": artifacts.RUN_COMPLETE}
     val_ids = [row["input_ids"] for row in job.val_set]
     logits = predict_logits(trainer.model, job.encoder, val_ids)
@@ -147,29 +166,21 @@ def fit(
     artifacts.write_run_metrics(run_dir, metrics)
     run_folder.drop_checkpoints(run_dir)
     report.print_summary(console, metrics)
-    _leave_process_group()
+    run_folder.leave_process_group()
     return metrics
 
 
-def _leave_process_group() -> None:
-    """Under a launcher, close this process's group before the process exits.
-
-    A rank that exits with its gloo group still open can abort in the group's destructor
-    ("terminate called without an active exception"), failing the launcher although the run
-    is complete. Closing is local: no collective, so no rank waits on another that has
-    already finished (a barrier here was seen to hang).
-    """
-    import torch.distributed as dist
-
-    if dist.is_available() and dist.is_initialized():
-        dist.destroy_process_group()
-
-
 def encode(encoder: ReviewEncoder, rows: list[data.Review]) -> list[dict[str, Any]]:
-    ids = encoder.encode([row.text for row in rows])
+    return encode_texts(encoder, [row.text for row in rows], [row.label for row in rows])
+
+
+def encode_texts(
+    encoder: ReviewEncoder, texts: list[str], labels: list[int]
+) -> list[dict[str, Any]]:
+    """Trainer's rows; a label of :data:`IGNORED_LABEL` marks a text without one."""
     return [
-        {"input_ids": seq, "attention_mask": [1] * len(seq), "labels": row.label}
-        for seq, row in zip(ids, rows, strict=True)
+        {"input_ids": seq, "attention_mask": [1] * len(seq), "labels": label}
+        for seq, label in zip(encoder.encode(texts), labels, strict=True)
     ]
 
 
@@ -303,68 +314,3 @@ class AccuracyTrackingTrainer(Trainer):
             logs["train_accuracy"] = float(counts[0]) / float(counts[1])
             self._correct = self._seen = 0
         super().log(logs, *args, **kwargs)
-
-
-class _CheckpointLedger(TrainerCallback):
-    """Records each checkpoint only once Trainer has finished writing it.
-
-    A checkpoint folder cut short by Ctrl-C looks like any other; resuming from the last
-    checkpoint named in the ledger never picks up a half-written one.
-    """
-
-    def __init__(self, run_dir: Path) -> None:
-        self.run_dir = run_dir
-
-    def on_save(self, args, state, control, **kwargs):
-        run_folder.record_checkpoint(self.run_dir, state.global_step, state.epoch)
-
-
-class _DurationEstimate(TrainerCallback):
-    """After a few steps, say how long the run will take, and warn when a CPU run is slow."""
-
-    _MEASURE_FROM, _MEASURE_TO = 1, 4
-
-    def __init__(self, console: Console, use_cpu: bool) -> None:
-        self.console = console
-        self.use_cpu = use_cpu
-        self.start: float | None = None
-
-    def on_step_end(self, args, state, control, **kwargs):
-        if not state.is_world_process_zero:
-            return
-        if state.global_step == self._MEASURE_FROM:
-            self.start = time.perf_counter()
-        elif state.global_step == self._MEASURE_TO and self.start is not None:
-            per_step = (time.perf_counter() - self.start) / (self._MEASURE_TO - self._MEASURE_FROM)
-            remaining = per_step * (state.max_steps - state.global_step)
-            self.console.print(f"estimated training time: {remaining / 60:.1f} min more")
-            if self.use_cpu and remaining > _SLOW_RUN_SECONDS:
-                self.console.print(
-                    "[yellow]this is a CPU run of several hours at this size; for a quick run try "
-                    "--max-length 256 --epochs 2 --train-size 500, or use a CUDA GPU[/]"
-                )
-
-
-@contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    """Treat SIGTERM (a scheduler stopping the job) like Ctrl-C, so both keep finished epochs."""
-
-    def handler(signum, frame):
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-def _record_interruption(run_dir: Path, trainer: Trainer, wall_time: float) -> None:
-    history = report.epoch_history(trainer.state.log_history)
-    run_folder.write_status(
-        run_dir,
-        "interrupted",
-        completed_epochs=len(history),
-        epochs=history,
-        wall_time_s=round(wall_time, 1),
-    )

@@ -15,21 +15,21 @@ MASK = (np.arange(IDS.shape[1])[None] < np.array([[5], [7]])).astype(np.int64)
 
 
 def torch_reference(model_dir: Path) -> np.ndarray:
-    from benchmarks.int8_worker import torch_logits
+    from benchmarks.common.int8_worker import torch_logits
 
     return torch_logits(model_dir, threads=1)(IDS, MASK)
 
 
 @pytest.fixture(scope="module", params=["bert", "distilbert"])
 def tiny_model(request, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from benchmarks.engines_smoke import tiny_model
+    from benchmarks.common.engines_smoke import tiny_model
 
     return tiny_model(tmp_path_factory.mktemp("engines") / "model", request.param)
 
 
 def test_ctranslate2_with_numpy_head_equals_pytorch(tiny_model: Path, tmp_path: Path) -> None:
     pytest.importorskip("ctranslate2", reason="the bench extra is not installed")
-    from benchmarks import engines_build, engines_worker
+    from benchmarks.common import engines_build, engines_worker
 
     converted = engines_build.ct2_model(tiny_model, tmp_path / "ct2")
     head = engines_build.head_weights(tiny_model, tmp_path / "head.npz")
@@ -40,7 +40,7 @@ def test_ctranslate2_with_numpy_head_equals_pytorch(tiny_model: Path, tmp_path: 
 
 def test_openvino_fp32_equals_onnx_runtime_fp32(tiny_model: Path, tmp_path: Path) -> None:
     pytest.importorskip("openvino", reason="the bench extra is not installed")
-    from benchmarks import engines_build, engines_worker
+    from benchmarks.common import engines_build, engines_worker
     from senticlf.runtime.session import ModelRunner
 
     plain = engines_build.plain_onnx(tiny_model, tmp_path / "plain")
@@ -56,7 +56,7 @@ def test_static_int8_on_the_fused_graph_leaves_attention_fp32(
     Attention operator, while on the unfused graph every MatMul (attention's too) is quantized."""
     from rich.console import Console
 
-    from benchmarks import engines_build
+    from benchmarks.common import engines_build
     from senticlf.export.bundle import export_fp32
 
     fused = export_fp32(tiny_model, _fresh(tmp_path / "fused"), None, Console(quiet=True))

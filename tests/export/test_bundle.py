@@ -103,19 +103,6 @@ def test_int8_that_loses_accuracy_fails_but_keeps_fp32(trained_run, tmp_path, mo
     assert tried == list(quantize.LADDERS[cpu.int8_preset()])  # the whole ladder was tried
 
 
-@pytest.mark.parametrize(
-    ("options", "message"),
-    [
-        ({"preset": "avx9000"}, "--preset must be one of"),
-        ({"max_accuracy_drop": -1}, "--max-accuracy-drop must be >= 0"),
-        ({"min_agreement": 1.5}, "--min-agreement must be in"),
-    ],
-)
-def test_bad_export_options_fail_before_any_work(options, message):
-    with pytest.raises(SenticlfError, match=message):
-        ExportOptions(**options)
-
-
 def test_unfinished_run_is_refused(trained_run, tmp_path):
     run = tmp_path / "run"
     shutil.copytree(trained_run, run)

@@ -46,7 +46,7 @@ def test_a_missing_text_column_fails_before_any_worker_starts(bundle, local_ray)
     dataset = ray.data.from_items([{"body": "a great film"}])
     with pytest.raises(SenticlfError, match=r"no text column .*columns are \['body'\]"):
         predict_dataset(dataset, bundle)
-    with pytest.raises(SenticlfError, match="no 'comment'"):
+    with pytest.raises(SenticlfError, match="has no column 'comment'; columns are"):
         predict_dataset(ray.data.from_items([{"text": "fine"}]), bundle, text_column="comment")
 
 

@@ -122,3 +122,28 @@ def test_csv_with_line_breaks_inside_quotes_keeps_one_row_per_record(bundle, loc
     assert [row["stars"] for row in rows] == ["5", "3", "1"]
     assert rows[1]["predicted_label"] == ""  # blank text: no prediction
     assert all(rows[i]["predicted_label"] in ("negative", "positive") for i in (0, 2))
+
+
+def test_json_array_and_tsv_are_read_as_the_local_engine_reads_them(bundle, local_ray, tmp_path):
+    rows = [{"review": "a great film, superb acting"}, {"review": "awful and dull"}]
+    (tmp_path / "array.json").write_text(json.dumps(rows), encoding="utf-8")
+    (tmp_path / "r.tsv").write_text("review\n" + "".join(r["review"] + "\n" for r in rows))
+    for source, suffix in ((tmp_path / "array.json", "json"), (tmp_path / "r.tsv", "csv")):
+        out = tmp_path / f"out-{source.stem}"
+        result = invoke("predict", source, "--model", bundle, "--engine", "ray", "--output", out)
+        assert result.exit_code == 0, result.output
+        assert list(out.glob(f"*.{suffix}")), list(out.iterdir())  # JSON Lines, CSV
+        assert "predicted_label" in next(out.iterdir()).read_text(encoding="utf-8")
+
+
+def test_formats_ray_cannot_read_are_one_line_before_ray_starts(bundle, tmp_path):
+    import gzip
+
+    zipped = tmp_path / "r.csv.gz"
+    zipped.write_bytes(gzip.compress(b"review\ngood\n"))
+    text = tmp_path / "r.txt"
+    text.write_text("good\n")
+    for source in (zipped, text):
+        result = invoke("predict", source, "--model", bundle, "--engine", "ray",
+                        "--output", tmp_path / "out")  # fmt: skip
+        assert_one_line_error(result, "--engine ray reads .parquet, .csv, .tsv", source.name[1:])

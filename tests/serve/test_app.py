@@ -109,38 +109,6 @@ def test_concurrent_clients_get_their_own_results(server: ServerProcess, bundle:
             assert result["score"] == pytest.approx(want["score"], abs=0.02)
 
 
-@pytest.mark.parametrize(
-    ("body", "status", "fragment"),
-    [
-        (b"{not json", 400, "not valid JSON"),
-        (b"\xff\xfe", 400, "not UTF-8"),
-        (b"[1, 2]", 422, "JSON object"),
-        (b"{}", 422, "missing 'inputs'"),
-        (b'{"inputs": 3}', 422, "a string or a list of strings"),
-        (b'{"inputs": null}', 422, "got null"),
-        (b'{"inputs": []}', 422, "empty list"),
-        (b'{"inputs": ["ok", 5]}', 422, "inputs[1] is a number"),
-        (b'{"inputs": [["a", "b"]]}', 422, "pairs are not supported"),
-        (b'{"inputs": "ok", "raw_scores": true}', 422, "raw_scores"),
-        (b'{"inputs": "ok", "truncate": "yes"}', 422, "'truncate' must be true or false"),
-        (b'{"inputs": "ok", "colour": 1}', 422, "unknown field"),
-        (json.dumps({"inputs": ["a"] * 17}).encode(), 413, "at most 16"),
-        (json.dumps({"inputs": "a" * 30000}).encode(), 413, "--max-body-bytes"),
-    ],
-)
-def test_bad_input_is_a_4xx_with_a_json_reason(
-    server: ServerProcess, body: bytes, status: int, fragment: str
-) -> None:
-    response = httpx.post(
-        f"{server.url}/predict",
-        content=body,
-        headers={"content-type": "application/json"},
-        timeout=30,
-    )
-    assert response.status_code == status, response.text
-    assert fragment in response.json()["error"]
-
-
 def test_a_body_streamed_past_the_limit_is_refused(server: ServerProcess) -> None:
     def chunks():
         yield b'{"inputs": "'

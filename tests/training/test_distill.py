@@ -9,7 +9,7 @@ from rich.console import Console
 
 from senticlf import artifacts
 from senticlf.errors import SenticlfError
-from senticlf.training import distill, trainer
+from senticlf.training import callbacks, distill
 from senticlf.training.distill import DistillConfig
 from tests.helpers import assert_one_line_error, invoke
 
@@ -135,13 +135,13 @@ def test_resume_reuses_the_cached_teacher_logits(tmp_path, trained_run, monkeypa
         trained_run, layers=1, epochs=3, unlabelled=str(unlabelled)
     )
     run_dir = tmp_path / "student"
-    original = trainer._CheckpointLedger.on_save
+    original = callbacks.CheckpointLedger.on_save
 
     def save_then_interrupt(self, args, state, control, **kwargs):
         original(self, args, state, control, **kwargs)
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(trainer._CheckpointLedger, "on_save", save_then_interrupt)
+    monkeypatch.setattr(callbacks.CheckpointLedger, "on_save", save_then_interrupt)
     with pytest.raises(SenticlfError, match="senticlf distill --resume"):
         distill.distill(config, run_dir, console=QUIET)
     cached = np.load(run_dir / artifacts.RUN_TEACHER_LOGITS)["logits"]
@@ -150,7 +150,7 @@ def test_resume_reuses_the_cached_teacher_logits(tmp_path, trained_run, monkeypa
     def no_teacher(*args, **kwargs):
         raise AssertionError("the teacher's logits were recomputed")
 
-    monkeypatch.setattr(trainer._CheckpointLedger, "on_save", original)
+    monkeypatch.setattr(callbacks.CheckpointLedger, "on_save", original)
     monkeypatch.setattr(distill, "teacher_logits", no_teacher)
     result = invoke("distill", "--resume", run_dir)
     assert result.exit_code == 0, result.output
@@ -203,3 +203,16 @@ def test_a_config_without_teacher_or_with_unlabelled_and_alpha_0_is_refused(trai
         DistillConfig()
     with pytest.raises(SenticlfError, match="--alpha 0"):
         DistillConfig(teacher=str(trained_run), alpha=0.0, unlabelled="texts.txt")
+
+
+def test_unlabelled_texts_may_be_a_gzipped_table(tmp_path, trained_run):
+    import gzip
+
+    texts = tmp_path / "unlabelled.csv.gz"
+    texts.write_bytes(gzip.compress(b'id,review\n1,"a great, moving film"\n2,\n3,dull\n'))
+    assert distill.read_unlabelled(texts) == ["a great, moving film", "dull"]
+    no_text = tmp_path / "ids.csv.gz"
+    no_text.write_bytes(gzip.compress(b"id\n1\n"))
+    result = invoke("distill", trained_run, "--unlabelled", no_text, "--output", tmp_path / "s")
+    assert_one_line_error(result, str(no_text), "no text column")
+    assert not (tmp_path / "s").exists()

@@ -46,3 +46,19 @@ def test_a_failed_checkpoint_write_leaves_only_recorded_checkpoints(tmp_path):
     run_folder.record_checkpoint(tmp_path, 20, 2.0)
     run_folder.drop_unrecorded_checkpoints(tmp_path)
     assert sorted(p.name for p in folder.iterdir()) == ["checkpoint-10", "checkpoint-20"]
+
+
+@pytest.mark.parametrize(("teacher", "command"), [(None, "train"), ("runs/teacher", "distill")])
+def test_an_unfinished_run_is_resumed_with_the_command_that_made_it(tmp_path, teacher, command):
+    import json
+
+    from senticlf.training.config import TrainConfig
+
+    config = TrainConfig().to_dict()
+    if teacher:
+        config["teacher"] = teacher  # what DistillConfig saves
+    (tmp_path / artifacts.RUN_CONFIG).write_text(json.dumps(config))
+    artifacts.write_run_metrics(tmp_path, {"status": "interrupted"})
+    with pytest.raises(SenticlfError) as info:
+        run_folder.finished_run(tmp_path)
+    assert str(info.value).endswith(f"finish it with: senticlf {command} --resume {tmp_path}")

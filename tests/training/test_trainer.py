@@ -11,6 +11,7 @@ from rich.console import Console
 
 from senticlf import artifacts
 from senticlf.errors import SenticlfError
+from senticlf.training import callbacks
 from senticlf.training import trainer as trainer_module
 from senticlf.training.config import TrainConfig
 from tests.conftest import tiny_config
@@ -90,14 +91,14 @@ def test_interrupted_run_keeps_its_epochs_and_resumes(
     tmp_path, review_files, tiny_base_model, monkeypatch
 ):
     run_dir = tmp_path / "run"
-    original = trainer_module._CheckpointLedger.on_save
+    original = callbacks.CheckpointLedger.on_save
 
     def save_then_interrupt(self, args, state, control, **kwargs):
         original(self, args, state, control, **kwargs)
         if round(state.epoch) == 2:
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(trainer_module._CheckpointLedger, "on_save", save_then_interrupt)
+    monkeypatch.setattr(callbacks.CheckpointLedger, "on_save", save_then_interrupt)
     config = tiny_config(review_files, tiny_base_model, epochs=4)
     with pytest.raises(SenticlfError, match="--resume"):
         trainer_module.train(config, run_dir, console=QUIET)
@@ -106,7 +107,7 @@ def test_interrupted_run_keeps_its_epochs_and_resumes(
     assert [e["epoch"] for e in metrics["epochs"]] == [1, 2]
     assert not (run_dir / artifacts.RUN_MODEL_DIR).exists()  # no model that looks finished
 
-    monkeypatch.setattr(trainer_module._CheckpointLedger, "on_save", original)
+    monkeypatch.setattr(callbacks.CheckpointLedger, "on_save", original)
     resumed = trainer_module.train(TrainConfig.load(run_dir), run_dir, resume=True, console=QUIET)
     assert resumed["status"] == "complete"
     assert [e["epoch"] for e in resumed["epochs"]] == [1, 2, 3, 4]

@@ -1,7 +1,7 @@
 """Child process of benchmarks.engines: one engine alone, or every engine interleaved.
 
-    python -m benchmarks.engines_worker alone SPEC.json BATCHES.npz OUT --threads 2 --rounds 2
-    python -m benchmarks.engines_worker interleaved SPECS.json BATCHES.npz OUT --threads 2
+    python -m benchmarks.common.engines_worker alone SPEC.json BATCHES.npz OUT --threads 2 --rounds 2
+    python -m benchmarks.common.engines_worker interleaved SPECS.json BATCHES.npz OUT --threads 2
 
 An engine is a JSON spec (``kind``: ort, openvino, ct2 or torch, plus its files and options);
 each kind imports its own library only, so that one engine's runtime never shares a process
@@ -24,8 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.coldstart import peak_rss_kb
-from benchmarks.int8_worker import Batch, Logits, load_batches, reviews_per_s, torch_logits
+from benchmarks.common.coldstart import peak_rss_kb
+from benchmarks.common.int8_worker import Batch, Logits, load_batches, reviews_per_s, torch_logits
 
 TIMED = ("s1", "s8", "s32")  # length-sorted batches of 1, 8 and 32: the speed figures
 

@@ -1,7 +1,7 @@
 """Time one model alone in its own process: are interleaved numbers depressed by neighbours?
 
-    python -m benchmarks.int8_worker MODEL BATCHES.npz --threads 2 --rounds 2 [--provider openvino]
-    python -m benchmarks.int8_worker TORCH_MODEL_DIR BATCHES.npz --torch
+    python -m benchmarks.common.int8_worker MODEL BATCHES.npz --threads 2 --rounds 2 [--provider openvino]
+    python -m benchmarks.common.int8_worker TORCH_MODEL_DIR BATCHES.npz --torch
 
 Reads pre-tokenized batches (written by benchmarks.int8_variants) and prints one JSON line.
 Imports numpy and onnxruntime only (torch with --torch), so that it also runs in a throw-away

@@ -3,7 +3,7 @@
 One FastAPI route calling ``predict`` per request, from FastAPI's thread pool (a plain ``def``
 route): no queue limit, no batching, ONNX Runtime calls from many threads at once.
 
-    SENTICLF_BUNDLE=export/x SENTICLF_THREADS=2 python -m uvicorn benchmarks.naive_server:app
+    SENTICLF_BUNDLE=export/x SENTICLF_THREADS=2 python -m uvicorn benchmarks.common.naive_server:app
 """
 
 from __future__ import annotations

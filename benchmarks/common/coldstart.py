@@ -12,7 +12,7 @@ from pathlib import Path
 
 def main() -> None:
     name, model_dir, bundle, threads, reviews = sys.argv[1:6]
-    from benchmarks import backends
+    from benchmarks.common import backends
     from senticlf import data
 
     backend = backends.make(name, Path(model_dir), Path(bundle), int(threads))

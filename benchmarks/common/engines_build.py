@@ -115,7 +115,7 @@ def build_engines(
     wanted: Callable[[str], bool] = lambda name: True,
     log: Any = print,
 ) -> tuple[list[dict[str, Any]], dict[str, str]]:
-    """Every engine's spec for benchmarks.engines_worker, and why any could not be built.
+    """Every engine's spec for benchmarks.common.engines_worker, and why any could not be built.
 
     ``wanted`` skips the engines not asked for before anything is built for them.
     """
