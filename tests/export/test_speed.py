@@ -1,4 +1,4 @@
-from senticlf import artifacts
+from senticlf import artifacts, cpu
 from senticlf.export import speed
 
 
@@ -11,14 +11,15 @@ def manifest_with(int8_speed: float, fp32_speed: float) -> artifacts.Manifest:
     }
     return artifacts.Manifest(
         max_length=64, truncation="head", base_model="m", files={},
-        batching=artifacts.Batching("Test CPU", ("avx2",), profiles),
+        batching=artifacts.Batching(cpu.cpu_name(), ("avx2",), profiles),
     )  # fmt: skip
 
 
 def test_a_warning_only_when_int8_at_its_batch_is_not_faster_than_fp32_at_its_own():
     assert speed.not_faster_warning(manifest_with(15.0, 10.0)) is None
     warning = speed.not_faster_warning(manifest_with(9.0, 10.0))
-    assert warning and "not faster" in warning and "9.0 vs 10.0" in warning and "--fp32" in warning
+    assert warning and "not faster" in warning and "9.0 vs 10.0" in warning
+    assert "serves fp32 by default" in warning and "--int8" in warning
 
 
 def test_the_report_names_each_model_batch_size_and_invariance():
