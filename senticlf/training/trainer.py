@@ -31,16 +31,14 @@ from transformers import (
 from senticlf import artifacts, atomic, data
 from senticlf.errors import SenticlfError
 from senticlf.runtime.tokenize import ReviewEncoder
+from senticlf.training import estimate, report, run_folder
 from senticlf.training import model as model_loading
-from senticlf.training import report, run_folder
 from senticlf.training.config import TrainConfig
 from senticlf.training.inference import predict_logits
 from senticlf.training.metrics import classification_metrics
 
 # The label of a review that has none (teacher-labelled text): cross-entropy's ignore_index.
 IGNORED_LABEL = -100
-# Above this estimate on a CPU, say so and suggest a quicker configuration.
-_SLOW_RUN_SECONDS = 20 * 60
 
 
 def train(
@@ -103,7 +101,7 @@ def fit(
         eval_dataset=job.val_set,
         data_collator=DataCollatorWithPadding(job.tokenizer),
         compute_metrics=_compute_metrics,
-        callbacks=[_CheckpointLedger(run_dir), _DurationEstimate(console, on_cpu)],
+        callbacks=[_CheckpointLedger(run_dir), _estimate(config, job, console, on_cpu)],
     )
     resume_hint = f"senticlf {job.command} --resume {run_dir}"
     previous_time = run_folder.previous_wall_time(run_dir) if resume else 0.0
@@ -149,6 +147,12 @@ def fit(
     report.print_summary(console, metrics)
     _leave_process_group()
     return metrics
+
+
+def _estimate(config: TrainConfig, job: Job, console: Console, on_cpu: bool) -> Any:
+    lengths = [len(row["input_ids"]) for row in job.train_set]
+    tokens = estimate.epoch_tokens(lengths, config.batch_size) * config.epochs
+    return estimate.DurationEstimate(console, on_cpu, tokens)
 
 
 def _leave_process_group() -> None:
@@ -317,32 +321,6 @@ class _CheckpointLedger(TrainerCallback):
 
     def on_save(self, args, state, control, **kwargs):
         run_folder.record_checkpoint(self.run_dir, state.global_step, state.epoch)
-
-
-class _DurationEstimate(TrainerCallback):
-    """After a few steps, say how long the run will take, and warn when a CPU run is slow."""
-
-    _MEASURE_FROM, _MEASURE_TO = 1, 4
-
-    def __init__(self, console: Console, use_cpu: bool) -> None:
-        self.console = console
-        self.use_cpu = use_cpu
-        self.start: float | None = None
-
-    def on_step_end(self, args, state, control, **kwargs):
-        if not state.is_world_process_zero:
-            return
-        if state.global_step == self._MEASURE_FROM:
-            self.start = time.perf_counter()
-        elif state.global_step == self._MEASURE_TO and self.start is not None:
-            per_step = (time.perf_counter() - self.start) / (self._MEASURE_TO - self._MEASURE_FROM)
-            remaining = per_step * (state.max_steps - state.global_step)
-            self.console.print(f"estimated training time: {remaining / 60:.1f} min more")
-            if self.use_cpu and remaining > _SLOW_RUN_SECONDS:
-                self.console.print(
-                    "[yellow]this is a CPU run of several hours at this size; for a quick run try "
-                    "--max-length 256 --epochs 2 --train-size 500, or use a CUDA GPU[/]"
-                )
 
 
 @contextmanager
