@@ -51,12 +51,27 @@ def duration_words(seconds: float) -> str:
     return f"{minutes:.0f} min" if minutes < 90 else f"{minutes / 60:.1f} hours"
 
 
-def slow_run_warning(seconds: float) -> str:
-    """The CPU warning, worded from the estimate itself."""
-    return (
-        f"this CPU run takes about {duration_words(seconds)} more at this size; for a quick "
-        "run try --max-length 256 --epochs 2 --train-size 500, or use a CUDA GPU"
+def quicker_settings(max_length: int, epochs: int, train_size: int | None) -> str:
+    """Smaller values of the three settings the cost grows with, each only if it is smaller.
+
+    ``train_size`` None is the whole training split. Values below a useful floor (32 tokens,
+    1 epoch, 50 reviews) are not suggested.
+    """
+    reviews = 10**9 if train_size is None else train_size
+    options = (  # flag, current value, suggestion, floor
+        ("--max-length", max_length, min(256, max_length // 2), 32),
+        ("--epochs", epochs, min(2, epochs - 1), 1),
+        ("--train-size", reviews, min(500, reviews // 2), 50),
     )
+    return " ".join(
+        f"{flag} {smaller}" for flag, now, smaller, floor in options if floor <= smaller < now
+    )
+
+
+def slow_run_warning(seconds: float, quicker: str = "") -> str:
+    """The CPU warning, worded from the estimate itself."""
+    hint = f"try {quicker}, or use a CUDA GPU" if quicker else "use a CUDA GPU"
+    return f"this CPU run takes about {duration_words(seconds)} more at this size; for a quick run {hint}"
 
 
 class DurationEstimate(TrainerCallback):
@@ -67,10 +82,13 @@ class DurationEstimate(TrainerCallback):
     that ran. Each process counts its own share; ``total_tokens`` is the whole run's.
     """
 
-    def __init__(self, console: Console, use_cpu: bool, total_tokens: int) -> None:
+    def __init__(
+        self, console: Console, use_cpu: bool, total_tokens: int, quicker: str = ""
+    ) -> None:
         self.console = console
         self.use_cpu = use_cpu
         self.total_tokens = total_tokens
+        self.quicker = quicker  # the settings the warning suggests (quicker_settings)
         self.tokens = 0
         self._hook: Any = None
         self._start: tuple[int, float, int] | None = None  # step, time, tokens at the start
@@ -105,4 +123,4 @@ class DurationEstimate(TrainerCallback):
         )
         self.console.print(f"estimated training time: about {duration_words(remaining)} more")
         if self.use_cpu and remaining > SLOW_RUN_SECONDS:
-            self.console.print(f"[yellow]{slow_run_warning(remaining)}[/]")
+            self.console.print(f"[yellow]{slow_run_warning(remaining, self.quicker)}[/]")

@@ -152,7 +152,8 @@ def fit(
 def _estimate(config: TrainConfig, job: Job, console: Console, on_cpu: bool) -> Any:
     lengths = [len(row["input_ids"]) for row in job.train_set]
     tokens = estimate.epoch_tokens(lengths, config.batch_size) * config.epochs
-    return estimate.DurationEstimate(console, on_cpu, tokens)
+    quicker = estimate.quicker_settings(config.max_length, config.epochs, config.train_size)
+    return estimate.DurationEstimate(console, on_cpu, tokens, quicker)
 
 
 def _leave_process_group() -> None:

@@ -67,6 +67,15 @@ def test_warning_is_worded_from_the_estimate() -> None:
     assert "several hours" not in estimate.slow_run_warning(22 * 60)
 
 
+def test_quicker_settings_only_suggest_smaller_values() -> None:
+    default = estimate.quicker_settings(max_length=512, epochs=5, train_size=1000)
+    assert default == "--max-length 256 --epochs 2 --train-size 500"
+    assert estimate.quicker_settings(128, 2, 500) == "--max-length 64 --epochs 1 --train-size 250"
+    assert estimate.quicker_settings(512, 1, None) == "--max-length 256 --train-size 500"
+    assert estimate.quicker_settings(max_length=32, epochs=1, train_size=60) == ""
+    assert "quick run use a CUDA GPU" in estimate.slow_run_warning(3600, "")
+
+
 class TokenModel(torch.nn.Module):
     """Called as the Trainer calls a model: ``model(input_ids=..., ...)``."""
 
