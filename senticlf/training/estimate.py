@@ -17,6 +17,8 @@ from typing import Any
 from rich.console import Console
 from transformers import TrainerCallback
 
+from senticlf.training.config import TrainConfig
+
 # Above this estimate on a CPU, say so and suggest a quicker configuration.
 SLOW_RUN_SECONDS = 20 * 60
 # The steps timed: the first one (start-up, allocation) is left out.
@@ -124,3 +126,13 @@ class DurationEstimate(TrainerCallback):
         self.console.print(f"estimated training time: about {duration_words(remaining)} more")
         if self.use_cpu and remaining > SLOW_RUN_SECONDS:
             self.console.print(f"[yellow]{slow_run_warning(remaining, self.quicker)}[/]")
+
+
+def for_run(
+    config: TrainConfig, train_set: Sequence[dict[str, Any]], console: Console, use_cpu: bool
+) -> DurationEstimate:
+    """The callback for one run: its token count from the encoded training set."""
+    lengths = [len(row["input_ids"]) for row in train_set]
+    tokens = epoch_tokens(lengths, config.batch_size) * config.epochs
+    quicker = quicker_settings(config.max_length, config.epochs, config.train_size)
+    return DurationEstimate(console, use_cpu, tokens, quicker)

@@ -101,7 +101,10 @@ def fit(
         eval_dataset=job.val_set,
         data_collator=DataCollatorWithPadding(job.tokenizer),
         compute_metrics=_compute_metrics,
-        callbacks=[_CheckpointLedger(run_dir), _estimate(config, job, console, on_cpu)],
+        callbacks=[
+            _CheckpointLedger(run_dir),
+            estimate.for_run(config, job.train_set, console, on_cpu),
+        ],
     )
     resume_hint = f"senticlf {job.command} --resume {run_dir}"
     previous_time = run_folder.previous_wall_time(run_dir) if resume else 0.0
@@ -147,13 +150,6 @@ def fit(
     report.print_summary(console, metrics)
     _leave_process_group()
     return metrics
-
-
-def _estimate(config: TrainConfig, job: Job, console: Console, on_cpu: bool) -> Any:
-    lengths = [len(row["input_ids"]) for row in job.train_set]
-    tokens = estimate.epoch_tokens(lengths, config.batch_size) * config.epochs
-    quicker = estimate.quicker_settings(config.max_length, config.epochs, config.train_size)
-    return estimate.DurationEstimate(console, on_cpu, tokens, quicker)
 
 
 def _leave_process_group() -> None:
