@@ -28,7 +28,7 @@ from transformers import (
 from senticlf import artifacts, atomic, data
 from senticlf.errors import SenticlfError
 from senticlf.runtime.tokenize import ReviewEncoder
-from senticlf.training import callbacks, report, run_folder
+from senticlf.training import callbacks, estimate, report, run_folder
 from senticlf.training import model as model_loading
 from senticlf.training.config import TrainConfig
 from senticlf.training.inference import predict_logits
@@ -119,7 +119,7 @@ def fit(
         compute_metrics=_compute_metrics,
         callbacks=[
             callbacks.CheckpointLedger(run_dir),
-            callbacks.DurationEstimate(console, on_cpu),
+            estimate.for_run(config, job.train_set, console, on_cpu),
         ],
     )
     resume_hint = f"senticlf {config.command} --resume {run_dir}"
