@@ -16,6 +16,7 @@ import numpy as np
 
 from senticlf import artifacts
 from senticlf.errors import SenticlfError
+from senticlf.evaluation.calibration import Calibrator, softmax
 from senticlf.runtime.batching import TokenIds, run_length_sorted
 from senticlf.runtime.session import ModelRunner
 from senticlf.runtime.tokenize import ReviewEncoder
@@ -28,6 +29,9 @@ _CHUNK = 1024
 DEFAULT_BATCH = 8
 # Binary bundles label a text positive when P(positive) reaches this.
 DEFAULT_THRESHOLD = 0.5
+# The label of a text whose probability falls below ``min_confidence`` (abstention).
+UNCERTAIN = "uncertain"
+__all__ = ["DEFAULT_BATCH", "UNCERTAIN", "Prediction", "SentimentClassifier", "load", "softmax"]
 
 
 @dataclass(frozen=True)
@@ -35,7 +39,8 @@ class Prediction:
     """One text's result: the winning label, its probability and every label's probability.
 
     ``positive`` is P(positive) for binary sentiment bundles (None for other label sets), kept
-    because it is the one number most binary users want.
+    because it is the one number most binary users want. With ``min_confidence`` the label
+    may be ``uncertain``; ``score`` is then the probability of the label it would have given.
     """
 
     label: str
@@ -62,6 +67,7 @@ class SentimentClassifier:
         threads: int | None = None,
         batch_size: int = DEFAULT_BATCH,
         threshold: float | None = None,
+        min_confidence: float | None = None,
     ) -> None:
         if batch_size < 1:
             raise SenticlfError(f"batch size must be at least 1, got {batch_size}")
@@ -69,10 +75,11 @@ class SentimentClassifier:
         self.manifest = artifacts.read_manifest(self.bundle_dir, verify=True)
         self.labels = list(self.manifest.labels)
         self.threshold = _checked_threshold(threshold, self.labels)
+        self.min_confidence = _checked_min_confidence(min_confidence, self.labels)
         self.model_file = self._choose_model(quantized)
         self.runner = ModelRunner(self.bundle_dir / self.model_file, providers, threads)
         self.encoder = ReviewEncoder.for_bundle(self.bundle_dir, self.manifest)
-        self.temperature = float(self.manifest.temperature)
+        self.calibrator = _calibrator_of(self.manifest, self.bundle_dir)
         self.batch_size = batch_size
 
     def _choose_model(self, quantized: bool | None) -> str:
@@ -110,12 +117,13 @@ class SentimentClassifier:
         return self.calibrated(self.logits_of_ids(self.encoder.encode(texts)))
 
     def calibrated(self, logits: np.ndarray) -> np.ndarray:
-        """Probabilities from raw logits (manifest temperature, then softmax), row by row.
+        """Probabilities from raw logits through the bundle's calibrator, row by row.
 
-        Public so that callers which run :meth:`logits_of_ids` themselves (the server's batcher)
-        get exactly the numbers :meth:`predict` gives, without a copy of this arithmetic.
+        Public so that callers which run :meth:`logits_of_ids` themselves (the server's batcher,
+        ``senticlf evaluate``) get exactly the numbers :meth:`predict` gives: this is the one
+        place :meth:`Calibrator.apply` is called.
         """
-        return softmax(logits.astype(np.float64) / self.temperature)
+        return self.calibrator.apply(logits)
 
     def logits_of_ids(self, ids: Sequence[TokenIds]) -> np.ndarray:
         """Raw (uncalibrated) logits for already-encoded texts, length-sorted internally."""
@@ -128,14 +136,21 @@ class SentimentClassifier:
         return self.runner.logits(*self.encoder.pad(batch))
 
     def to_prediction(self, probabilities: np.ndarray) -> Prediction:
-        """One row of :meth:`probabilities` as a Prediction (the threshold applies here)."""
+        """One row of :meth:`probabilities` as a Prediction.
+
+        The threshold picks the label first; then, with ``min_confidence``, a label whose
+        probability is below it becomes ``uncertain`` (every score is still reported).
+        """
         scores = {label: float(p) for label, p in zip(self.labels, probabilities, strict=True)}
         positive = scores.get("positive") if artifacts.is_binary_sentiment(self.labels) else None
         if positive is not None and self.threshold is not None:
             label = "positive" if positive >= self.threshold else "negative"
         else:
             label = self.labels[int(np.argmax(probabilities))]
-        return Prediction(label=label, score=scores[label], scores=scores, positive=positive)
+        score = scores[label]
+        if self.min_confidence is not None and score < self.min_confidence:
+            label = UNCERTAIN
+        return Prediction(label=label, score=score, scores=scores, positive=positive)
 
 
 def _checked_threshold(threshold: float | None, labels: list[str]) -> float | None:
@@ -150,10 +165,30 @@ def _checked_threshold(threshold: float | None, labels: list[str]) -> float | No
     return threshold
 
 
-def softmax(logits: np.ndarray) -> np.ndarray:
-    shifted = logits - logits.max(axis=-1, keepdims=True)
-    exp = np.exp(shifted)
-    return exp / exp.sum(axis=-1, keepdims=True)
+def _checked_min_confidence(min_confidence: float | None, labels: list[str]) -> float | None:
+    if min_confidence is None:
+        return None
+    if not 0 < min_confidence <= 1:
+        raise SenticlfError(f"min confidence must be in (0, 1], got {min_confidence}")
+    if UNCERTAIN in labels:
+        raise SenticlfError(
+            f"this bundle already has a label named {UNCERTAIN!r}, so abstaining with "
+            "min confidence would be ambiguous; drop --min-confidence or rename that label"
+        )
+    return min_confidence
+
+
+def _calibrator_of(manifest: artifacts.Manifest, bundle_dir: Path) -> Calibrator:
+    """The manifest's calibrator; bundles from before ``calibration`` keep their temperature."""
+    try:
+        calibrator = Calibrator.for_manifest(manifest.calibration, manifest.temperature)
+    except ValueError as exc:
+        raise SenticlfError(f"{bundle_dir / artifacts.MANIFEST}: {exc}") from None
+    if calibrator.kind != "temperature" and len(manifest.labels) != 2:
+        raise SenticlfError(
+            f"{bundle_dir / artifacts.MANIFEST}: a {calibrator.kind} calibrator needs 2 labels"
+        )
+    return calibrator
 
 
 def load(
@@ -164,13 +199,15 @@ def load(
     providers: Sequence[str] | None = None,
     batch_size: int = DEFAULT_BATCH,
     threshold: float | None = None,
+    min_confidence: float | None = None,
 ) -> SentimentClassifier:
     """Load an exported bundle; uses the INT8 model when the bundle has one, unless told not to.
 
     ``threads`` sets ONNX Runtime's intra-op threads (default: all cores), ``providers`` its
     execution providers (default: CUDA when onnxruntime-gpu sees a GPU, else the CPU),
     ``batch_size`` the texts per ONNX Runtime call, and ``threshold`` the P(positive) at which a
-    binary bundle says positive (default: the most probable label).
+    binary bundle says positive (default: the most probable label). With ``min_confidence``
+    a text whose label has a (calibrated) probability below it is labelled ``uncertain``.
     """
     return SentimentClassifier(
         bundle_dir,
@@ -179,4 +216,5 @@ def load(
         threads=threads,
         batch_size=batch_size,
         threshold=threshold,
+        min_confidence=min_confidence,
     )
