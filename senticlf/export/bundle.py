@@ -16,8 +16,7 @@ from rich.console import Console
 
 from senticlf import __version__, artifacts, atomic
 from senticlf.errors import SenticlfError
-from senticlf.evaluation import calibration
-from senticlf.export import card, check, quantize, speed
+from senticlf.export import calibrate, card, check, quantize, speed
 from senticlf.export.options import ExportOptions
 from senticlf.runtime.tokenize import ReviewEncoder
 from senticlf.training import run_folder
@@ -34,6 +33,7 @@ def export_run(
     config, metrics = run_folder.finished_run(run_dir)
     val = run_folder.read_subset(run_dir, artifacts.RUN_VAL_CSV, config)
     labels = np.array([review.label for review in val])
+    calibration_reviews = calibrate.read_reviews(options, config)  # before the slow export
     failure: str | None = None
     with atomic.atomic_dir(output, overwrite=options.overwrite) as staging:
         model_path = export_fp32(
@@ -59,11 +59,14 @@ def export_run(
             if options.optimize
             else "none",
         }
-        temperature = 1.0
+        calibrator = None
         if options.calibrate:
-            fitted = calibration.calibrate(fp32.logits, labels)
-            temperature = fitted.temperature
+            fitted, calibrated_accuracy = calibrate.fit(
+                calibration_reviews, options, model_path, encoder, fp32, labels, console
+            )
+            calibrator = fitted.calibrator
             report["calibration"] = fitted.to_dict()
+            report["fp32_calibrated_accuracy"] = calibrated_accuracy
         quant_info = None
         if options.quantize:
             quant_info, failure = _quantize_checked(
@@ -76,7 +79,9 @@ def export_run(
         manifest = _manifest(
             staging, files, config, metrics, report, quant_info if not failure else None
         )
-        manifest.temperature = temperature
+        if calibrator is not None:
+            manifest.temperature = calibrator.equivalent_temperature
+            manifest.calibration = calibrator.to_dict()
         _write_card_and_manifest(staging, manifest, output.name, config)
     _print_report(console, report, output)
     if failure:
@@ -209,6 +214,10 @@ def _write_card_and_manifest(
     manifest.write(staging)
 
 
+def _cv(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
 def _print_report(console: Console, report: dict[str, Any], output: Path) -> None:
     console.print(
         f"fp32: accuracy {report['fp32_accuracy']:.2%} (PyTorch {report['torch_accuracy']:.2%}), "
@@ -217,8 +226,10 @@ def _print_report(console: Console, report: dict[str, Any], output: Path) -> Non
     if "calibration" in report:
         fitted = report["calibration"]
         console.print(
-            f"calibration: temperature {fitted['temperature']:.3f}, expected calibration error "
-            f"{fitted['ece_before']:.3f} -> {fitted['ece_after']:.3f} on the validation reviews"
+            f"calibration: {fitted['description']}, chosen by cross-validated log-loss on "
+            f"{fitted['reviews']} reviews ({fitted['source']}); cross-validated ECE "
+            f"{_cv(fitted['cv_ece'])} (uncalibrated {fitted['ece_before']:.3f}); validation "
+            f"accuracy {report['fp32_accuracy']:.2%} -> {report['fp32_calibrated_accuracy']:.2%}"
         )
     if "int8_accuracy" in report:
         console.print(
