@@ -294,10 +294,17 @@ def export(
     calibrate: Annotated[
         bool,
         typer.Option(
-            help="Fit a temperature on the validation reviews so scores are calibrated "
-            "probabilities (labels never change)."
+            help="Calibrate scores (temperature, Platt or isotonic, chosen by cross-validated "
+            "log-loss) so they are probabilities; the label is the most probable after it."
         ),
     ] = EXPORT_DEFAULTS.calibrate,
+    calibration_data: Annotated[
+        str | None,
+        typer.Option(
+            help="Labelled reviews to calibrate on (any source train --data reads) "
+            "[default: the run's validation reviews]."
+        ),
+    ] = EXPORT_DEFAULTS.calibration_data,
     overwrite: Annotated[
         bool,
         typer.Option(
@@ -311,7 +318,7 @@ def export(
         options = ExportOptions(
             quantize=quantize, preset=preset, max_accuracy_drop=max_accuracy_drop,
             min_agreement=min_agreement, overwrite=overwrite, opset=opset, optimize=optimize,
-            calibrate=calibrate,
+            calibrate=calibrate, calibration_data=calibration_data,
         )  # fmt: skip
         from senticlf.export.bundle import export_run
 
@@ -350,6 +357,13 @@ def predict(
         float | None,
         typer.Option(help="Binary bundles: P(positive) at which a review is positive [0.5]."),
     ] = None,
+    min_confidence: Annotated[
+        float | None,
+        typer.Option(
+            help="Label a review 'uncertain' when the probability of its label is below this "
+            "(scores are still given); applies after --threshold."
+        ),
+    ] = None,
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Replace an existing --output file.")
     ] = False,
@@ -383,7 +397,7 @@ def predict(
         if engine == "ray":
             return _predict_on_ray(
                 file, model, fmt, output, text_column, overwrite, address, num_workers,
-                threads, batch_size, fp32, threshold, ship_bundle,
+                threads, batch_size, fp32, threshold, ship_bundle, min_confidence,
             )  # fmt: skip
         ray_only = {
             "--address": address,
@@ -396,7 +410,7 @@ def predict(
         bundle = model or newest_bundle(console=err)
         classifier = SentimentClassifier(
             bundle, quantized=False if fp32 else None, threads=threads,
-            batch_size=batch_size, threshold=threshold,
+            batch_size=batch_size, threshold=threshold, min_confidence=min_confidence,
         )  # fmt: skip
         err.print(f"model: {bundle} ({classifier.model_file})", highlight=False)
         predict_file(job, classifier, err)
@@ -408,6 +422,7 @@ def _predict_on_ray(
     file: str, model: Path | None, fmt: str, output: Path | None, text_column: str | None,
     overwrite: bool, address: str | None, num_workers: int | None, threads: int | None,
     batch_size: int, fp32: bool, threshold: float | None, ship_bundle: bool,
+    min_confidence: float | None = None,
 ) -> None:  # fmt: skip
     """`predict --engine ray`: checks the options here, imports Ray only now."""
     from senticlf.runtime.predict_file import newest_bundle
@@ -432,7 +447,7 @@ def _predict_on_ray(
         source=Path(file), output=output, bundle=bundle, text_column=text_column,
         overwrite=overwrite, address=address, num_workers=num_workers, threads=threads,
         batch_size=batch_size, quantized=False if fp32 else None, threshold=threshold,
-        ship_bundle=ship_bundle,
+        ship_bundle=ship_bundle, min_confidence=min_confidence,
     )  # fmt: skip
     err.print(f"model: {bundle}; engine: Ray Data ({address or 'local'})", highlight=False)
     out_fmt, files = ray_files.run(job)
@@ -453,7 +468,7 @@ def evaluate(
     ],
     out: Annotated[
         Path | None,
-        typer.Option(help="Write report.json, report.md and reliability.png here (atomically)."),
+        typer.Option(help="Write report.json, report.md and the diagrams here (atomically)."),
     ] = None,
     compare: Annotated[
         Path | None, typer.Option(help="A second bundle, scored side by side on the same reviews.")
@@ -471,8 +486,15 @@ def evaluate(
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Replace an existing --out folder.")
     ] = False,
+    target_accuracy: Annotated[
+        float | None,
+        typer.Option(
+            help="Report the smallest --min-confidence whose answered reviews reach this "
+            "accuracy, and the share of reviews it answers."
+        ),
+    ] = None,
 ) -> None:
-    """Accuracy, macro F1, per-label scores, calibration (ECE), length buckets, error groups."""
+    """Accuracy, F1, calibration (ECE), coverage curve, length buckets, error groups."""
 
     def action() -> None:
         from senticlf.evaluation.evaluate import EvaluationJob
@@ -481,7 +503,7 @@ def evaluate(
         job = EvaluationJob(
             bundle=bundle, data=data, out=out, compare=compare, fp32=fp32,
             text_column=text_column, label_column=label_column, threads=threads,
-            batch_size=batch_size, overwrite=overwrite,
+            batch_size=batch_size, overwrite=overwrite, target_accuracy=target_accuracy,
         )  # fmt: skip
         run_evaluation(job, Console(), err)
 

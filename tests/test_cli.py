@@ -338,10 +338,15 @@ def test_evaluate_matches_a_hand_computation_from_the_predictor(bundle, labelled
     from senticlf.evaluation.calibration import expected_calibration_error
 
     out = tmp_path / "eval"
-    result = invoke("evaluate", bundle, "--data", labelled_csv, "--out", out, "--threads", "1")
+    result = invoke(
+        "evaluate", bundle, "--data", labelled_csv, "--out", out, "--threads", "1",
+        "--target-accuracy", "0.9",
+    )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "macro F1" in result.stdout and "Confusion matrix" in result.stdout
-    assert sorted(p.name for p in out.iterdir()) == ["reliability.png", "report.json", "report.md"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "coverage.png", "reliability.png", "report.json", "report.md",
+    ]  # fmt: skip
     report = json.loads((out / "report.json").read_text())
     model = report["models"][0]
 
@@ -364,6 +369,15 @@ def test_evaluate_matches_a_hand_computation_from_the_predictor(bundle, labelled
         expected_calibration_error(scores, truth), abs=1e-5
     )
     assert model["misclassified"] == 12 - tp - tn
+    # The threshold --target-accuracy picks, recomputed from predict's own scores.
+    target = model["coverage"]["target"]["reached"]
+    if target is not None:
+        answered = scores.max(axis=1) >= target["threshold"]
+        right = predicted == truth
+        assert target["accuracy"] == pytest.approx(right[answered].mean()) >= 0.9
+        assert target["coverage"] == pytest.approx(answered.mean())
+        unsure = senticlf.load(bundle, min_confidence=target["threshold"]).predict(texts)
+        assert [p.label != "uncertain" for p in unsure] == answered.tolist()
     assert sum(r["reviews"] for r in model["by_length"]) == 12
     assert "| negative |" in (out / "report.md").read_text()
 
