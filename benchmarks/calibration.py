@@ -82,6 +82,11 @@ def one_split(pools: Pools, seed: int, cal_size: int, test_size: int, target: fl
             **scores(calibrator.apply(test_logits), test_labels),
         }
     chosen = calibration.fit_calibrator(cal_logits, cal_labels)
+    # ECE's own noise: labels drawn from the chosen probabilities are perfectly calibrated by
+    # construction, yet 1,000 of them in 15 bins still show an ECE above 0.
+    served = chosen.apply(test_logits)
+    drawn = (rng.random(len(served)) < served[:, 1]).astype(np.int64)
+    noise_floor = calibration.expected_calibration_error(served, drawn)
     promised = coverage.threshold_for_accuracy(chosen.apply(cal_logits), cal_labels, target)
     abstention: dict[str, Any] = {"promised": None if promised is None else promised.to_dict()}
     if promised is not None:
@@ -107,6 +112,7 @@ def one_split(pools: Pools, seed: int, cal_size: int, test_size: int, target: fl
         "seed": seed,
         "methods": methods,
         "abstention": abstention,
+        "ece_noise_floor": noise_floor,
         "export_on_200": methods_on_val,
         "_curves": {  # for the figure only; dropped before writing
             "calibration reviews (what evaluate promises)": coverage.coverage_curve(
@@ -148,7 +154,13 @@ def summarise(splits: list[dict]) -> dict[str, Any]:
         }
         for name in ("default", "temperature")
     }
-    return {"table": table, "abstention": abstention, "export_on_200": export}
+    floor = spread([s["ece_noise_floor"] for s in splits])
+    return {
+        "table": table,
+        "abstention": abstention,
+        "export_on_200": export,
+        "ece_noise_floor": floor,
+    }
 
 
 def targets(summary: dict[str, Any], splits: list[dict]) -> dict[str, Any]:
@@ -291,6 +303,12 @@ def markdown(r: dict[str, Any]) -> str:
             f"| {name} | {_ms(row['ece'])} | {_ms(row['log_loss'])} | "
             f"{_ms(row['accuracy'], percent=True)} | {', '.join(row['kinds'])} |"
         )
+    lines += [
+        "",
+        f"ECE's noise floor at this size: {_ms(s['ece_noise_floor'])}, the ECE of the chosen "
+        "calibrator's probabilities against labels drawn from those same probabilities "
+        f"(perfectly calibrated by construction, {n['test_per_split']:,} reviews per split).",
+    ]
     a = s["abstention"]
     lines += ["", f"## Abstention: `--target-accuracy {r['target_accuracy']}`", ""]
     if a["threshold"] is None:
