@@ -235,7 +235,7 @@ def main(
     if bundle is not None and (bundle / artifacts.INT8_MODEL).is_file():
         models["int8 bundle file"] = bundle / artifacts.INT8_MODEL
         info["int8 bundle file"] = {
-            "quantization": artifacts.read_manifest(bundle).quantization,
+            "export_check": (artifacts.read_manifest(bundle).export_check or {}).to_dict(),
             "size_mb": models["int8 bundle file"].stat().st_size / 1e6,
         }
 

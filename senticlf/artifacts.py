@@ -85,6 +85,145 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+@dataclass(frozen=True)
+class BatchProfile:
+    """How one model of a bundle batches on the CPU that measured it.
+
+    A text's probabilities must not depend on its batch-mates. Dynamic INT8 picks one
+    activation scale per call, so its answers move with whatever shares the call; fp32 does
+    not. Export measures each model alone and in batches, and the runtime never batches a
+    model beyond ``invariant_up_to``: ``batch_size`` is the fastest size within that bound.
+    """
+
+    batch_size: int
+    invariant_up_to: int
+    # Largest probability change, text alone vs in a batch of that size (keys: batch sizes).
+    max_probability_change: dict[int, float]
+    # Throughput at each batch size that was timed (the invariant ones).
+    reviews_per_s: dict[int, float]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "batch_size": self.batch_size,
+            "invariant_up_to": self.invariant_up_to,
+            "max_probability_change": {str(k): v for k, v in self.max_probability_change.items()},
+            "reviews_per_s": {str(k): v for k, v in self.reviews_per_s.items()},
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> BatchProfile:
+        return cls(
+            batch_size=int(data["batch_size"]),
+            invariant_up_to=int(data["invariant_up_to"]),
+            max_probability_change={
+                int(k): float(v) for k, v in data.get("max_probability_change", {}).items()
+            },
+            reviews_per_s={int(k): float(v) for k, v in data.get("reviews_per_s", {}).items()},
+        )
+
+
+@dataclass(frozen=True)
+class Batching:
+    """Every model's :class:`BatchProfile`, and the CPU they were measured on.
+
+    A bundle loaded on another CPU is measured again there (runtime/batch_choice.py).
+    """
+
+    cpu: str
+    instruction_sets: tuple[str, ...]
+    models: dict[str, BatchProfile]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "cpu": self.cpu,
+            "instruction_sets": list(self.instruction_sets),
+            "models": {name: profile.to_dict() for name, profile in self.models.items()},
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Batching:
+        return cls(
+            cpu=str(data["cpu"]),
+            instruction_sets=tuple(data.get("instruction_sets", ())),
+            models={k: BatchProfile.from_dict(v) for k, v in data["models"].items()},
+        )
+
+
+@dataclass(frozen=True)
+class Int8Attempt:
+    """One INT8 variant the export gate scored (alone per text, as it would be served)."""
+
+    variant: str
+    accuracy: float
+    agreement: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Int8Attempt:
+        return cls(str(data["variant"]), float(data["accuracy"]), float(data["agreement"]))
+
+
+@dataclass(frozen=True)
+class Int8Result:
+    """The INT8 ladder's outcome: every attempt, and the variant kept (None: none passed)."""
+
+    preset: str
+    tried: tuple[Int8Attempt, ...]
+    variant: str | None
+
+    @property
+    def kept(self) -> Int8Attempt | None:
+        return next((t for t in self.tried if t.variant == self.variant), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "preset": self.preset,
+            "variant": self.variant,
+            "tried": [attempt.to_dict() for attempt in self.tried],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Int8Result:
+        return cls(
+            preset=str(data.get("preset", "")),
+            tried=tuple(Int8Attempt.from_dict(t) for t in data.get("tried", ())),
+            variant=data.get("variant"),
+        )
+
+
+@dataclass(frozen=True)
+class ExportCheck:
+    """What export measured before declaring a bundle done (the manifest's ``export_check``)."""
+
+    reviews: int
+    torch_accuracy: float
+    fp32_accuracy: float
+    fp32_max_logit_difference: float
+    graph_optimization: str
+    calibration: dict[str, Any] | None = None
+    int8: Int8Result | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["int8"] = self.int8.to_dict() if self.int8 else None
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ExportCheck:
+        int8 = data.get("int8")
+        return cls(
+            reviews=int(data.get("reviews", 0)),
+            torch_accuracy=float(data.get("torch_accuracy", float("nan"))),
+            fp32_accuracy=float(data.get("fp32_accuracy", float("nan"))),
+            fp32_max_logit_difference=float(data.get("fp32_max_logit_difference", float("nan"))),
+            graph_optimization=str(data.get("graph_optimization", "")),
+            calibration=data.get("calibration"),
+            int8=Int8Result.from_dict(int8) if isinstance(int8, dict) else None,
+        )
+
+
 @dataclass
 class Manifest:
     """What a bundle holds and how its model must be fed."""
@@ -97,8 +236,8 @@ class Manifest:
     opset: int | None = None
     senticlf_version: str = ""
     training_metrics: dict[str, Any] = field(default_factory=dict)
-    export_check: dict[str, Any] = field(default_factory=dict)
-    quantization: dict[str, Any] | None = None
+    export_check: ExportCheck | None = None
+    batching: Batching | None = None
     # Temperature scaling: logits are divided by this before the softmax (1.0: uncalibrated).
     # Kept beside ``calibration`` (its nearest single temperature) for older readers.
     temperature: float = 1.0
@@ -108,7 +247,10 @@ class Manifest:
     format: int = MANIFEST_FORMAT
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), indent=2, sort_keys=True) + "\n"
+        data = asdict(self)
+        data["export_check"] = self.export_check.to_dict() if self.export_check else None
+        data["batching"] = self.batching.to_dict() if self.batching else None
+        return json.dumps(data, indent=2, sort_keys=True) + "\n"
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], source: Path) -> Manifest:
@@ -116,7 +258,15 @@ class Manifest:
         missing = [name for name in ("max_length", "truncation", "files") if name not in data]
         if missing:
             raise SenticlfError(f"{source} is not a senticlf manifest: missing {missing}")
-        manifest = cls(**{k: v for k, v in data.items() if k in known})
+        fields = {k: v for k, v in data.items() if k in known}
+        try:
+            if isinstance(fields.get("export_check"), dict):
+                fields["export_check"] = ExportCheck.from_dict(fields["export_check"])
+            if isinstance(fields.get("batching"), dict):
+                fields["batching"] = Batching.from_dict(fields["batching"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise SenticlfError(f"{source} is corrupted: {exc!r}") from None
+        manifest = cls(**fields)
         check_truncation(manifest.truncation, option=f"{source}: truncation")
         if not manifest.temperature > 0:
             raise SenticlfError(f"{source}: temperature must be > 0, got {manifest.temperature}")

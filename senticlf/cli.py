@@ -23,6 +23,12 @@ from senticlf.runtime.predictor import DEFAULT_BATCH  # already loaded by `impor
 from senticlf.serve.config import ServeConfig
 from senticlf.training.config import TrainConfig
 
+BATCH_HELP = (
+    "Most reviews per ONNX Runtime call [default: the fastest size measured for the model on "
+    "this CPU]. Capped where the model stops being batch-invariant (dynamic INT8: 1), so a "
+    "review's answer never depends on the other reviews in the file."
+)
+
 app = typer.Typer(
     help="Fine-tune a sentiment classifier and ship it as a small, torch-free ONNX model.",
     no_args_is_help=True,
@@ -349,7 +355,7 @@ def predict(
     fp32: Annotated[
         bool, typer.Option("--fp32", help="Use the fp32 model even when the bundle has INT8.")
     ] = False,
-    batch_size: Annotated[int, typer.Option(help="Reviews per ONNX Runtime call.")] = DEFAULT_BATCH,
+    batch_size: Annotated[int | None, typer.Option(help=BATCH_HELP)] = DEFAULT_BATCH,
     threads: Annotated[
         int | None, typer.Option(help="ONNX Runtime threads [default: all cores].")
     ] = None,
@@ -421,7 +427,7 @@ def predict(
 def _predict_on_ray(
     file: str, model: Path | None, fmt: str, output: Path | None, text_column: str | None,
     overwrite: bool, address: str | None, num_workers: int | None, threads: int | None,
-    batch_size: int, fp32: bool, threshold: float | None, ship_bundle: bool,
+    batch_size: int | None, fp32: bool, threshold: float | None, ship_bundle: bool,
     min_confidence: float | None = None,
 ) -> None:  # fmt: skip
     """`predict --engine ray`: checks the options here, imports Ray only now."""
@@ -482,7 +488,7 @@ def evaluate(
     threads: Annotated[
         int | None, typer.Option(help="ONNX Runtime threads [default: all cores].")
     ] = None,
-    batch_size: Annotated[int, typer.Option(help="Reviews per ONNX Runtime call.")] = DEFAULT_BATCH,
+    batch_size: Annotated[int | None, typer.Option(help=BATCH_HELP)] = DEFAULT_BATCH,
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Replace an existing --out folder.")
     ] = False,

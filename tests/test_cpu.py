@@ -1,5 +1,4 @@
 from senticlf import cpu
-from senticlf.export.quantize import PRESETS
 
 
 def test_the_int8_preset_follows_the_instruction_sets(monkeypatch):
@@ -16,6 +15,6 @@ def test_the_int8_preset_follows_the_instruction_sets(monkeypatch):
 
 
 def test_this_machine_gets_a_known_preset_and_a_name():
-    assert cpu.int8_preset() in PRESETS
+    assert cpu.int8_preset() in cpu.PRESETS
     assert set(cpu.instruction_sets()) <= {"avx512_vnni", "avx_vnni", "avx512f", "avx2", "amx_int8"}
     assert cpu.cpu_name()

@@ -29,18 +29,14 @@ from typing import Any
 
 import numpy as np
 
+from senticlf.runtime.batch_choice import softmax
+
 # Guo et al. use 15 equal-width confidence bins; so do we, so numbers compare with theirs.
 ECE_BINS = 15
 # T outside [0.05, 20] means the logits are degenerate, not mis-scaled; the search stops there.
 _LOG_T_RANGE = (math.log(0.05), math.log(20.0))
 _GOLDEN = (math.sqrt(5) - 1) / 2
 _SEARCH_STEPS = 80  # shrinks the bracket by 0.618^80: far below any meaningful digit of T
-
-
-def softmax(logits: np.ndarray) -> np.ndarray:
-    shifted = logits - logits.max(axis=-1, keepdims=True)
-    exp = np.exp(shifted)
-    return exp / exp.sum(axis=-1, keepdims=True)
 
 
 def scaled_probabilities(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:

@@ -33,7 +33,7 @@ class EvaluationJob:
     text_column: str | None = None
     label_column: str | None = None
     threads: int | None = None
-    batch_size: int = DEFAULT_BATCH
+    batch_size: int | None = DEFAULT_BATCH
     overwrite: bool = False
     target_accuracy: float | None = None  # report the threshold that reaches this accuracy
 

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from rich.console import Console
 
-from senticlf import __version__, artifacts, atomic
+from senticlf import __version__, artifacts, atomic, cpu
 from senticlf.errors import SenticlfError
+from senticlf.evaluation.calibration import Calibrator
 from senticlf.export import calibrate, card, check, quantize, speed
 from senticlf.export.options import ExportOptions
 from senticlf.runtime.tokenize import ReviewEncoder
@@ -28,8 +30,8 @@ FP32_TOLERANCE = 1e-3
 
 def export_run(
     run_dir: Path, output: Path, options: ExportOptions, console: Console
-) -> dict[str, Any]:
-    """Export, check, optionally quantize; returns the check's numbers."""
+) -> artifacts.ExportCheck:
+    """Export, check, optionally quantize, measure how each model batches; returns the check."""
     config, metrics = run_folder.finished_run(run_dir)
     val = run_folder.read_subset(run_dir, artifacts.RUN_VAL_CSV, config)
     labels = np.array([review.label for review in val])
@@ -50,40 +52,42 @@ def export_run(
                 f"the ONNX model's logits differ from PyTorch's by {difference:.2e} "
                 f"(tolerance {FP32_TOLERANCE}); export aborted"
             )
-        report: dict[str, Any] = {
-            "reviews": len(val),
-            "torch_accuracy": reference.accuracy,
-            "fp32_accuracy": fp32.accuracy,
-            "fp32_max_logit_difference": difference,
-            "graph_optimization": "onnxruntime transformer fusions (O2)"
-            if options.optimize
-            else "none",
-        }
-        calibrator = None
+        fitted, calibrator = None, Calibrator()  # Calibrator(): T = 1, uncalibrated
         if options.calibrate:
-            fitted, calibrated_accuracy = calibrate.fit(
+            fitted = calibrate.fit(
                 calibration_reviews, options, model_path, encoder, fp32, labels, console
             )
             calibrator = fitted.calibrator
-            report["calibration"] = fitted.to_dict()
-            report["fp32_calibrated_accuracy"] = calibrated_accuracy
-        quant_info = None
-        if options.quantize:
-            quant_info, failure = _quantize_checked(
-                staging, model_path, fp32, encoder, ids, labels, options, console
-            )
-            report.update(quant_info.pop("report"))
+        served = calibrator.apply  # probabilities as the predictor will serve them
+        profiles = {artifacts.FP32_MODEL: check.batch_profile(model_path, encoder, ids, served)}
+        int8: artifacts.Int8Result | None = None
         files = [artifacts.FP32_MODEL, artifacts.TOKENIZER]
-        if quant_info and not failure:
-            files.append(artifacts.INT8_MODEL)
-        manifest = _manifest(
-            staging, files, config, metrics, report, quant_info if not failure else None
+        if options.quantize:
+            int8, int8_profile = _quantize_checked(
+                staging, model_path, fp32, encoder, ids, labels, options, console, served
+            )
+            if int8_profile is None:
+                failure = _ladder_failure(int8, fp32, options)
+            else:
+                files.append(artifacts.INT8_MODEL)
+                profiles[artifacts.INT8_MODEL] = int8_profile
+        report = artifacts.ExportCheck(
+            reviews=len(val),
+            torch_accuracy=reference.accuracy,
+            fp32_accuracy=fp32.accuracy,
+            fp32_max_logit_difference=difference,
+            graph_optimization="onnxruntime transformer fusions (O2)"
+            if options.optimize
+            else "none",
+            calibration=calibrate.report(fitted, calibrator, fp32, labels) if fitted else None,
+            int8=int8,
         )
-        if calibrator is not None:
+        manifest = _manifest(staging, files, config, metrics, report, profiles)
+        if fitted is not None:
             manifest.temperature = calibrator.equivalent_temperature
             manifest.calibration = calibrator.to_dict()
         _write_card_and_manifest(staging, manifest, output.name, config)
-    _print_report(console, report, output)
+    _print_report(console, manifest, output)
     if failure:
         raise SenticlfError(f"{failure}; the fp32 bundle was kept at {output}")
     return report
@@ -140,32 +144,40 @@ def _quantize_checked(
     labels: np.ndarray,
     options: ExportOptions,
     console: Console,
-) -> tuple[dict[str, Any], str | None]:
-    """Try this CPU family's INT8 variants until one keeps accuracy; report what was tried."""
-    preset = quantize.checked_preset(options.preset)
+    served: Callable[[np.ndarray], np.ndarray],
+) -> tuple[artifacts.Int8Result, artifacts.BatchProfile | None]:
+    """Try this CPU family's INT8 variants until one keeps accuracy; report what was tried.
+
+    Each variant is scored with every review alone in its call, as it will be served (dynamic
+    INT8 is not batch-invariant, so the runtime never batches it beyond what was measured).
+    """
+    preset = options.int8_preset
     target = staging / artifacts.INT8_MODEL
-    tried: list[dict[str, Any]] = []
+    tried: list[artifacts.Int8Attempt] = []
     for name in quantize.LADDERS[preset]:
         console.print(f"quantizing to INT8 ({preset}, {name})")
         quantize.quantize(fp32_path, target, preset, name)
-        int8 = check.onnx_scores(target, encoder, ids, labels)
-        drop = (fp32.accuracy - int8.accuracy) * 100
-        agree = check.agreement(fp32, int8)
-        tried.append({"setting": name, "int8_accuracy": int8.accuracy, "agreement": agree})
+        runner, alone = check.alone_scores(target, encoder, ids, labels)
+        drop = (fp32.accuracy - alone.accuracy) * 100
+        agree = check.agreement(fp32, alone)
+        tried.append(artifacts.Int8Attempt(name, alone.accuracy, agree))
         if drop <= options.max_accuracy_drop and agree >= options.min_agreement:
-            timing = speed.compare(fp32_path, target, encoder, ids)
-            report = {"int8_accuracy": int8.accuracy, "int8_agreement": agree, "int8_setting": name}
-            info = {"preset": preset, "variant": name, "setting": name, "tried": tried}
-            return {**info, "speed": timing, "report": {**report, **timing}}, None
+            console.print("measuring how the INT8 model batches on this CPU")
+            cap = None if quantize.variant_named(name).batch_invariant else 1
+            profile = check.batch_profile_of(runner, encoder, ids, served, alone.logits, cap=cap)
+            return artifacts.Int8Result(preset, tuple(tried), name), profile
         console.print(f"[yellow]{name}: accuracy drop {drop:.1f} points, agreement {agree:.1%}[/]")
     target.unlink(missing_ok=True)
-    last = tried[-1]
-    failure = (
-        f"INT8 lost too much: every setting tried ({', '.join(str(t['setting']) for t in tried)}) dropped "
-        f"more than {options.max_accuracy_drop} points or agreed on under {options.min_agreement:.0%} "
-        f"(last: {last['int8_accuracy']:.1%} vs fp32 {fp32.accuracy:.1%})"
+    return artifacts.Int8Result(preset, tuple(tried), None), None
+
+
+def _ladder_failure(int8: artifacts.Int8Result, fp32: check.Scores, options: ExportOptions) -> str:
+    last = int8.tried[-1]
+    return (
+        f"INT8 lost too much: every variant tried ({', '.join(t.variant for t in int8.tried)}) "
+        f"dropped more than {options.max_accuracy_drop} points or agreed on under "
+        f"{options.min_agreement:.0%} (last: {last.accuracy:.1%} vs fp32 {fp32.accuracy:.1%})"
     )
-    return {"preset": preset, "tried": tried, "report": {"int8_tried": tried}}, failure
 
 
 def _manifest(
@@ -173,8 +185,8 @@ def _manifest(
     files: list[str],
     config: TrainConfig,
     metrics: dict[str, Any],
-    report: dict[str, Any],
-    quant_info: dict[str, Any] | None,
+    report: artifacts.ExportCheck,
+    profiles: dict[str, artifacts.BatchProfile],
 ) -> artifacts.Manifest:
     import onnx
 
@@ -200,7 +212,9 @@ def _manifest(
             k: metrics.get(k) for k in ("best_epoch", "best", "train_size", "val_size")
         },
         export_check=report,
-        quantization=quant_info,
+        batching=artifacts.Batching(
+            cpu=cpu.cpu_name(), instruction_sets=tuple(cpu.instruction_sets()), models=profiles
+        ),
     )
 
 
@@ -218,27 +232,30 @@ def _cv(value: float | None) -> str:
     return "-" if value is None else f"{value:.3f}"
 
 
-def _print_report(console: Console, report: dict[str, Any], output: Path) -> None:
+def _print_report(console: Console, manifest: artifacts.Manifest, output: Path) -> None:
+    report = manifest.export_check
+    assert report is not None  # export always writes one
     console.print(
-        f"fp32: accuracy {report['fp32_accuracy']:.2%} (PyTorch {report['torch_accuracy']:.2%}), "
-        f"largest logit difference {report['fp32_max_logit_difference']:.2e}"
+        f"fp32: accuracy {report.fp32_accuracy:.2%} (PyTorch {report.torch_accuracy:.2%}), "
+        f"largest logit difference {report.fp32_max_logit_difference:.2e}"
     )
-    if "calibration" in report:
-        fitted = report["calibration"]
+    if report.calibration:
+        fitted = report.calibration
         console.print(
             f"calibration: {fitted['description']}, chosen by cross-validated log-loss on "
             f"{fitted['reviews']} reviews ({fitted['source']}); cross-validated ECE "
             f"{_cv(fitted['cv_ece'])} (uncalibrated {fitted['ece_before']:.3f}); validation "
-            f"accuracy {report['fp32_accuracy']:.2%} -> {report['fp32_calibrated_accuracy']:.2%}"
+            f"accuracy {report.fp32_accuracy:.2%} -> {fitted['validation_accuracy_after']:.2%}"
         )
-    if "int8_accuracy" in report:
+    kept = report.int8.kept if report.int8 else None
+    if report.int8 and kept:
         console.print(
-            f"int8: accuracy {report['int8_accuracy']:.2%}, agrees with fp32 on "
-            f"{report['int8_agreement']:.1%} ({report['int8_setting']}); "
-            f"{report['int8_reviews_per_s']:.1f} reviews/s vs fp32 {report['fp32_reviews_per_s']:.1f} "
-            f"({report['int8_speedup']:.2f}x) on this CPU"
+            f"int8: accuracy {kept.accuracy:.2%}, agrees with fp32 on {kept.agreement:.1%} "
+            f"({report.int8.preset}, {kept.variant})"
         )
-        warning = speed.not_faster_warning(report)
-        if warning:
-            console.print(f"[yellow]warning: {warning}[/]")
+    for line in speed.batching_lines(manifest):
+        console.print(line)
+    warning = speed.not_faster_warning(manifest)
+    if warning:
+        console.print(f"[yellow]warning: {warning}[/]")
     console.print(f"[bold green]bundle written to {output}[/]")

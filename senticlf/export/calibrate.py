@@ -9,6 +9,7 @@ the fp32 ONNX model the bundle ships, as served.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from rich.console import Console
@@ -44,15 +45,26 @@ def fit(
     val: check.Scores,
     val_labels: np.ndarray,
     console: Console,
-) -> tuple[calibration.Calibration, float]:
-    """The fitted calibration and the validation accuracy of its labels (argmax after it)."""
+) -> calibration.Calibration:
+    """The calibrator fitted on ``reviews`` (None: the run's validation reviews, ``val``)."""
     if reviews is None:
-        fitted = calibration.calibrate(val.logits, val_labels, VALIDATION_SOURCE)
-    else:
-        console.print(f"scoring {len(reviews)} calibration reviews ({options.calibration_data})")
-        labels = np.array([review.label for review in reviews], dtype=np.int64)
-        ids = encoder.encode([review.text for review in reviews])
-        scored = check.onnx_scores(model_path, encoder, ids, labels)
-        fitted = calibration.calibrate(scored.logits, labels, str(options.calibration_data))
-    predicted = fitted.calibrator.apply(val.logits).argmax(axis=1)
-    return fitted, float(np.mean(predicted == val_labels))
+        return calibration.calibrate(val.logits, val_labels, VALIDATION_SOURCE)
+    console.print(f"scoring {len(reviews)} calibration reviews ({options.calibration_data})")
+    labels = np.array([review.label for review in reviews], dtype=np.int64)
+    ids = encoder.encode([review.text for review in reviews])
+    scored = check.onnx_scores(model_path, encoder, ids, labels)
+    return calibration.calibrate(scored.logits, labels, str(options.calibration_data))
+
+
+def report(
+    fitted: calibration.Calibration,
+    calibrator: calibration.Calibrator,
+    val: check.Scores,
+    val_labels: np.ndarray,
+) -> dict[str, Any]:
+    """The export check's ``calibration``: the fit, and validation accuracy with its labels."""
+    predicted = calibrator.apply(val.logits).argmax(axis=1)
+    return {
+        **fitted.to_dict(),
+        "validation_accuracy_after": float(np.mean(predicted == val_labels)),
+    }

@@ -19,23 +19,34 @@ from senticlf.evaluation.calibration import ECE_BINS, Calibrator
 
 
 def _percent(value: Any) -> str:
-    return f"{value:.2%}" if isinstance(value, int | float) else "-"
+    return f"{value:.2%}" if isinstance(value, int | float) and value == value else "-"
 
 
 def _number(value: Any, digits: int = 4) -> str:
-    return f"{value:.{digits}f}" if isinstance(value, int | float) else "-"
+    return f"{value:.{digits}f}" if isinstance(value, int | float) and value == value else "-"
 
 
 def calibration_of(manifest: artifacts.Manifest) -> dict[str, Any] | None:
     """What export measured around the calibrator it fitted (None: not calibrated)."""
-    found = manifest.export_check.get("calibration")
-    return found if isinstance(found, dict) else None
+    check = manifest.export_check
+    return check.calibration if check and isinstance(check.calibration, dict) else None
+
+
+def _check_of(manifest: artifacts.Manifest) -> artifacts.ExportCheck:
+    """The export check, or an empty one for a manifest written without it."""
+    nan = float("nan")
+    return manifest.export_check or artifacts.ExportCheck(0, nan, nan, nan, "")
+
+
+def _int8_of(manifest: artifacts.Manifest) -> tuple[str, artifacts.Int8Attempt | None]:
+    int8 = _check_of(manifest).int8
+    return (int8.preset, int8.kept) if int8 else ("-", None)
 
 
 def summary(manifest: artifacts.Manifest) -> list[tuple[str, str]]:
     """The facts a reviewer checks first, as (field, value) rows: one source for card and info."""
     best = manifest.training_metrics.get("best") or {}
-    check = manifest.export_check
+    check = _check_of(manifest)
     f1 = "F1" if len(manifest.labels) == 2 else "macro F1"
     rows = [
         ("labels", ", ".join(manifest.labels)),
@@ -53,17 +64,17 @@ def summary(manifest: artifacts.Manifest) -> list[tuple[str, str]]:
         ),
         (
             "fp32 export",
-            f"accuracy {_percent(check.get('fp32_accuracy'))} (PyTorch "
-            f"{_percent(check.get('torch_accuracy'))}), largest logit difference "
-            f"{_scientific(check.get('fp32_max_logit_difference'))}",
+            f"accuracy {_percent(check.fp32_accuracy)} (PyTorch "
+            f"{_percent(check.torch_accuracy)}), largest logit difference "
+            f"{_scientific(check.fp32_max_logit_difference)}",
         ),
     ]
-    if artifacts.INT8_MODEL in manifest.files:
-        preset = (manifest.quantization or {}).get("preset", "-")
+    preset, kept = _int8_of(manifest)
+    if artifacts.INT8_MODEL in manifest.files and kept:
         rows.append((
             "INT8",
-            f"accuracy {_percent(check.get('int8_accuracy'))}, agrees with fp32 on "
-            f"{_percent(check.get('int8_agreement'))} ({preset}, {check.get('int8_setting', '-')})",
+            f"accuracy {_percent(kept.accuracy)}, agrees with fp32 on "
+            f"{_percent(kept.agreement)} ({preset}, {kept.variant})",
         ))  # fmt: skip
     else:
         rows.append(("INT8", "none (fp32 only)"))
@@ -77,6 +88,7 @@ def summary(manifest: artifacts.Manifest) -> list[tuple[str, str]]:
         ))  # fmt: skip
     else:
         rows.append(("calibration", f"temperature {manifest.temperature:.3f} (not fitted)"))
+    rows += [(f"batching {name}", line) for name, line in _batching_rows(manifest)]
     rows.append((
         "format",
         f"senticlf {manifest.senticlf_version or '-'}, manifest {manifest.format}, "
@@ -85,8 +97,21 @@ def summary(manifest: artifacts.Manifest) -> list[tuple[str, str]]:
     return rows
 
 
+def _batching_rows(manifest: artifacts.Manifest) -> list[tuple[str, str]]:
+    if manifest.batching is None:
+        return []
+    return [
+        (
+            name,
+            f"batch {profile.batch_size} ({profile.reviews_per_s[profile.batch_size]:.1f} "
+            f"reviews/s on {manifest.batching.cpu}), batch-invariant up to {profile.invariant_up_to}",
+        )
+        for name, profile in manifest.batching.models.items()
+    ]
+
+
 def _scientific(value: Any) -> str:
-    return f"{value:.1e}" if isinstance(value, int | float) else "-"
+    return f"{value:.1e}" if isinstance(value, int | float) and value == value else "-"
 
 
 def render_card(
@@ -197,16 +222,24 @@ def _truncation_text(truncation: str) -> str:
 
 
 def _export_check_text(manifest: artifacts.Manifest) -> str:
-    check = manifest.export_check
+    check = _check_of(manifest)
     text = (
-        f"On {check.get('reviews', '-')} validation reviews the fp32 ONNX model reaches "
-        f"{_percent(check.get('fp32_accuracy'))} (PyTorch {_percent(check.get('torch_accuracy'))}); "
-        f"its logits differ from PyTorch's by at most {_scientific(check.get('fp32_max_logit_difference'))}."
+        f"On {check.reviews or '-'} validation reviews the fp32 ONNX model reaches "
+        f"{_percent(check.fp32_accuracy)} (PyTorch {_percent(check.torch_accuracy)}); "
+        f"its logits differ from PyTorch's by at most {_scientific(check.fp32_max_logit_difference)}."
     )
-    if artifacts.INT8_MODEL in manifest.files:
+    _, kept = _int8_of(manifest)
+    if artifacts.INT8_MODEL in manifest.files and kept:
         text += (
-            f" The dynamic INT8 model reaches {_percent(check.get('int8_accuracy'))} and gives "
-            f"fp32's label on {_percent(check.get('int8_agreement'))} of them."
+            f" The dynamic INT8 model ({kept.variant}), each review in a call of its own as it is "
+            f"served, reaches {_percent(kept.accuracy)} and gives fp32's label on "
+            f"{_percent(kept.agreement)} of them."
+        )
+    if manifest.batching:
+        text += (
+            " A review's probabilities never depend on the other reviews in its ONNX Runtime "
+            "call: each model is run in batches only up to the size at which it was measured "
+            "to give the same answer as for the review alone (for INT8: one review a call)."
         )
     return text
 
@@ -237,7 +270,7 @@ def _calibration_text(manifest: artifacts.Manifest) -> str:
     tried = ", ".join(
         f"{kind} {_number(scores.get('log_loss'))}" for kind, scores in candidates.items()
     )
-    accuracy = manifest.export_check
+    check = _check_of(manifest)
     return (
         f"Probabilities come from {_calibrator_words(manifest)} (fp32 and INT8 alike), fitted on "
         f"{calibration.get('reviews', '-')} held-out labelled reviews ({calibration.get('source', '-')}) "
@@ -253,8 +286,8 @@ def _calibration_text(manifest: artifacts.Manifest) -> str:
         f"{_number(calibration.get('cv_log_loss'))} cross-validated; accuracy "
         f"{_percent(calibration.get('accuracy_before'))} before calibration, "
         f"{_percent(calibration.get('accuracy_after'))} after. On the validation reviews: "
-        f"accuracy {_percent(accuracy.get('fp32_accuracy'))} before, "
-        f"{_percent(accuracy.get('fp32_calibrated_accuracy'))} after."
+        f"accuracy {_percent(check.fp32_accuracy)} before, "
+        f"{_percent(calibration.get('validation_accuracy_after'))} after."
     )
 
 

@@ -6,12 +6,14 @@ encoder and batching), so any difference in logits is the export's own.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from senticlf import artifacts
+from senticlf.runtime import batch_choice
 from senticlf.runtime.batching import TokenIds, run_length_sorted
 from senticlf.runtime.session import ModelRunner
 from senticlf.runtime.tokenize import ReviewEncoder
@@ -65,3 +67,43 @@ def agreement(a: Scores, b: Scores) -> float:
 
 def max_logit_difference(a: Scores, b: Scores) -> float:
     return float(np.max(np.abs(a.logits - b.logits)))
+
+
+def alone_scores(
+    model_path: Path, encoder: ReviewEncoder, ids: Sequence[TokenIds], labels: np.ndarray
+) -> tuple[ModelRunner, Scores]:
+    """Each review in a call of its own: how a model that is not batch-invariant is served."""
+    runner = ModelRunner(model_path)
+    logits = batch_choice.run_alone(ids, lambda batch: runner.logits(*encoder.pad(batch)))
+    return runner, _scored(logits, labels)
+
+
+def batch_profile(
+    model_path: Path,
+    encoder: ReviewEncoder,
+    ids: Sequence[TokenIds],
+    served: Callable[[np.ndarray], np.ndarray],
+) -> artifacts.BatchProfile:
+    """How ``model_path`` batches on this CPU: invariance at each size, and the fastest.
+
+    ``served`` turns logits into probabilities as the predictor will (the bundle's calibrator).
+    """
+    return batch_profile_of(ModelRunner(model_path), encoder, ids, served)
+
+
+def batch_profile_of(
+    runner: ModelRunner,
+    encoder: ReviewEncoder,
+    ids: Sequence[TokenIds],
+    served: Callable[[np.ndarray], np.ndarray],
+    alone: np.ndarray | None = None,
+    cap: int | None = None,
+) -> artifacts.BatchProfile:
+    """:func:`batch_profile` for an open session, on probabilities as served."""
+    return batch_choice.measure(
+        ids,
+        lambda batch: runner.logits(*encoder.pad(batch)),
+        served,
+        alone=alone,
+        cap=cap,
+    )

@@ -10,16 +10,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from senticlf import cpu
+from senticlf.cpu import PRESETS
 from senticlf.errors import SenticlfError
-
-# Optimum's dynamic INT8 presets, one per CPU family (see senticlf.cpu.int8_preset).
-PRESETS = ("avx512_vnni", "avx512", "avx2", "arm64")
 
 
 @dataclass(frozen=True)
 class ExportOptions:
     quantize: bool = False
-    preset: str | None = None  # None: the preset for the CPU export runs on
+    preset: str | None = None  # None: the preset for the CPU export runs on (see int8_preset)
     max_accuracy_drop: float = 1.0  # INT8 may lose at most this many accuracy points
     min_agreement: float = 0.98  # and must agree with fp32 on at least this share of reviews
     overwrite: bool = False
@@ -35,12 +34,17 @@ class ExportOptions:
             raise SenticlfError(
                 f"--preset must be one of {', '.join(PRESETS)}, got {self.preset!r}"
             )
-        if self.quantize and self.preset is not None:
+        if self.preset is not None and not self.quantize:
+            raise SenticlfError("--preset chooses how INT8 is made: add --quantize, or drop it")
+        if self.quantize and self.preset is not None and not cpu.runs_here(self.preset):
             # INT8 is checked and timed here: a family whose instructions this CPU lacks
             # could be neither, so refuse it before any export work.
-            from senticlf.export.quantize import checked_preset
-
-            checked_preset(self.preset)
+            raise SenticlfError(
+                f"--preset {self.preset} needs a CPU with {cpu.required_instructions(self.preset)}; "
+                f"this one ({cpu.cpu_name()}) has "
+                f"{', '.join(cpu.instruction_sets()) or 'none of them'}: "
+                f"omit --preset to use {cpu.int8_preset()}"
+            )
         if self.max_accuracy_drop < 0:
             raise SenticlfError(f"--max-accuracy-drop must be >= 0, got {self.max_accuracy_drop}")
         if not 0 < self.min_agreement <= 1:
@@ -49,3 +53,8 @@ class ExportOptions:
             raise SenticlfError("--calibration-data and --no-calibrate exclude each other")
         if self.opset is not None and not 11 <= self.opset <= 25:
             raise SenticlfError(f"--opset must be between 11 and 25, got {self.opset}")
+
+    @property
+    def int8_preset(self) -> str:
+        """The CPU family to quantize for: the one asked for, else this CPU's."""
+        return self.preset or cpu.int8_preset()

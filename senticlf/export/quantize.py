@@ -18,12 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from senticlf import cpu
 from senticlf.errors import SenticlfError
-from senticlf.export.options import PRESETS
-
-# What a family's preset needs from the CPU that quantizes (and is then scored and timed on) it.
-_REQUIRED_FLAG = {"avx512_vnni": "avx512_vnni", "avx512": "avx512f", "avx2": "avx2"}
 
 Feeds = Sequence[dict[str, np.ndarray]]
 
@@ -48,6 +43,11 @@ class Variant:
 
     @property
     def needs_calibration(self) -> bool:
+        return self.method == "static"
+
+    @property
+    def batch_invariant(self) -> bool:
+        """Static ranges are fixed at export; dynamic ones are taken from each call's batch."""
         return self.method == "static"
 
 
@@ -96,39 +96,9 @@ LADDERS: dict[str, tuple[str, ...]] = {
 }
 
 
-def checked_preset(preset: str | None) -> str:
-    """The CPU family to quantize for: this CPU's, or one it can run; else a one-line error.
-
-    The agreement gate and the speed comparison run the INT8 model here, so a family whose
-    instructions this CPU lacks could be neither checked nor timed.
-    """
-    if preset is None:
-        return cpu.int8_preset()
-    if preset not in PRESETS:
-        raise SenticlfError(
-            f"unknown quantization preset {preset!r}; choose from {', '.join(PRESETS)}"
-        )
-    if not runs_here(preset):
-        raise SenticlfError(
-            f"--preset {preset} needs a CPU with {_REQUIRED_FLAG.get(preset, preset)}; this one "
-            f"({cpu.cpu_name()}) has {', '.join(cpu.instruction_sets()) or 'none of them'}: "
-            f"omit --preset to use {cpu.int8_preset()}"
-        )
-    return preset
-
-
-def runs_here(preset: str) -> bool:
-    here = cpu.int8_preset()
-    if preset == "arm64" or here == "arm64":
-        return preset == here
-    return _REQUIRED_FLAG[preset] in cpu.cpu_flags()
-
-
 def quantization_config(preset: str, variant: Variant) -> Any:
     from optimum.onnxruntime.configuration import AutoQuantizationConfig
 
-    if preset not in PRESETS:
-        raise SenticlfError(f"unknown quantization preset {preset!r}; choose from {PRESETS}")
     base = getattr(AutoQuantizationConfig, preset)(is_static=False)
     overrides: dict[str, Any] = {
         "per_channel": variant.per_channel,

@@ -16,17 +16,19 @@ import numpy as np
 
 from senticlf import artifacts
 from senticlf.errors import SenticlfError
-from senticlf.evaluation.calibration import Calibrator, softmax
+from senticlf.evaluation.calibration import Calibrator
+from senticlf.runtime import batch_choice
 from senticlf.runtime.batching import TokenIds, run_length_sorted
-from senticlf.runtime.session import ModelRunner
+from senticlf.runtime.session import CPU, ModelRunner
 from senticlf.runtime.tokenize import ReviewEncoder
 
 # Reviews sorted by length inside a chunk share a padded width, which roughly doubles
 # throughput on IMDb; the chunk bounds memory however many texts stream through.
 _CHUNK = 1024
-# Measured on 2 cores with IMDb-length reviews (benchmarks/results/speed-*.md): batches of 8
-# beat batches of 32 by 19-39% (activations of 32 x 512 tokens fall out of cache).
-DEFAULT_BATCH = 8
+# None: the fastest batch-invariant size measured for this model on this CPU (batch_choice.py).
+DEFAULT_BATCH: int | None = None
+# One softmax for every caller (it lives beside the batch measurement, which needs it too).
+softmax = batch_choice.softmax
 # Binary bundles label a text positive when P(positive) reaches this.
 DEFAULT_THRESHOLD = 0.5
 # The label of a text whose probability falls below ``min_confidence`` (abstention).
@@ -65,11 +67,11 @@ class SentimentClassifier:
         quantized: bool | None = None,
         providers: Sequence[str] | None = None,
         threads: int | None = None,
-        batch_size: int = DEFAULT_BATCH,
+        batch_size: int | None = None,
         threshold: float | None = None,
         min_confidence: float | None = None,
     ) -> None:
-        if batch_size < 1:
+        if batch_size is not None and batch_size < 1:
             raise SenticlfError(f"batch size must be at least 1, got {batch_size}")
         self.bundle_dir = Path(bundle_dir)
         self.manifest = artifacts.read_manifest(self.bundle_dir, verify=True)
@@ -80,7 +82,21 @@ class SentimentClassifier:
         self.runner = ModelRunner(self.bundle_dir / self.model_file, providers, threads)
         self.encoder = ReviewEncoder.for_bundle(self.bundle_dir, self.manifest)
         self.calibrator = _calibrator_of(self.manifest, self.bundle_dir)
-        self.batch_size = batch_size
+        self.batch_profile = self._batch_profile()
+        self.batch_size = batch_choice.effective_batch_size(self.batch_profile, batch_size)
+
+    def _batch_profile(self) -> artifacts.BatchProfile:
+        """Export's measurement of this model on this CPU, else one taken here and now."""
+        on_cpu = self.runner.session.get_providers()[0] == CPU
+        recorded = batch_choice.recorded_profile(self.manifest, self.model_file, on_cpu)
+        if recorded is not None:
+            return recorded
+        encoder = self.encoder
+        probe = batch_choice.probe_ids(
+            encoder.tokenizer.get_vocab_size(), encoder.prefix, encoder.suffix, encoder.max_length
+        )
+        cap = batch_choice.recorded_cap(self.manifest, self.model_file)
+        return batch_choice.measure(probe, self._run, self.calibrated, cap=cap)
 
     def _choose_model(self, quantized: bool | None) -> str:
         has_int8 = artifacts.INT8_MODEL in self.manifest.files
@@ -197,7 +213,7 @@ def load(
     *,
     threads: int | None = None,
     providers: Sequence[str] | None = None,
-    batch_size: int = DEFAULT_BATCH,
+    batch_size: int | None = None,
     threshold: float | None = None,
     min_confidence: float | None = None,
 ) -> SentimentClassifier:
@@ -205,9 +221,11 @@ def load(
 
     ``threads`` sets ONNX Runtime's intra-op threads (default: all cores), ``providers`` its
     execution providers (default: CUDA when onnxruntime-gpu sees a GPU, else the CPU),
-    ``batch_size`` the texts per ONNX Runtime call, and ``threshold`` the P(positive) at which a
-    binary bundle says positive (default: the most probable label). With ``min_confidence``
-    a text whose label has a (calibrated) probability below it is labelled ``uncertain``.
+    ``batch_size`` the most texts per ONNX Runtime call (default: the size measured fastest on
+    this CPU; never more than the model was measured batch-invariant at, so a text's answer
+    does not depend on its batch-mates), and ``threshold`` the P(positive) at which a binary
+    bundle says positive (default: the most probable label). With ``min_confidence`` a text
+    whose label has a (calibrated) probability below it is labelled ``uncertain``.
     """
     return SentimentClassifier(
         bundle_dir,

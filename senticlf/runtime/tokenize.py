@@ -25,10 +25,26 @@ _HEAD_SHARE_OF_HEAD_TAIL = 128 / 510
 
 
 def normalize(text: str) -> str:
-    """Strip what carries no sentiment and would otherwise eat the token budget."""
+    """Strip what carries no sentiment and would otherwise eat the token budget.
+
+    A Python ``str`` can hold lone surrogates (``"\\ud800"``, e.g. from ``json.loads`` of a
+    hostile request or a file decoded with ``surrogateescape``) that no UTF-8 tokenizer accepts;
+    each becomes U+FFFD, the replacement character, as a decoder would have produced.
+    """
+    text = replace_lone_surrogates(text)
     for tag in _HTML_BREAKS:
         text = text.replace(tag, " ")
     return text.replace("\ufeff", "")
+
+
+def replace_lone_surrogates(text: str) -> str:
+    """``text`` with every unpaired surrogate code point replaced by U+FFFD (a no-op otherwise)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        # UTF-16 round trip: well-formed pairs join into their character, lone halves are replaced.
+        return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    return text
 
 
 class ReviewEncoder:

@@ -51,7 +51,7 @@ class RayJob:
     address: str | None = None
     num_workers: int | None = None
     threads: int | None = None
-    batch_size: int = DEFAULT_BATCH
+    batch_size: int | None = DEFAULT_BATCH
     quantized: bool | None = None
     threshold: float | None = None
     ship_bundle: bool = False

@@ -78,12 +78,12 @@ def test_manifest_records_the_check_and_hashes(bundle, trained_run):
     assert manifest.max_length == 64 and manifest.truncation == "head+tail"
     assert manifest.opset and manifest.opset >= 14
     check = manifest.export_check
-    assert check["fp32_max_logit_difference"] < 1e-3
-    assert check["fp32_accuracy"] == pytest.approx(check["torch_accuracy"])
-    assert 0.9 <= check["int8_agreement"] <= 1 and "int8_accuracy" in check
-    quantization = manifest.quantization
-    assert quantization and quantization["variant"] in quantize.LADDERS[quantization["preset"]]
-    assert quantization["variant"] == quantization["tried"][-1]["setting"]
+    assert check is not None and check.fp32_max_logit_difference < 1e-3
+    assert check.fp32_accuracy == pytest.approx(check.torch_accuracy)
+    int8 = check.int8
+    assert int8 and int8.variant in quantize.LADDERS[int8.preset]
+    assert int8.variant == int8.tried[-1].variant and int8.kept == int8.tried[-1]
+    assert 0.9 <= int8.tried[-1].agreement <= 1
     metrics = json.loads((trained_run / artifacts.RUN_METRICS).read_text())
     assert manifest.training_metrics["best_epoch"] == metrics["best_epoch"]
 
@@ -97,7 +97,9 @@ def test_int8_that_loses_accuracy_fails_but_keeps_fp32(trained_run, tmp_path, mo
     manifest = artifacts.read_manifest(output)
     assert set(manifest.files) == {artifacts.FP32_MODEL, artifacts.TOKENIZER, artifacts.CARD}
     assert not (output / artifacts.INT8_MODEL).exists()
-    tried = [t["setting"] for t in manifest.export_check["int8_tried"]]
+    assert manifest.export_check and manifest.export_check.int8
+    assert manifest.export_check.int8.variant is None
+    tried = [t.variant for t in manifest.export_check.int8.tried]
     assert tried == list(quantize.LADDERS[cpu.int8_preset()])  # the whole ladder was tried
 
 
@@ -136,11 +138,11 @@ def test_default_export_fuses_attention_and_no_optimize_does_not(bundle, trained
     plain = tmp_path / "plain"
     report = export_run(trained_run, plain, ExportOptions(optimize=False, calibrate=False), QUIET)
     plain_ops = {node.op_type for node in onnx.load(plain / artifacts.FP32_MODEL).graph.node}
-    assert "Attention" not in plain_ops and report["graph_optimization"] == "none"
-    assert report["fp32_max_logit_difference"] < 1e-4
+    assert "Attention" not in plain_ops and report.graph_optimization == "none"
+    assert report.fp32_max_logit_difference < 1e-4
     # --no-calibrate: scores stay the model's own softmax
     plain_manifest = artifacts.read_manifest(plain)
-    assert plain_manifest.temperature == 1.0 and "calibration" not in report
+    assert plain_manifest.temperature == 1.0 and report.calibration is None
     assert plain_manifest.calibration is None
 
 
@@ -148,7 +150,8 @@ def test_export_calibrates_with_a_cross_validated_choice(bundle, trained_run):
     from senticlf.evaluation.calibration import Calibrator
 
     manifest = artifacts.read_manifest(bundle)
-    fitted = manifest.export_check["calibration"]
+    assert manifest.export_check and manifest.export_check.calibration
+    fitted = manifest.export_check.calibration
     calibrator = Calibrator.from_dict(manifest.calibration)
     assert fitted["kind"] == calibrator.kind and fitted["reviews"] == 48  # the run's val reviews
     assert manifest.temperature == calibrator.equivalent_temperature > 0
@@ -156,9 +159,7 @@ def test_export_calibrates_with_a_cross_validated_choice(bundle, trained_run):
     best = min(c["log_loss"] for c in fitted["candidates"].values())
     assert fitted["cv_log_loss"] <= fitted["candidates"]["temperature"]["log_loss"]
     assert fitted["cv_log_loss"] == best or calibrator.kind == "temperature"
-    assert (
-        0 <= fitted["accuracy_after"] <= 1 and "fp32_calibrated_accuracy" in manifest.export_check
-    )
+    assert 0 <= fitted["accuracy_after"] <= 1 and 0 <= fitted["validation_accuracy_after"] <= 1
     card = (bundle / artifacts.CARD).read_text()
     assert "cross-validated" in card and calibrator.describe() in card
     assert f"{fitted['accuracy_before']:.2%} before calibration" in card
@@ -171,11 +172,12 @@ def test_export_calibrates_on_the_calibration_data_it_is_given(trained_run, revi
     out = tmp_path / "cal"
     options = ExportOptions(optimize=False, calibration_data=str(review_files["csv"]))
     report = export_run(trained_run, out, options, QUIET)
-    fitted = report["calibration"]
-    assert fitted["reviews"] == 160 and fitted["source"] == str(review_files["csv"])
+    fitted = report.calibration
+    assert fitted and fitted["reviews"] == 160 and fitted["source"] == str(review_files["csv"])
     manifest = artifacts.read_manifest(out)
     calibrator = Calibrator.from_dict(manifest.calibration)
-    assert calibrator.reviews == 160 and manifest.export_check["calibration"] == fitted
+    assert manifest.export_check and manifest.export_check.calibration == fitted
+    assert calibrator.reviews == 160
     texts = [text for text, _ in make_reviews(40, seed=11)]
     classifier = senticlf.load(out)
     logits = classifier.logits_of_ids(classifier.encoder.encode(texts))
@@ -202,14 +204,18 @@ def test_every_bundle_carries_a_checked_model_card(bundle, tmp_path):
         artifacts.read_manifest(tampered)
 
 
-def test_export_report_says_how_int8_compares_with_fp32_in_speed_here(bundle):
+def test_export_measures_how_each_model_batches_on_this_cpu(bundle):
     manifest = artifacts.read_manifest(bundle)
-    check, timing = manifest.export_check, manifest.quantization["speed"]
-    assert check["fp32_reviews_per_s"] > 0 and check["int8_reviews_per_s"] > 0
-    assert check["int8_speedup"] == pytest.approx(
-        check["int8_reviews_per_s"] / check["fp32_reviews_per_s"]
-    )
-    assert timing["int8_speedup"] == check["int8_speedup"]
+    batching = manifest.batching
+    assert batching and batching.cpu == cpu.cpu_name()
+    assert set(batching.models) == {artifacts.FP32_MODEL, artifacts.INT8_MODEL}
+    for profile in batching.models.values():
+        assert 1 <= profile.batch_size <= profile.invariant_up_to
+        assert set(profile.reviews_per_s) >= {1, profile.batch_size}
+        assert all(speed > 0 for speed in profile.reviews_per_s.values())
+    fp32 = batching.models[artifacts.FP32_MODEL]
+    # fp32 gives a review the same probabilities alone and among others, at every size tried
+    assert fp32.invariant_up_to == 32 and max(fp32.max_probability_change.values()) <= 1e-4
 
 
 def test_the_predictor_serves_the_variant_the_manifest_records(bundle):
@@ -219,4 +225,5 @@ def test_the_predictor_serves_the_variant_the_manifest_records(bundle):
     assert classifier.model_file == artifacts.INT8_MODEL
     recorded = artifacts.sha256_of(bundle / classifier.model_file)
     assert classifier.manifest.files[artifacts.INT8_MODEL] == recorded
-    assert classifier.manifest.quantization["variant"]
+    assert classifier.manifest.export_check and classifier.manifest.export_check.int8
+    assert classifier.manifest.export_check.int8.variant

@@ -13,12 +13,19 @@ def calibrated_manifest(**overrides) -> artifacts.Manifest:
         labels=["negative", "neutral", "positive"], opset=18, senticlf_version="0.1.0",
         training_metrics={"best_epoch": 3, "train_size": 1000, "val_size": 200,
                           "best": {"val_accuracy": 0.885, "val_f1": 0.883, "val_loss": 0.31}},
-        export_check={"reviews": 200, "torch_accuracy": 0.885, "fp32_accuracy": 0.885,
-                      "fp32_max_logit_difference": 2.1e-5, "int8_accuracy": 0.88,
-                      "int8_agreement": 0.99, "int8_setting": "per-channel",
-                      "calibration": {"temperature": 1.7, "reviews": 200, "ece_before": 0.061,
-                                      "ece_after": 0.018, "nll_before": 0.42, "nll_after": 0.33}},
-        quantization={"preset": "avx2"}, temperature=1.7,
+        export_check=artifacts.ExportCheck(
+            reviews=200, torch_accuracy=0.885, fp32_accuracy=0.885,
+            fp32_max_logit_difference=2.1e-5, graph_optimization="O2",
+            int8=artifacts.Int8Result(
+                "avx2", (artifacts.Int8Attempt("per-channel", 0.88, 0.99),), "per-channel"
+            ),
+            calibration={"temperature": 1.7, "reviews": 200, "ece_before": 0.061,
+                         "ece_after": 0.018, "nll_before": 0.42, "nll_after": 0.33},
+        ),
+        batching=artifacts.Batching("Test CPU", ("avx2",), {
+            artifacts.INT8_MODEL: artifacts.BatchProfile(1, 1, {8: 0.2}, {1: 95.0}),
+        }),
+        temperature=1.7,
     )  # fmt: skip
     settings.update(overrides)
     return artifacts.Manifest(**settings)
@@ -34,11 +41,17 @@ def test_card_tells_a_reviewer_what_the_bundle_is():
     assert "temperature of 1.700" in card and "0.0610 before, 0.0180 after" in card
     assert "longer than 512 tokens is cut" in card and "last three quarters" in card
     assert "senticlf.load(" in card and "`model.int8.onnx`" in card
+    assert "88.00%" in card and "(per-channel)" in card and "99.00%" in card
+    assert "batch 1 (95.0 reviews/s on Test CPU), batch-invariant up to 1" in card
 
 
 def test_card_of_an_uncalibrated_fp32_bundle_says_so():
     manifest = calibrated_manifest(
-        files={artifacts.FP32_MODEL: "0" * 64}, export_check={}, temperature=1.0, truncation="head"
+        files={artifacts.FP32_MODEL: "0" * 64},
+        export_check=None,
+        batching=None,
+        temperature=1.0,
+        truncation="head",
     )
     card = render_card(manifest)
     assert "no temperature was fitted" in card and "dynamic INT8" not in card

@@ -21,13 +21,13 @@ def avx2_only_cpu(monkeypatch):
 
 
 def test_every_family_has_a_ladder_of_known_variants():
-    assert set(quantize.LADDERS) == set(quantize.PRESETS)
+    assert set(quantize.LADDERS) == set(cpu.PRESETS)
     for ladder in quantize.LADDERS.values():
         assert ladder and all(name in quantize.VARIANTS for name in ladder)
         assert not any(quantize.VARIANTS[name].needs_calibration for name in ladder)
 
 
-@pytest.mark.parametrize("preset", quantize.PRESETS)
+@pytest.mark.parametrize("preset", cpu.PRESETS)
 def test_every_optimum_variant_builds_a_config_for_every_preset(preset):
     for variant in quantize.VARIANTS.values():
         if variant.method != "optimum":
@@ -43,14 +43,15 @@ def test_every_optimum_variant_builds_a_config_for_every_preset(preset):
 
 
 def test_unknown_preset_and_variant_are_clear_errors():
-    with pytest.raises(SenticlfError, match="unknown quantization preset 'avx9000'"):
-        quantize.checked_preset("avx9000")
+    with pytest.raises(SenticlfError, match="--preset must be one of .*got 'avx9000'"):
+        ExportOptions(preset="avx9000")
     with pytest.raises(SenticlfError, match="unknown INT8 variant 'int4'"):
         quantize.variant_named("int4")
 
 
 def test_a_preset_this_cpu_cannot_run_is_refused_before_any_export_work(avx2_only_cpu):
-    assert quantize.checked_preset(None) == "avx2" == quantize.checked_preset("avx2")
+    assert ExportOptions(quantize=True).int8_preset == "avx2"
+    assert ExportOptions(quantize=True, preset="avx2").int8_preset == "avx2"
     for preset, needed in (("avx512_vnni", "avx512_vnni"), ("avx512", "avx512f"), ("arm64", "")):
         with pytest.raises(SenticlfError, match=f"--preset {preset} needs a CPU with {needed}"):
             ExportOptions(quantize=True, preset=preset)

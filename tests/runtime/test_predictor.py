@@ -23,6 +23,7 @@ ODD_TEXTS = [
     "great " * 200_000,  # a 1.2 MB review
     "awful film\r\nboring\r\n",
     "\ufeffwonderful film",
+    "\ud800 lone surrogate film \udfff",  # valid JSON ("\\ud800") a tokenizer cannot take
 ]
 
 

@@ -55,3 +55,12 @@ def test_bad_settings_are_clear_errors(tokenizer, tmp_path):
     (tmp_path / "tokenizer.json").write_text("{broken")
     with pytest.raises(SenticlfError, match="cannot read tokenizer"):
         ReviewEncoder.load(EncoderSettings(tmp_path / "tokenizer.json", 64, "head"))
+
+
+def test_lone_surrogates_become_replacement_characters_and_pairs_survive():
+    from senticlf.runtime.tokenize import normalize
+
+    assert normalize("\ud800 film") == "\ufffd film"
+    assert normalize("ok \udfff") == "ok \ufffd"
+    assert normalize("\ud83d\ude00 fun") == "\U0001f600 fun"  # a well-formed pair is one character
+    assert normalize("plain text") == "plain text"

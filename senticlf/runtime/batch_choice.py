@@ -1,0 +1,153 @@
+"""How many texts share one ONNX Runtime call: the fastest size that keeps answers unchanged.
+
+A user must get the same answer for a text whatever else is in the file or the server's
+queue. Dynamic INT8 breaks that: it quantizes each call's activations with one scale for the
+whole batch tensor (padding included), so a review's probability moved by up to 0.52 between
+batch 1 and batch 8 on a fine-tuned model (issue 17). fp32 does not move. So a model is run
+in batches only as large as it was *measured* to be batch-invariant, and within that bound
+at the size that was fastest on the CPU at hand; which size is fastest differs between CPUs
+(batch 1 on one AVX-512 VNNI CPU, batch 8 on another), so it is measured, never looked up.
+
+Export measures every model on its validation reviews and records a
+:class:`~senticlf.artifacts.BatchProfile` in the manifest; a bundle loaded on a different CPU
+(or provider) is measured again at load on synthetic token ids, which takes about a second.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from senticlf import artifacts, cpu
+from senticlf.runtime.batching import TokenIds, run_in_groups, run_length_sorted
+
+# The sizes tried; larger batches of IMDb-length reviews fall out of cache on small CPUs.
+CANDIDATE_BATCH_SIZES = (1, 8, 32)
+# A text's probabilities alone and among others may differ by float noise, no more.
+INVARIANCE_TOLERANCE = 1e-4
+# Load-time probe on a CPU the bundle was not measured on: synthetic reviews of mixed length.
+_PROBE_TEXTS = 32
+_PROBE_MAX_TOKENS = 256
+_SHUFFLE_SEED = 0
+
+Run = Callable[[list[TokenIds]], np.ndarray]
+ToProbabilities = Callable[[np.ndarray], np.ndarray]
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = logits.astype(np.float64) - logits.max(axis=-1, keepdims=True)
+    exp = np.exp(shifted)
+    return exp / exp.sum(axis=-1, keepdims=True)
+
+
+def run_alone(ids: Sequence[TokenIds], run: Run) -> np.ndarray:
+    """Every text in a call of its own: the answer every batched path must reproduce."""
+    return run_in_groups(ids, ([i] for i in range(len(ids))), run)
+
+
+def mixed_batches(count: int, batch_size: int) -> list[list[int]]:
+    """Batches of texts in a fixed shuffled order, so that short reviews sit beside long ones."""
+    order = list(range(count))
+    random.Random(_SHUFFLE_SEED).shuffle(order)
+    return [order[start : start + batch_size] for start in range(0, count, batch_size)]
+
+
+def largest_change(
+    ids: Sequence[TokenIds],
+    run: Run,
+    alone: np.ndarray,
+    batch_size: int,
+    to_probabilities: ToProbabilities = softmax,
+) -> float:
+    """Largest probability change of any text between alone and in mixed batches of this size.
+
+    A label flip always shows as a change of at least the distance to the decision boundary,
+    so one number covers both criteria at this tolerance.
+    """
+    batched = run_in_groups(ids, mixed_batches(len(ids), batch_size), run)
+    return float(np.max(np.abs(to_probabilities(batched) - to_probabilities(alone))))
+
+
+def measure(
+    ids: Sequence[TokenIds],
+    run: Run,
+    to_probabilities: ToProbabilities = softmax,
+    batch_sizes: Sequence[int] = CANDIDATE_BATCH_SIZES,
+    alone: np.ndarray | None = None,
+    cap: int | None = None,
+) -> artifacts.BatchProfile:
+    """Test batch invariance at each size, time the sizes allowed, keep the fastest.
+
+    ``alone`` (each text's logits from calls of one) may be passed when the caller has them
+    already, as export's gate does. Sizes above the first one that is not invariant are not
+    tried. ``cap`` bounds the result for a recipe that is not invariant by construction
+    (dynamic quantization: a measurement on some texts cannot vouch for every other text).
+    """
+    run(list(sorted(ids, key=len)[-2:]))  # warm-up: the first calls allocate and pick kernels
+    start = time.perf_counter()
+    timed_alone = run_alone(ids, run)
+    seconds = {1: time.perf_counter() - start}
+    alone = timed_alone if alone is None else alone
+    changes: dict[int, float] = {}
+    invariant_up_to = 1
+    for size in sorted(b for b in batch_sizes if b > 1):
+        changes[size] = largest_change(ids, run, alone, size, to_probabilities)
+        if changes[size] > INVARIANCE_TOLERANCE:
+            break
+        invariant_up_to = size
+    if cap is not None:
+        invariant_up_to = min(invariant_up_to, cap)
+    for size in sorted(b for b in batch_sizes if 1 < b <= invariant_up_to):
+        start = time.perf_counter()
+        run_length_sorted(ids, size, run)
+        seconds[size] = time.perf_counter() - start
+    speeds = {size: len(ids) / max(s, 1e-9) for size, s in seconds.items()}
+    fastest = max(speeds, key=speeds.__getitem__)
+    return artifacts.BatchProfile(fastest, invariant_up_to, changes, speeds)
+
+
+def probe_ids(
+    vocab_size: int, prefix: Sequence[int], suffix: Sequence[int], max_length: int
+) -> list[list[int]]:
+    """Synthetic reviews of 8 to 256 tokens (at most ``max_length`` with the special tokens),
+    for measuring a bundle on a CPU it was not measured on."""
+    rng = random.Random(_SHUFFLE_SEED)
+    low = min(1000, vocab_size // 2)  # above the special and unused tokens of BERT vocabularies
+    longest = max(1, min(_PROBE_MAX_TOKENS, max_length - len(prefix) - len(suffix)))
+    texts = []
+    for _ in range(_PROBE_TEXTS):
+        length = rng.randint(min(8, longest), longest)
+        texts.append([*prefix, *(rng.randrange(low, vocab_size) for _ in range(length)), *suffix])
+    return texts
+
+
+def recorded_profile(
+    manifest: artifacts.Manifest, model_file: str, on_cpu_provider: bool
+) -> artifacts.BatchProfile | None:
+    """The export's measurement, if it was taken on this CPU model for the CPU provider."""
+    batching = manifest.batching
+    if batching is None or not on_cpu_provider or batching.cpu != cpu.cpu_name():
+        return None
+    return batching.models.get(model_file)
+
+
+def recorded_cap(manifest: artifacts.Manifest, model_file: str) -> int | None:
+    """The most texts per call export allowed this model on any CPU (None: no bound known).
+
+    A measurement taken here can lower it, never raise it: export knows the recipe, and a
+    dynamically quantized model is not invariant whatever a few probe texts show. A bundle
+    written before batching was recorded runs its INT8 model one text at a time.
+    """
+    if manifest.batching and model_file in manifest.batching.models:
+        return manifest.batching.models[model_file].invariant_up_to
+    return 1 if model_file == artifacts.INT8_MODEL else None
+
+
+def effective_batch_size(profile: artifacts.BatchProfile, requested: int | None) -> int:
+    """The caller's batch size, capped where the model stops being batch-invariant."""
+    if requested is None:
+        return profile.batch_size
+    return max(1, min(requested, profile.invariant_up_to))
