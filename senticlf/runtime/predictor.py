@@ -151,12 +151,19 @@ class SentimentClassifier:
     def _run(self, batch: list[TokenIds]) -> np.ndarray:
         return self.runner.logits(*self.encoder.pad(batch))
 
-    def to_prediction(self, probabilities: np.ndarray) -> Prediction:
+    def to_prediction(
+        self, probabilities: np.ndarray, min_confidence: float | None = None
+    ) -> Prediction:
         """One row of :meth:`probabilities` as a Prediction.
 
-        The threshold picks the label first; then, with ``min_confidence``, a label whose
-        probability is below it becomes ``uncertain`` (every score is still reported).
+        The threshold picks the label first; then, with ``min_confidence`` (this call's, else
+        the classifier's), a label whose probability is below it becomes ``uncertain`` (every
+        score is still reported). A per-call value lets a server take it per request.
         """
+        if min_confidence is None:
+            min_confidence = self.min_confidence
+        else:
+            min_confidence = _checked_min_confidence(min_confidence, self.labels)
         scores = {label: float(p) for label, p in zip(self.labels, probabilities, strict=True)}
         positive = scores.get("positive") if artifacts.is_binary_sentiment(self.labels) else None
         if positive is not None and self.threshold is not None:
@@ -164,7 +171,7 @@ class SentimentClassifier:
         else:
             label = self.labels[int(np.argmax(probabilities))]
         score = scores[label]
-        if self.min_confidence is not None and score < self.min_confidence:
+        if min_confidence is not None and score < min_confidence:
             label = UNCERTAIN
         return Prediction(label=label, score=score, scores=scores, positive=positive)
 

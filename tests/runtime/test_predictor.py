@@ -239,6 +239,13 @@ def test_min_confidence_labels_unsure_texts_uncertain_and_keeps_their_scores(bun
     assert [p.score for p in unsure] == [p.score for p in plain]
     assert [p.label for p in unsure] == ["uncertain" if p.score < cut else p.label for p in plain]
     assert any(p.label == "uncertain" for p in unsure)
+    # Per call (a server's request field): the same answer as a classifier built with it.
+    plain_classifier = senticlf.load(bundle, quantized=False)
+    rows = plain_classifier.probabilities(texts)
+    per_call = [plain_classifier.to_prediction(row, min_confidence=cut) for row in rows]
+    assert per_call == unsure
+    with pytest.raises(SenticlfError, match="min confidence must be in"):
+        plain_classifier.to_prediction(rows[0], min_confidence=2.0)
     # After --threshold: the threshold picks the label, then its probability is checked.
     both = senticlf.load(bundle, quantized=False, threshold=0.2, min_confidence=0.6).predict(texts)
     for p in both:
