@@ -313,10 +313,17 @@ def export(
     calibrate: Annotated[
         bool,
         typer.Option(
-            help="Fit a temperature on the validation reviews so scores are calibrated "
-            "probabilities (labels never change)."
+            help="Calibrate scores (temperature, Platt or isotonic, chosen by cross-validated "
+            "log-loss) so they are probabilities; the label is the most probable after it."
         ),
     ] = EXPORT_DEFAULTS.calibrate,
+    calibration_data: Annotated[
+        str | None,
+        typer.Option(
+            help="Labelled reviews to calibrate on (any source train --data reads) "
+            "[default: the run's validation reviews]."
+        ),
+    ] = EXPORT_DEFAULTS.calibration_data,
     overwrite: Annotated[
         bool,
         typer.Option(
@@ -330,7 +337,7 @@ def export(
         options = ExportOptions(
             quantize=quantize, preset=preset, max_accuracy_drop=max_accuracy_drop,
             min_agreement=min_agreement, overwrite=overwrite, opset=opset, optimize=optimize,
-            calibrate=calibrate,
+            calibrate=calibrate, calibration_data=calibration_data,
         )  # fmt: skip
         from senticlf.export.bundle import export_run
 
@@ -367,6 +374,13 @@ def predict(
     threshold: Annotated[
         float | None,
         typer.Option(help="Binary bundles: P(positive) at which a review is positive [0.5]."),
+    ] = None,
+    min_confidence: Annotated[
+        float | None,
+        typer.Option(
+            help="Label a review 'uncertain' when the probability of its label is below this "
+            "(scores are still given); applies after --threshold."
+        ),
     ] = None,
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Replace an existing --output file.")
@@ -405,7 +419,7 @@ def predict(
                     file, output, fmt, bundle=model, text_column=text_column,
                     overwrite=overwrite, address=address, num_workers=num_workers,
                     threads=threads, batch_size=batch_size, quantized=quantized_flag(fp32),
-                    threshold=threshold, ship_bundle=ship_bundle,
+                    threshold=threshold, ship_bundle=ship_bundle, min_confidence=min_confidence,
                 )
             )  # fmt: skip
         refuse_on_local_engine(address, num_workers, ship_bundle)
@@ -413,7 +427,7 @@ def predict(
         bundle = model or _newest_bundle()
         classifier = SentimentClassifier(
             bundle, quantized=quantized_flag(fp32), threads=threads,
-            batch_size=batch_size, threshold=threshold,
+            batch_size=batch_size, threshold=threshold, min_confidence=min_confidence,
         )  # fmt: skip
         err.print(f"model: {bundle} ({classifier.model_file})", highlight=False)
         predict_file(job, classifier, err)
@@ -456,7 +470,7 @@ def evaluate(
     ],
     out: Annotated[
         Path | None,
-        typer.Option(help="Write report.json, report.md and reliability.png here (atomically)."),
+        typer.Option(help="Write report.json, report.md and the diagrams here (atomically)."),
     ] = None,
     compare: Annotated[
         Path | None, typer.Option(help="A second bundle, scored side by side on the same reviews.")
@@ -474,8 +488,15 @@ def evaluate(
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Replace an existing --out folder.")
     ] = False,
+    target_accuracy: Annotated[
+        float | None,
+        typer.Option(
+            help="Report the smallest --min-confidence whose answered reviews reach this "
+            "accuracy, and the share of reviews it answers."
+        ),
+    ] = None,
 ) -> None:
-    """Accuracy, macro F1, per-label scores, calibration (ECE), length buckets, error groups."""
+    """Accuracy, F1, calibration (ECE), coverage curve, length buckets, error groups."""
 
     def action() -> None:
         from senticlf.evaluation.evaluate import EvaluationJob
@@ -484,7 +505,7 @@ def evaluate(
         job = EvaluationJob(
             bundle=bundle, data=data, out=out, compare=compare, fp32=fp32,
             text_column=text_column, label_column=label_column, threads=threads,
-            batch_size=batch_size, overwrite=overwrite,
+            batch_size=batch_size, overwrite=overwrite, target_accuracy=target_accuracy,
         )  # fmt: skip
         run_evaluation(job, Console(), err)
 

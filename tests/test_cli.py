@@ -196,6 +196,39 @@ def test_predict_reads_every_table_format_alike(bundle, tmp_path):
         assert [json.loads(line)["label"] for line in result.stdout.splitlines()] == labels, path
 
 
+def test_predict_min_confidence_answers_uncertain_below_it(bundle, reviews_txt, tmp_path):
+    plain = invoke("predict", reviews_txt, "--model", bundle, "--format", "jsonl")
+    records = [json.loads(line) for line in plain.stdout.splitlines()]
+    scores = [r["score"] for r in records if r["label"]]
+    cut = (min(scores) + max(scores)) / 2 if min(scores) < max(scores) else max(scores) + 1e-9
+    unsure = invoke(
+        "predict", reviews_txt, "--model", bundle, "--format", "jsonl",
+        "--min-confidence", f"{min(cut, 1.0)}",
+    )  # fmt: skip
+    assert unsure.exit_code == 0, unsure.output
+    for before, after in zip(records, map(json.loads, unsure.stdout.splitlines()), strict=True):
+        if before["label"] is None:
+            assert after["label"] is None
+            continue
+        assert after["scores"] == before["scores"] and after["score"] == before["score"]
+        assert after["label"] == ("uncertain" if before["score"] < cut else before["label"])
+    assert_one_line_error(
+        invoke("predict", reviews_txt, "--model", bundle, "--min-confidence", "0"),
+        "min confidence must be in (0, 1]",
+    )
+
+
+def test_export_refuses_calibration_data_without_calibrating(trained_run, tmp_path):
+    assert_one_line_error(
+        invoke(
+            "export", trained_run, "--no-calibrate", "--calibration-data", tmp_path / "c.csv",
+            "--output", tmp_path / "b",
+        ),
+        "exclude each other",
+    )  # fmt: skip
+    assert not (tmp_path / "b").exists()
+
+
 def test_predict_reads_stdin(bundle):
     result = invoke(
         "predict", "-", "--model", bundle, "--format", "jsonl", input="great film\nawful film\n"
@@ -380,10 +413,15 @@ def test_evaluate_matches_a_hand_computation_from_the_predictor(bundle, labelled
     from senticlf.evaluation.calibration import expected_calibration_error
 
     out = tmp_path / "eval"
-    result = invoke("evaluate", bundle, "--data", labelled_csv, "--out", out, "--threads", "1")
+    result = invoke(
+        "evaluate", bundle, "--data", labelled_csv, "--out", out, "--threads", "1",
+        "--target-accuracy", "0.9",
+    )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "macro F1" in result.stdout and "Confusion matrix" in result.stdout
-    assert sorted(p.name for p in out.iterdir()) == ["reliability.png", "report.json", "report.md"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "coverage.png", "reliability.png", "report.json", "report.md",
+    ]  # fmt: skip
     report = json.loads((out / "report.json").read_text())
     model = report["models"][0]
 
@@ -406,6 +444,16 @@ def test_evaluate_matches_a_hand_computation_from_the_predictor(bundle, labelled
         expected_calibration_error(scores, truth), abs=1e-5
     )
     assert model["misclassified"] == 12 - tp - tn
+    # The threshold --target-accuracy picks, recomputed from predict's own scores.
+    target = model["coverage"]["target"]["reached"]
+    if target is not None:
+        answered = scores.max(axis=1) >= target["threshold"]
+        right = predicted == truth
+        assert target["accuracy"] == pytest.approx(right[answered].mean())
+        assert target["accuracy"] >= 0.9
+        assert target["coverage"] == pytest.approx(answered.mean())
+        unsure = senticlf.load(bundle, min_confidence=target["threshold"]).predict(texts)
+        assert [p.label != "uncertain" for p in unsure] == answered.tolist()
     assert sum(r["reviews"] for r in model["by_length"]) == 12
     assert "| negative |" in (out / "report.md").read_text()
 

@@ -1,8 +1,8 @@
 """``senticlf evaluate``: a bundle (or two models side by side) on a labelled file.
 
 Answers what a user asks before shipping: how good is it on my data, can its probabilities be
-trusted, where does it fail. Reads any file ``train --data`` reads, maps its labels onto the
-bundle's, and writes report.json, report.md and reliability.png into a folder that appears
+trusted, how accurate it is on the reviews it is sure of, where does it fail. Reads any file ``train --data`` reads, maps its labels onto the
+bundle's, and writes report.json, report.md, reliability.png and coverage.png into a folder that appears
 only complete.
 """
 
@@ -35,6 +35,7 @@ class EvaluationJob:
     threads: int | None = None
     batch_size: int | None = DEFAULT_BATCH
     overwrite: bool = False
+    target_accuracy: float | None = None  # report the threshold that reaches this accuracy
 
     def __post_init__(self) -> None:
         if self.compare is not None and self.fp32:
@@ -43,6 +44,8 @@ class EvaluationJob:
             )
         if self.out is not None and self.out.exists() and not self.overwrite:
             raise SenticlfError(f"{self.out} already exists; pass --overwrite to replace it")
+        if self.target_accuracy is not None and not 0 < self.target_accuracy <= 1:
+            raise SenticlfError(f"--target-accuracy must be in (0, 1], got {self.target_accuracy}")
         if self.threads is not None and self.threads < 1:
             raise SenticlfError(f"--threads must be at least 1, got {self.threads}")
 
@@ -54,7 +57,9 @@ def evaluate(job: EvaluationJob, console: Console, progress: Console) -> dict[st
     reviews = data.read_labelled(job.data, labels, job.text_column, job.label_column)
     texts = [review.text for review in reviews]
     truth = np.array([review.label for review in reviews], dtype=np.int64)
-    models = [scoring.score_model(c, texts, truth, progress) for c in classifiers]
+    models = [
+        scoring.score_model(c, texts, truth, progress, job.target_accuracy) for c in classifiers
+    ]
     result: dict[str, Any] = {
         "data": job.data,
         "reviews": len(reviews),

@@ -7,6 +7,7 @@ matplotlib is imported here only, and only when a diagram is drawn: it belongs t
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from senticlf import atomic
 from senticlf.errors import SenticlfError
@@ -21,16 +22,20 @@ def matplotlib_available() -> bool:
     return True
 
 
-def plot_reliability(panels: dict[str, CalibrationScores], path: Path) -> None:
-    """One panel per title: bars of accuracy per confidence bin, the gap to the diagonal in red."""
+def _pyplot() -> Any:
     try:
         import matplotlib
     except ImportError:
-        raise SenticlfError(
-            "the reliability diagram needs matplotlib: pip install 'senticlf[evaluate]'"
-        ) from None
+        raise SenticlfError("diagrams need matplotlib: pip install 'senticlf[evaluate]'") from None
     matplotlib.use("Agg")  # no display on servers and CI
     import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_reliability(panels: dict[str, CalibrationScores], path: Path) -> None:
+    """One panel per title: bars of accuracy per confidence bin, the gap to the diagonal in red."""
+    plt = _pyplot()
 
     figure, axes = plt.subplots(1, len(panels), figsize=(4.5 * len(panels), 4.5), squeeze=False)
     for axis, (title, scores) in zip(axes[0], panels.items(), strict=True):
@@ -49,6 +54,33 @@ def plot_reliability(panels: dict[str, CalibrationScores], path: Path) -> None:
                  ylabel="accuracy", title=f"{title}\nECE {scores.ece:.4f}, NLL {scores.nll:.4f}")  # fmt: skip
         axis.legend(loc="upper left", fontsize=8)
         axis.grid(alpha=0.3)
+    figure.tight_layout()
+    with atomic.atomic_open(path, "wb") as handle:
+        figure.savefig(handle, format="png", dpi=100)
+    plt.close(figure)
+
+
+def plot_coverage(lines: dict[str, list[dict[str, Any]]], path: Path) -> None:
+    """Accuracy of the answered reviews against the share answered, one line per model.
+
+    ``lines`` maps a name to coverage points (dicts with coverage, accuracy, threshold), as
+    senticlf.evaluation.coverage stores them; thresholds 0.6/0.7/0.8/0.9 are marked.
+    """
+    plt = _pyplot()
+    figure, axis = plt.subplots(figsize=(6, 4.5))
+    for name, points in lines.items():
+        kept = [p for p in points if p["accuracy"] is not None]
+        axis.plot([p["coverage"] for p in kept], [p["accuracy"] for p in kept], label=name)
+        for p in kept:
+            if round(p["threshold"], 3) in (0.6, 0.7, 0.8, 0.9):
+                axis.annotate(f"{p['threshold']:.1f}", (p["coverage"], p["accuracy"]),
+                              fontsize=7, textcoords="offset points", xytext=(3, -9))  # fmt: skip
+                axis.plot(p["coverage"], p["accuracy"], "k.", markersize=4)
+    axis.set(xlim=(0, 1.02), xlabel="coverage (share of reviews answered)",
+             ylabel="accuracy of the answered reviews",
+             title="Abstention: accuracy vs coverage (labels: min confidence)")  # fmt: skip
+    axis.legend(loc="lower left", fontsize=8)
+    axis.grid(alpha=0.3)
     figure.tight_layout()
     with atomic.atomic_open(path, "wb") as handle:
         figure.savefig(handle, format="png", dpi=100)

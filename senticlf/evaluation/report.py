@@ -18,6 +18,7 @@ from senticlf.evaluation import calibration, plots
 REPORT_JSON = "report.json"
 REPORT_MD = "report.md"
 RELIABILITY_PNG = "reliability.png"
+COVERAGE_PNG = "coverage.png"
 
 
 def print_report(console: Console, result: dict[str, Any]) -> None:
@@ -30,15 +31,17 @@ def print_report(console: Console, result: dict[str, Any]) -> None:
 
 
 def write_report(result: dict[str, Any], out: Path, overwrite: bool, progress: Console) -> None:
-    """report.json, report.md and reliability.png, in a folder that appears only complete."""
+    """report.json, report.md and the two diagrams, in a folder that appears only complete."""
     with atomic.atomic_dir(out, overwrite=overwrite) as staging:
         atomic.write_text(staging / REPORT_JSON, json.dumps(result, indent=2) + "\n")
         if plots.matplotlib_available():
             plots.plot_reliability(reliability_panels(result), staging / RELIABILITY_PNG)
+            plots.plot_coverage(coverage_lines(result), staging / COVERAGE_PNG)
             drawn = True
         else:
             progress.print(
-                "reliability.png skipped: matplotlib is missing (pip install 'senticlf[evaluate]')"
+                f"{RELIABILITY_PNG} and {COVERAGE_PNG} skipped: matplotlib is missing "
+                "(pip install 'senticlf[evaluate]')"
             )
             drawn = False
         atomic.write_text(staging / REPORT_MD, to_markdown(result, diagram=drawn))
@@ -46,21 +49,25 @@ def write_report(result: dict[str, Any], out: Path, overwrite: bool, progress: C
 
 
 def reliability_panels(result: dict[str, Any]) -> dict[str, calibration.CalibrationScores]:
-    """Per model: as served (its temperature) and, when that differs from 1, uncalibrated."""
+    """Per model: as served (its calibrator) and, when that is not T = 1, uncalibrated."""
     panels = {}
     for model in result["models"]:
         served = _scores(model["calibration"]["calibrated"])
-        panels[f"{model['name']}, T={served.temperature:.2f}"] = served
-        if served.temperature != 1.0:
-            panels[f"{model['name']}, uncalibrated (T=1)"] = _scores(
-                model["calibration"]["uncalibrated"]
-            )
+        raw = _scores(model["calibration"]["uncalibrated"])
+        panels[f"{model['name']}, {served.calibrator}"] = served
+        if served.calibrator != raw.calibrator:
+            panels[f"{model['name']}, {raw.calibrator}"] = raw
     return panels
+
+
+def coverage_lines(result: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """Per model: its coverage curve (the points plots.plot_coverage draws)."""
+    return {model["name"]: model["coverage"]["curve"] for model in result["models"]}
 
 
 def _scores(stored: dict[str, Any]) -> calibration.CalibrationScores:
     bins = [calibration.ReliabilityBin(**b) for b in stored["bins"]]
-    return calibration.CalibrationScores(stored["temperature"], stored["ece"], stored["nll"], bins)
+    return calibration.CalibrationScores(stored["calibrator"], stored["ece"], stored["nll"], bins)
 
 
 # ---------------------------------------------------------------------------- Markdown
@@ -76,7 +83,7 @@ def to_markdown(result: dict[str, Any], diagram: bool = False) -> str:
         f"Machine: {machine['cpu']} ({', '.join(machine['instruction_sets']) or 'no AVX2'}), "
         f"threads: {result['threads'] or 'all cores'}; senticlf {result['senticlf_version']}.",
         "",
-        "| model | accuracy | macro F1 | ECE | ECE at T=1 | log-loss | log-loss at T=1 | temperature | reviews/s |",
+        "| model | accuracy | macro F1 | ECE | ECE at T=1 | log-loss | log-loss at T=1 | calibrator | reviews/s |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for model in models:
@@ -86,11 +93,12 @@ def to_markdown(result: dict[str, Any], diagram: bool = False) -> str:
             f"| {model['name']} | {m['accuracy']:.2%} | {m['macro_f1']:.4f} | "
             f"{cal['calibrated']['ece']:.4f} | {cal['uncalibrated']['ece']:.4f} | "
             f"{cal['calibrated']['nll']:.4f} | {cal['uncalibrated']['nll']:.4f} | "
-            f"{model['temperature']:.3f} | {speed:.1f} |"
+            f"{model['calibrator']} | {speed:.1f} |"
         )
     lines += [
         "",
-        "ECE: expected calibration error, 15 equal-width confidence bins. Throughput includes "
+        f"ECE: expected calibration error, {calibration.ECE_BINS} equal-width confidence bins. "
+        "Throughput includes "
         f"tokenization, batches of {models[0]['throughput']['batch_size']} sorted by length.",
     ]
     if "comparison" in result:
@@ -104,7 +112,10 @@ def to_markdown(result: dict[str, Any], diagram: bool = False) -> str:
             f"exact McNemar p = {c['mcnemar_p']:.3g}.",
         ]
     if diagram:
-        lines += ["", f"Reliability diagram: `{RELIABILITY_PNG}`."]
+        lines += [
+            "",
+            f"Reliability diagram: `{RELIABILITY_PNG}`; coverage curve: `{COVERAGE_PNG}`.",
+        ]
     for model in models:
         lines += _model_section(model, result["labels"])
     return "\n".join(lines) + "\n"
@@ -131,6 +142,7 @@ def _model_section(model: dict[str, Any], labels: list[str]) -> list[str]:
     lines += ["|---" * (len(labels) + 1) + "|"]
     for label, row in zip(labels, m["confusion_matrix"], strict=True):
         lines.append(f"| {label} | " + " | ".join(f"{n:,}" for n in row) + " |")
+    lines += _coverage_section(model["coverage"])
     lines += ["", "Accuracy by review length (tokens before truncation):", ""]
     lines += ["| tokens | reviews | accuracy |", "|---|---|---|"]
     for row in model["by_length"]:
@@ -143,4 +155,33 @@ def _model_section(model: dict[str, Any], labels: list[str]) -> list[str]:
         f"Misclassified: {model['misclassified']:,}; error groups (a review may be in several): "
         f"{groups}.",
     ]
+    return lines
+
+
+def _coverage_section(summary: dict[str, Any]) -> list[str]:
+    """The coverage table (every 0.05) and, when asked, the threshold for a target accuracy."""
+    lines = [
+        "",
+        "Abstention (`--min-confidence`): answering only reviews whose top probability reaches "
+        "the threshold:",
+        "",
+        "| min confidence | answered | coverage | accuracy of answered |",
+        "|---|---|---|---|",
+    ]
+    for row in summary["table"]:
+        accuracy = "-" if row["accuracy"] is None else f"{row['accuracy']:.2%}"
+        lines.append(
+            f"| {row['threshold']:.2f} | {row['answered']:,} | {row['coverage']:.1%} | {accuracy} |"
+        )
+    if "target" in summary:
+        target, reached = summary["target"]["accuracy"], summary["target"]["reached"]
+        lines.append("")
+        if reached is None:
+            lines.append(f"No threshold reaches accuracy {target:.1%} on these reviews.")
+        else:
+            lines.append(
+                f"Target accuracy {target:.1%}: `--min-confidence {reached['threshold']:.4f}` "
+                f"answers {reached['coverage']:.1%} of these reviews ({reached['answered']:,}) at "
+                f"{reached['accuracy']:.2%}."
+            )
     return lines

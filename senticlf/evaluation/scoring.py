@@ -1,7 +1,8 @@
 """One model on labelled reviews: every number ``senticlf evaluate`` reports for it.
 
 The model runs once; raw logits give the uncalibrated (T = 1) and the calibrated (the
-bundle's temperature) probabilities alike, so both calibration figures cost one pass.
+bundle's calibrator, as served) probabilities alike, so both calibration figures cost one pass.
+Labels are the argmax of the calibrated probabilities, as ``predict`` gives them.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from rich.console import Console
 from rich.progress import Progress
 
 from senticlf import artifacts
-from senticlf.evaluation import calibration, error_analysis, lengths, metrics
+from senticlf.evaluation import calibration, coverage, error_analysis, lengths, metrics
 from senticlf.runtime.batching import chunks
 from senticlf.runtime.predictor import SentimentClassifier
 
@@ -49,26 +50,29 @@ def score_model(
     texts: Sequence[str],
     labels: np.ndarray,
     console: Console,
+    target_accuracy: float | None = None,
 ) -> dict[str, Any]:
-    """Metrics, calibration (T = 1 and the bundle's T), length buckets, error groups, speed."""
+    """Metrics, calibration (T = 1 and as served), coverage, lengths, error groups, speed."""
     logits, seconds = run_logits(classifier, texts, console)
-    predictions = logits.argmax(axis=1)
+    probabilities = classifier.calibrated(logits)
+    predictions = probabilities.argmax(axis=1)
     names = classifier.labels
-    calibrated = calibration.calibration_scores(logits, labels, classifier.temperature)
+    served = classifier.calibrator.describe()
+    calibrated = calibration.probability_scores(probabilities, labels, served)
     raw = calibration.calibration_scores(logits, labels, 1.0)
     max_length = classifier.manifest.max_length
     token_counts = classifier.encoder.untruncated_lengths(list(texts))
     correct = predictions == labels
-    probabilities = calibration.scaled_probabilities(logits, classifier.temperature)
     return {
         "name": model_name(classifier),
         "bundle": str(classifier.bundle_dir),
         "model_file": classifier.model_file,
         "max_length": max_length,
         "truncation": classifier.manifest.truncation,
-        "temperature": classifier.temperature,
+        "calibrator": served,
         "metrics": metrics.classification_report(labels, predictions, names),
         "calibration": {"calibrated": calibrated.to_dict(), "uncalibrated": raw.to_dict()},
+        "coverage": coverage.summary(probabilities, labels, target_accuracy),
         "by_length": lengths.accuracy_by_length(token_counts, correct, max_length),
         **_errors(texts, labels, predictions, probabilities, token_counts, max_length, names),
         "throughput": {

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +17,8 @@ from rich.console import Console
 
 from senticlf import __version__, artifacts, atomic, cpu
 from senticlf.errors import SenticlfError
-from senticlf.evaluation import calibration
-from senticlf.export import card, check, quantize, speed
+from senticlf.evaluation.calibration import Calibrator
+from senticlf.export import calibrate, card, check, quantize, speed
 from senticlf.export.options import ExportOptions
 from senticlf.runtime.tokenize import ReviewEncoder
 from senticlf.training import run_folder
@@ -34,6 +35,7 @@ def export_run(
     config, metrics = run_folder.finished_run(run_dir)
     val = run_folder.read_subset(run_dir, artifacts.RUN_VAL_CSV, config)
     labels = np.array([review.label for review in val])
+    calibration_reviews = calibrate.read_reviews(options, config)  # before the slow export
     failure: str | None = None
     with atomic.atomic_dir(output, overwrite=options.overwrite) as staging:
         model_path = export_fp32(
@@ -50,18 +52,19 @@ def export_run(
                 f"the ONNX model's logits differ from PyTorch's by {difference:.2e} "
                 f"(tolerance {FP32_TOLERANCE}); export aborted"
             )
-        temperature, fitted = 1.0, None
+        fitted, calibrator = None, Calibrator()  # Calibrator(): T = 1, uncalibrated
         if options.calibrate:
-            fitted = calibration.calibrate(fp32.logits, labels)
-            temperature = fitted.temperature
-        profiles = {
-            artifacts.FP32_MODEL: check.batch_profile(model_path, encoder, ids, temperature)
-        }
+            fitted = calibrate.fit(
+                calibration_reviews, options, model_path, encoder, fp32, labels, console
+            )
+            calibrator = fitted.calibrator
+        served = calibrator.apply  # probabilities as the predictor will serve them
+        profiles = {artifacts.FP32_MODEL: check.batch_profile(model_path, encoder, ids, served)}
         int8: artifacts.Int8Result | None = None
         files = [artifacts.FP32_MODEL, artifacts.TOKENIZER]
         if options.quantize:
             int8, int8_profile = _quantize_checked(
-                staging, model_path, fp32, encoder, ids, labels, options, console, temperature
+                staging, model_path, fp32, encoder, ids, labels, options, console, served
             )
             if int8_profile is None:
                 failure = _ladder_failure(int8, fp32, options)
@@ -76,11 +79,13 @@ def export_run(
             graph_optimization="onnxruntime transformer fusions (O2)"
             if options.optimize
             else "none",
-            calibration=fitted.to_dict() if fitted else None,
+            calibration=calibrate.report(fitted, calibrator, fp32, labels) if fitted else None,
             int8=int8,
         )
         manifest = _manifest(staging, files, config, metrics, report, profiles)
-        manifest.temperature = temperature
+        if fitted is not None:
+            manifest.temperature = calibrator.equivalent_temperature
+            manifest.calibration = calibrator.to_dict()
         _write_card_and_manifest(staging, manifest, output.name, config)
     _print_report(console, manifest, output)
     if failure:
@@ -139,7 +144,7 @@ def _quantize_checked(
     labels: np.ndarray,
     options: ExportOptions,
     console: Console,
-    temperature: float,
+    served: Callable[[np.ndarray], np.ndarray],
 ) -> tuple[artifacts.Int8Result, artifacts.BatchProfile | None]:
     """Try this CPU family's INT8 variants until one keeps accuracy; report what was tried.
 
@@ -159,9 +164,7 @@ def _quantize_checked(
         if drop <= options.max_accuracy_drop and agree >= options.min_agreement:
             console.print("measuring how the INT8 model batches on this CPU")
             cap = None if quantize.variant_named(name).batch_invariant else 1
-            profile = check.batch_profile_of(
-                runner, encoder, ids, temperature, alone.logits, cap=cap
-            )
+            profile = check.batch_profile_of(runner, encoder, ids, served, alone.logits, cap=cap)
             return artifacts.Int8Result(preset, tuple(tried), name), profile
         console.print(f"[yellow]{name}: accuracy drop {drop:.1f} points, agreement {agree:.1%}[/]")
     target.unlink(missing_ok=True)
@@ -225,6 +228,10 @@ def _write_card_and_manifest(
     manifest.write(staging)
 
 
+def _cv(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
 def _print_report(console: Console, manifest: artifacts.Manifest, output: Path) -> None:
     report = manifest.export_check
     assert report is not None  # export always writes one
@@ -235,8 +242,10 @@ def _print_report(console: Console, manifest: artifacts.Manifest, output: Path) 
     if report.calibration:
         fitted = report.calibration
         console.print(
-            f"calibration: temperature {fitted['temperature']:.3f}, expected calibration error "
-            f"{fitted['ece_before']:.3f} -> {fitted['ece_after']:.3f} on the validation reviews"
+            f"calibration: {fitted['description']}, chosen by cross-validated log-loss on "
+            f"{fitted['reviews']} reviews ({fitted['source']}); cross-validated ECE "
+            f"{_cv(fitted['cv_ece'])} (uncalibrated {fitted['ece_before']:.3f}); validation "
+            f"accuracy {report.fp32_accuracy:.2%} -> {fitted['validation_accuracy_after']:.2%}"
         )
     kept = report.int8.kept if report.int8 else None
     if report.int8 and kept:

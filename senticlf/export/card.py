@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from senticlf import artifacts
+from senticlf.evaluation.calibration import ECE_BINS, Calibrator
 
 
 def _percent(value: Any) -> str:
@@ -26,7 +27,7 @@ def _number(value: Any, digits: int = 4) -> str:
 
 
 def calibration_of(manifest: artifacts.Manifest) -> dict[str, Any] | None:
-    """What export measured around the temperature it fitted (None: not calibrated)."""
+    """What export measured around the calibrator it fitted (None: not calibrated)."""
     check = manifest.export_check
     return check.calibration if check and isinstance(check.calibration, dict) else None
 
@@ -81,9 +82,9 @@ def summary(manifest: artifacts.Manifest) -> list[tuple[str, str]]:
     if calibration:
         rows.append((
             "calibration",
-            f"temperature {manifest.temperature:.3f}; ECE {_number(calibration.get('ece_before'))}"
-            f" -> {_number(calibration.get('ece_after'))} on {calibration.get('reviews', '-')} "
-            "held-out reviews",
+            f"{_calibrator_words(manifest)}; ECE {_number(calibration.get('ece_before'))} "
+            f"uncalibrated, {_number(calibration.get('cv_ece'))} cross-validated, on "
+            f"{calibration.get('reviews', '-')} held-out reviews",
         ))  # fmt: skip
     else:
         rows.append(("calibration", f"temperature {manifest.temperature:.3f} (not fitted)"))
@@ -187,7 +188,7 @@ def render_card(
         f"- A review longer than {manifest.max_length} tokens is cut: "
         + _truncation_text(manifest.truncation)
         + " What lies in between is not seen; `senticlf evaluate` reports accuracy by length.",
-        "- Probabilities are the model's, scaled by the temperature above; they are not a "
+        "- Probabilities are the model's, calibrated as above; they are not a "
         "guarantee for text unlike the training data.",
         "- Sarcasm, negation and mixed sentiment are the usual failures of sentiment models.",
         "",
@@ -243,6 +244,13 @@ def _export_check_text(manifest: artifacts.Manifest) -> str:
     return text
 
 
+def _calibrator_words(manifest: artifacts.Manifest) -> str:
+    try:
+        return Calibrator.for_manifest(manifest.calibration, manifest.temperature).describe()
+    except ValueError:
+        return "unreadable calibrator"
+
+
 def _calibration_text(manifest: artifacts.Manifest) -> str:
     calibration = calibration_of(manifest)
     if not calibration:
@@ -250,13 +258,36 @@ def _calibration_text(manifest: artifacts.Manifest) -> str:
             f"Temperature {manifest.temperature:.3f}: no temperature was fitted "
             "(exported with --no-calibrate, or by an older senticlf)."
         )
+    if manifest.calibration is None:  # bundles from before the choice of calibrators
+        return (
+            f"Logits are divided by a temperature of {manifest.temperature:.3f} before the softmax "
+            f"(fp32 and INT8 alike), fitted on {calibration.get('reviews', '-')} held-out "
+            "validation reviews by minimising the negative log-likelihood. On those reviews: "
+            f"expected calibration error ({ECE_BINS} bins) {_number(calibration.get('ece_before'))}"
+            f" before, {_number(calibration.get('ece_after'))} after."
+        )
+    candidates = calibration.get("candidates") or {}
+    tried = ", ".join(
+        f"{kind} {_number(scores.get('log_loss'))}" for kind, scores in candidates.items()
+    )
+    check = _check_of(manifest)
     return (
-        f"Logits are divided by a temperature of {manifest.temperature:.3f} before the softmax "
-        f"(fp32 and INT8 alike), fitted on {calibration.get('reviews', '-')} held-out validation "
-        "reviews by minimising the negative log-likelihood. Labels do not change, only scores. "
-        f"On those reviews: expected calibration error (15 bins) {_number(calibration.get('ece_before'))}"
-        f" before, {_number(calibration.get('ece_after'))} after; log-loss "
-        f"{_number(calibration.get('nll_before'))} before, {_number(calibration.get('nll_after'))} after."
+        f"Probabilities come from {_calibrator_words(manifest)} (fp32 and INT8 alike), fitted on "
+        f"{calibration.get('reviews', '-')} held-out labelled reviews ({calibration.get('source', '-')}) "
+        + (
+            f"and chosen by the lowest cross-validated log-loss ({tried})"
+            if tried
+            else "(too few to cross-validate a choice: temperature only)"
+        )
+        + ". The label is the most probable label after calibration. On those reviews: expected "
+        f"calibration error ({ECE_BINS} bins) {_number(calibration.get('ece_before'))} "
+        f"uncalibrated, {_number(calibration.get('cv_ece'))} cross-validated; log-loss "
+        f"{_number(calibration.get('nll_before'))} uncalibrated, "
+        f"{_number(calibration.get('cv_log_loss'))} cross-validated; accuracy "
+        f"{_percent(calibration.get('accuracy_before'))} before calibration, "
+        f"{_percent(calibration.get('accuracy_after'))} after. On the validation reviews: "
+        f"accuracy {_percent(check.fp32_accuracy)} before, "
+        f"{_percent(calibration.get('validation_accuracy_after'))} after."
     )
 
 

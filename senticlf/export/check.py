@@ -6,7 +6,7 @@ encoder and batching), so any difference in logits is the export's own.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,25 +79,31 @@ def alone_scores(
 
 
 def batch_profile(
-    model_path: Path, encoder: ReviewEncoder, ids: Sequence[TokenIds], temperature: float
+    model_path: Path,
+    encoder: ReviewEncoder,
+    ids: Sequence[TokenIds],
+    served: Callable[[np.ndarray], np.ndarray],
 ) -> artifacts.BatchProfile:
-    """How ``model_path`` batches on this CPU: invariance at each size, and the fastest."""
-    return batch_profile_of(ModelRunner(model_path), encoder, ids, temperature)
+    """How ``model_path`` batches on this CPU: invariance at each size, and the fastest.
+
+    ``served`` turns logits into probabilities as the predictor will (the bundle's calibrator).
+    """
+    return batch_profile_of(ModelRunner(model_path), encoder, ids, served)
 
 
 def batch_profile_of(
     runner: ModelRunner,
     encoder: ReviewEncoder,
     ids: Sequence[TokenIds],
-    temperature: float,
+    served: Callable[[np.ndarray], np.ndarray],
     alone: np.ndarray | None = None,
     cap: int | None = None,
 ) -> artifacts.BatchProfile:
-    """:func:`batch_profile` for an open session, on probabilities as served (temperature)."""
+    """:func:`batch_profile` for an open session, on probabilities as served."""
     return batch_choice.measure(
         ids,
         lambda batch: runner.logits(*encoder.pad(batch)),
-        lambda logits: batch_choice.softmax(logits / temperature),
+        served,
         alone=alone,
         cap=cap,
     )

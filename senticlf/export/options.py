@@ -24,7 +24,10 @@ class ExportOptions:
     overwrite: bool = False
     opset: int | None = None
     optimize: bool = True
-    calibrate: bool = True  # fit a temperature on the validation reviews (labels never change)
+    calibrate: bool = True  # fit a calibrator (temperature, Platt or isotonic; see calibration)
+    # Labelled reviews to calibrate on (any source `train --data` reads); None: the run's
+    # validation reviews.
+    calibration_data: str | None = None
 
     def __post_init__(self) -> None:
         if self.preset is not None and self.preset not in PRESETS:
@@ -46,6 +49,8 @@ class ExportOptions:
             raise SenticlfError(f"--max-accuracy-drop must be >= 0, got {self.max_accuracy_drop}")
         if not 0 < self.min_agreement <= 1:
             raise SenticlfError(f"--min-agreement must be in (0, 1], got {self.min_agreement}")
+        if self.calibration_data is not None and not self.calibrate:
+            raise SenticlfError("--calibration-data and --no-calibrate exclude each other")
         if self.opset is not None and not 11 <= self.opset <= 25:
             raise SenticlfError(f"--opset must be between 11 and 25, got {self.opset}")
 

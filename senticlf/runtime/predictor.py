@@ -15,6 +15,7 @@ import numpy as np
 
 from senticlf import artifacts
 from senticlf.errors import SenticlfError
+from senticlf.evaluation.calibration import Calibrator
 from senticlf.runtime import batch_choice
 from senticlf.runtime.batching import TokenIds, chunks, run_length_sorted
 from senticlf.runtime.session import CPU, ModelRunner
@@ -26,6 +27,9 @@ DEFAULT_BATCH: int | None = None
 softmax = batch_choice.softmax
 # Binary bundles label a text positive when P(positive) reaches this.
 DEFAULT_THRESHOLD = 0.5
+# The label of a text whose probability falls below ``min_confidence`` (abstention).
+UNCERTAIN = "uncertain"
+__all__ = ["DEFAULT_BATCH", "UNCERTAIN", "Prediction", "SentimentClassifier", "load", "softmax"]
 
 
 @dataclass(frozen=True)
@@ -33,7 +37,8 @@ class Prediction:
     """One text's result: the winning label, its probability and every label's probability.
 
     ``positive`` is P(positive) for binary sentiment bundles (None for other label sets), kept
-    because it is the one number most binary users want.
+    because it is the one number most binary users want. With ``min_confidence`` the label
+    may be ``uncertain``; ``score`` is then the probability of the label it would have given.
     """
 
     label: str
@@ -60,6 +65,7 @@ class SentimentClassifier:
         threads: int | None = None,
         batch_size: int | None = None,
         threshold: float | None = None,
+        min_confidence: float | None = None,
     ) -> None:
         if batch_size is not None and batch_size < 1:
             raise SenticlfError(f"batch size must be at least 1, got {batch_size}")
@@ -67,10 +73,11 @@ class SentimentClassifier:
         self.manifest = artifacts.read_manifest(self.bundle_dir, verify=True)
         self.labels = list(self.manifest.labels)
         self.threshold = _checked_threshold(threshold, self.labels)
+        self.min_confidence = _checked_min_confidence(min_confidence, self.labels)
         self.model_file = self._choose_model(quantized)
         self.runner = ModelRunner(self.bundle_dir / self.model_file, providers, threads)
         self.encoder = ReviewEncoder.for_bundle(self.bundle_dir, self.manifest)
-        self.temperature = float(self.manifest.temperature)
+        self.calibrator = _calibrator_of(self.manifest, self.bundle_dir)
         self.batch_profile = self._batch_profile()
         self.batch_size = batch_choice.effective_batch_size(self.batch_profile, batch_size)
 
@@ -130,12 +137,13 @@ class SentimentClassifier:
         return self.calibrated(self.logits_of_ids(self.encoder.encode(texts)))
 
     def calibrated(self, logits: np.ndarray) -> np.ndarray:
-        """Probabilities from raw logits (manifest temperature, then softmax), row by row.
+        """Probabilities from raw logits through the bundle's calibrator, row by row.
 
-        Public so that callers which run :meth:`logits_of_ids` themselves (the server's batcher)
-        get exactly the numbers :meth:`predict` gives, without a copy of this arithmetic.
+        Public so that callers which run :meth:`logits_of_ids` themselves (the server's batcher,
+        ``senticlf evaluate``) get exactly the numbers :meth:`predict` gives: this is the one
+        place :meth:`Calibrator.apply` is called.
         """
-        return batch_choice.softmax(logits.astype(np.float64) / self.temperature)
+        return self.calibrator.apply(logits)
 
     def logits_of_ids(self, ids: Sequence[TokenIds]) -> np.ndarray:
         """Raw (uncalibrated) logits for already-encoded texts, length-sorted internally."""
@@ -147,15 +155,29 @@ class SentimentClassifier:
     def _run(self, batch: list[TokenIds]) -> np.ndarray:
         return self.runner.logits(*self.encoder.pad(batch))
 
-    def to_prediction(self, probabilities: np.ndarray) -> Prediction:
-        """One row of :meth:`probabilities` as a Prediction (the threshold applies here)."""
+    def to_prediction(
+        self, probabilities: np.ndarray, min_confidence: float | None = None
+    ) -> Prediction:
+        """One row of :meth:`probabilities` as a Prediction.
+
+        The threshold picks the label first; then, with ``min_confidence`` (this call's, else
+        the classifier's), a label whose probability is below it becomes ``uncertain`` (every
+        score is still reported). A per-call value lets a server take it per request.
+        """
+        if min_confidence is None:
+            min_confidence = self.min_confidence
+        else:
+            min_confidence = _checked_min_confidence(min_confidence, self.labels)
         scores = {label: float(p) for label, p in zip(self.labels, probabilities, strict=True)}
         positive = scores.get("positive") if artifacts.is_binary_sentiment(self.labels) else None
         if positive is not None and self.threshold is not None:
             label = "positive" if positive >= self.threshold else "negative"
         else:
             label = self.labels[int(np.argmax(probabilities))]
-        return Prediction(label=label, score=scores[label], scores=scores, positive=positive)
+        score = scores[label]
+        if min_confidence is not None and score < min_confidence:
+            label = UNCERTAIN
+        return Prediction(label=label, score=score, scores=scores, positive=positive)
 
 
 def _checked_threshold(threshold: float | None, labels: list[str]) -> float | None:
@@ -170,6 +192,32 @@ def _checked_threshold(threshold: float | None, labels: list[str]) -> float | No
     return threshold
 
 
+def _checked_min_confidence(min_confidence: float | None, labels: list[str]) -> float | None:
+    if min_confidence is None:
+        return None
+    if not 0 < min_confidence <= 1:
+        raise SenticlfError(f"min confidence must be in (0, 1], got {min_confidence}")
+    if UNCERTAIN in labels:
+        raise SenticlfError(
+            f"this bundle already has a label named {UNCERTAIN!r}, so abstaining with "
+            "min confidence would be ambiguous; drop --min-confidence or rename that label"
+        )
+    return min_confidence
+
+
+def _calibrator_of(manifest: artifacts.Manifest, bundle_dir: Path) -> Calibrator:
+    """The manifest's calibrator; bundles from before ``calibration`` keep their temperature."""
+    try:
+        calibrator = Calibrator.for_manifest(manifest.calibration, manifest.temperature)
+    except ValueError as exc:
+        raise SenticlfError(f"{bundle_dir / artifacts.MANIFEST}: {exc}") from None
+    if calibrator.kind != "temperature" and len(manifest.labels) != 2:
+        raise SenticlfError(
+            f"{bundle_dir / artifacts.MANIFEST}: a {calibrator.kind} calibrator needs 2 labels"
+        )
+    return calibrator
+
+
 def load(
     bundle_dir: str | Path,
     quantized: bool | None = None,
@@ -178,6 +226,7 @@ def load(
     providers: Sequence[str] | None = None,
     batch_size: int | None = None,
     threshold: float | None = None,
+    min_confidence: float | None = None,
 ) -> SentimentClassifier:
     """Load an exported bundle; uses the INT8 model when the bundle has one, unless told not to.
 
@@ -186,7 +235,8 @@ def load(
     ``batch_size`` the most texts per ONNX Runtime call (default: the size measured fastest on
     this CPU; never more than the model was measured batch-invariant at, so a text's answer
     does not depend on its batch-mates), and ``threshold`` the P(positive) at which a binary
-    bundle says positive (default: the most probable label).
+    bundle says positive (default: the most probable label). With ``min_confidence`` a text
+    whose label has a (calibrated) probability below it is labelled ``uncertain``.
     """
     return SentimentClassifier(
         bundle_dir,
@@ -195,4 +245,5 @@ def load(
         threads=threads,
         batch_size=batch_size,
         threshold=threshold,
+        min_confidence=min_confidence,
     )

@@ -33,6 +33,7 @@ class RayJob:
     quantized: bool | None = None
     threshold: float | None = None
     ship_bundle: bool = False
+    min_confidence: float | None = None
 
     @classmethod
     def from_cli(

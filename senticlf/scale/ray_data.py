@@ -103,6 +103,7 @@ class BundleWorker:
         batch_size: int | None = DEFAULT_BATCH,
         quantized: bool | None = None,
         threshold: float | None = None,
+        min_confidence: float | None = None,
     ) -> None:
         bundle = Path(bundle_dir)
         found = artifacts.read_manifest(bundle, verify=False).files
@@ -114,7 +115,7 @@ class BundleWorker:
         # SentimentClassifier verifies every file's sha256 against the manifest on this host.
         self.classifier = SentimentClassifier(
             bundle, quantized=quantized, threads=threads, batch_size=batch_size,
-            threshold=threshold,
+            threshold=threshold, min_confidence=min_confidence,
         )  # fmt: skip
         self.text_column = text_column
 
@@ -153,6 +154,7 @@ def predict_dataset(
     rows_per_call: int = DEFAULT_ROWS_PER_CALL,
     quantized: bool | None = None,
     threshold: float | None = None,
+    min_confidence: float | None = None,
     worker_bundle: str | None = None,
     preserve_order: bool = True,
 ) -> ray.data.Dataset:
@@ -182,7 +184,7 @@ def predict_dataset(
         fn_constructor_kwargs=dict(
             bundle_dir=worker_bundle or str(bundle_dir.resolve()), expected_files=manifest.files,
             text_column=column, threads=plan.threads, batch_size=batch_size,
-            quantized=quantized, threshold=threshold,
+            quantized=quantized, threshold=threshold, min_confidence=min_confidence,
         ),
         batch_format="pyarrow", batch_size=rows_per_call,
         compute=ray.data.ActorPoolStrategy(size=plan.workers), num_cpus=plan.threads,

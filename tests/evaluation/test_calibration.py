@@ -66,11 +66,118 @@ def test_calibrate_reports_both_sides():
     logits, labels = over_confident(n=1000)
     result = calibration.calibrate(logits, labels)
     assert result.reviews == 1000 and result.nll_after < result.nll_before
-    assert set(result.to_dict()) == {
-        "temperature", "reviews", "ece_before", "ece_after", "nll_before", "nll_after",
-    }  # fmt: skip
+    assert result.calibrator.kind == "temperature"  # 3 labels: temperature only
+    assert result.accuracy_before == result.accuracy_after
+    record = result.to_dict()
+    assert {"kind", "temperature", "accuracy_before", "accuracy_after", "cv_ece"} <= set(record)
+    assert set(record["candidates"]) == {"temperature"}
+    assert record["cv_ece"] == record["candidates"]["temperature"]["ece"]
 
 
 def test_bad_shapes_are_refused():
     with pytest.raises(ValueError):
         calibration.fit_temperature(np.zeros((3, 2)), np.array([0, 1]))
+
+
+def binary_logits(n: int, seed: int, truth, scale: float = 3.0):
+    """Logit differences d ~ N(0, 2); labels drawn from truth(d); the model reports scale * d."""
+    rng = np.random.default_rng(seed)
+    d = rng.normal(0, 2, n)
+    labels = (rng.random(n) < truth(d)).astype(np.int64)
+    return np.stack([np.zeros(n), scale * d], axis=1), labels
+
+
+def sigmoid(z):
+    return 1 / (1 + np.exp(-z))
+
+
+def test_platt_recovers_a_known_scale_and_bias():
+    # truth sigmoid(0.5 * d + 0.8) with logits 3 * d: a = 0.5 / 3, b = 0.8
+    logits, labels = binary_logits(20_000, 2, lambda d: sigmoid(0.5 * d + 0.8))
+    scale, bias = calibration.fit_platt(logits, labels)
+    assert scale == pytest.approx(0.5 / 3, rel=0.08) and bias == pytest.approx(0.8, abs=0.08)
+    chosen = calibration.fit_calibrator(logits[:3000], labels[:3000])
+    assert chosen.kind == "platt"  # a bias is beyond any temperature
+    assert chosen.candidates["platt"]["log_loss"] < chosen.candidates["temperature"]["log_loss"]
+
+
+def test_pool_adjacent_violators_on_a_hand_example():
+    knots_x, knots_y = calibration.fit_isotonic(
+        np.array([1, 2, 3, 4, 4]), np.array([1, 0, 1, 1, 0])
+    )
+    # (1, 2) violate and pool to 0.5; x = 4 is tied (mean 0.5) and pools with 3: 2/3.
+    assert knots_x == [1.0, 2.0, 3.0, 4.0]
+    assert knots_y == pytest.approx([0.5, 0.5, 2 / 3, 2 / 3])
+
+
+def test_isotonic_is_monotone_and_fixes_a_shape_temperature_cannot():
+    truth = lambda d: sigmoid(np.sign(d) * np.abs(d) ** 0.3)  # noqa: E731
+    logits, labels = binary_logits(3000, 3, truth)
+    chosen = calibration.fit_calibrator(logits, labels)
+    assert chosen.kind == "isotonic"
+    assert np.all(np.diff(chosen.knots_x) > 0) and np.all(np.diff(chosen.knots_y) >= 0)
+    grid = np.stack([np.zeros(500), np.linspace(-20, 20, 500)], axis=1)
+    positive = chosen.apply(grid)[:, 1]
+    assert np.all(np.diff(positive) >= 0) and chosen.floor <= positive.min()
+    assert positive.max() <= 1 - chosen.floor
+    fresh, fresh_labels = binary_logits(5000, 4, truth)
+    temperature = calibration.Calibrator(temperature=calibration.fit_temperature(logits, labels))
+    ece = {
+        name: calibration.expected_calibration_error(c.apply(fresh), fresh_labels)
+        for name, c in (("isotonic", chosen), ("temperature", temperature))
+    }
+    assert ece["isotonic"] < ece["temperature"] / 1.5
+    # Fitted on each side of 0.5: the model's labels never change.
+    assert np.array_equal(chosen.apply(fresh).argmax(axis=1), fresh.argmax(axis=1))
+
+
+def test_cross_validation_keeps_temperature_on_temperature_shaped_data():
+    for seed in range(5):
+        logits, labels = binary_logits(1000, 10 + seed, sigmoid)  # over-confident by 3 exactly
+        chosen = calibration.fit_calibrator(logits, labels)
+        assert chosen.kind == "temperature" and 2.5 < chosen.temperature < 3.6
+        assert set(chosen.candidates) == {"temperature", "platt", "isotonic"}
+        assert chosen.cv_log_loss == chosen.candidates["temperature"]["log_loss"]
+
+
+def test_more_than_two_labels_get_temperature_only():
+    logits, labels = over_confident(n=600)
+    chosen = calibration.fit_calibrator(logits, labels)
+    assert chosen.kind == "temperature" and set(chosen.candidates) == {"temperature"}
+    with pytest.raises(ValueError, match="need 2 labels"):
+        calibration.fit_calibrator(logits, labels, kinds=("isotonic",))
+    with pytest.raises(ValueError, match="needs 2 labels"):
+        calibration.Calibrator(kind="platt").apply(logits)
+
+
+def test_too_few_reviews_fit_temperature_without_cross_validation():
+    logits, labels = binary_logits(8, 5, sigmoid)
+    chosen = calibration.fit_calibrator(logits, labels)
+    assert chosen.kind == "temperature" and chosen.cv_log_loss is None and chosen.reviews == 8
+
+
+def test_a_calibrator_survives_the_manifest_round_trip():
+    import json
+
+    logits, labels = binary_logits(1000, 6, lambda d: sigmoid(np.sign(d) * np.abs(d) ** 0.3))
+    for kind in calibration.KINDS:
+        fitted = calibration.fit_calibrator(logits, labels, kinds=(kind,))
+        back = calibration.Calibrator.from_dict(json.loads(json.dumps(fitted.to_dict())))
+        assert back == fitted
+        assert np.array_equal(back.apply(logits), fitted.apply(logits))
+    with pytest.raises(ValueError, match="kind must be one of"):
+        calibration.Calibrator.from_dict({"kind": "magic"})
+    with pytest.raises(ValueError, match="knots"):
+        calibration.Calibrator.from_dict({"kind": "isotonic", "knots_x": [0.5]})
+    old = calibration.Calibrator.for_manifest(None, 1.7)  # a bundle from before `calibration`
+    assert old.kind == "temperature" and old.temperature == 1.7
+
+
+def test_calibrate_gives_accuracy_before_and_after_when_labels_can_move():
+    logits, labels = binary_logits(2000, 7, lambda d: sigmoid(0.5 * d + 0.8))
+    result = calibration.calibrate(logits, labels, "reviews.csv")
+    assert result.calibrator.kind == "platt" and result.source == "reviews.csv"
+    predicted = result.calibrator.apply(logits).argmax(axis=1)
+    assert result.accuracy_after == np.mean(predicted == labels)
+    assert result.accuracy_before == np.mean(logits.argmax(axis=1) == labels)
+    assert result.accuracy_after > result.accuracy_before  # the bias moved the crossing

@@ -9,6 +9,7 @@ import pytest
 from rich.console import Console
 
 from senticlf.evaluation import report, scoring
+from senticlf.evaluation.calibration import Calibrator
 
 LABELS = ["negative", "neutral", "positive"]
 # One review per row; the fake model's logits are over-confident (x4) but mostly right.
@@ -30,12 +31,15 @@ class FakeEncoder:
 
 class FakeClassifier:
     labels = LABELS
-    temperature = 2.0
+    calibrator = Calibrator(kind="temperature", temperature=2.0)
     model_file = "model.int8.onnx"
     bundle_dir = Path("export/three")
     batch_size = 8
     manifest = SimpleNamespace(max_length=16, truncation="head")
     encoder = FakeEncoder()
+
+    def calibrated(self, logits):
+        return self.calibrator.apply(logits)
 
     def logits_of_ids(self, ids):
         return LOGITS[[row[0] for row in ids]]
@@ -43,7 +47,7 @@ class FakeClassifier:
 
 @pytest.fixture(scope="module")
 def scored():
-    return scoring.score_model(FakeClassifier(), TEXTS, TRUTH, Console(quiet=True))
+    return scoring.score_model(FakeClassifier(), TEXTS, TRUTH, Console(quiet=True), 0.8)
 
 
 def test_three_labels_are_scored_by_name(scored):
@@ -60,7 +64,8 @@ def test_three_labels_are_scored_by_name(scored):
 def test_calibrated_and_raw_scores_come_from_one_pass(scored):
     calibrated = scored["calibration"]["calibrated"]
     raw = scored["calibration"]["uncalibrated"]
-    assert calibrated["temperature"] == 2.0 and raw["temperature"] == 1.0
+    assert calibrated["calibrator"] == "temperature 2.000"
+    assert raw["calibrator"] == "uncalibrated (T=1)"
     assert calibrated["ece"] < raw["ece"]  # the fake is over-confident; T=2 helps
     assert calibrated["nll"] < raw["nll"]
 
@@ -78,5 +83,24 @@ def test_report_files_appear_together(scored, tmp_path):
     text = (out / "report.md").read_text()
     assert "| true \\ predicted | negative | neutral | positive |" in text
     assert "| neutral | 1 | 2 | 0 |" in text and "reliability.png" in text
+    assert (out / "coverage.png").stat().st_size > 0 and "coverage.png" in text
+    assert "| min confidence | answered | coverage | accuracy of answered |" in text
+
     assert (out / "reliability.png").read_bytes().startswith(b"\x89PNG")
     assert [p.name for p in tmp_path.iterdir()] == ["eval"]  # no staging folder left behind
+
+
+def test_the_coverage_summary_follows_the_served_probabilities(scored):
+    """T=2 over the fake's logits; 6 of 8 right. The target 0.8 needs the wrong ones dropped."""
+    probabilities = FakeClassifier.calibrator.apply(LOGITS)
+    confidence = probabilities.max(axis=1)
+    correct = probabilities.argmax(axis=1) == TRUTH
+    target = scored["coverage"]["target"]["reached"]
+    answered = confidence >= target["threshold"]
+    assert correct[answered].mean() == target["accuracy"] >= 0.8
+    assert target["coverage"] == answered.mean() < 1  # answering all gives 6/8 < 0.8
+    lower = confidence[confidence < target["threshold"]]
+    for t in lower:  # no lower threshold reaches 0.8
+        assert correct[confidence >= t].mean() < 0.8
+    first = scored["coverage"]["table"][0]
+    assert first["threshold"] == 0.5 and first["answered"] == (confidence >= 0.5).sum()

@@ -128,24 +128,54 @@ def test_default_export_fuses_attention_and_no_optimize_does_not(bundle, trained
     assert "Attention" not in plain_ops and report.graph_optimization == "none"
     assert report.fp32_max_logit_difference < 1e-4
     # --no-calibrate: scores stay the model's own softmax
-    assert artifacts.read_manifest(plain).temperature == 1.0 and report.calibration is None
+    plain_manifest = artifacts.read_manifest(plain)
+    assert plain_manifest.temperature == 1.0 and report.calibration is None
+    assert plain_manifest.calibration is None
 
 
-def test_export_calibrates_scores_without_changing_labels(bundle, trained_run):
+def test_export_calibrates_with_a_cross_validated_choice(bundle, trained_run):
+    from senticlf.evaluation.calibration import Calibrator
+
     manifest = artifacts.read_manifest(bundle)
     assert manifest.export_check and manifest.export_check.calibration
     fitted = manifest.export_check.calibration
-    assert manifest.temperature == fitted["temperature"] > 0
-    assert fitted["nll_after"] <= fitted["nll_before"] + 1e-9  # the fit minimises the NLL
-    assert fitted["reviews"] == manifest.training_metrics["val_size"]
+    calibrator = Calibrator.from_dict(manifest.calibration)
+    assert fitted["kind"] == calibrator.kind and fitted["reviews"] == 48  # the run's val reviews
+    assert manifest.temperature == calibrator.equivalent_temperature > 0
+    assert set(fitted["candidates"]) == {"temperature", "platt", "isotonic"}
+    best = min(c["log_loss"] for c in fitted["candidates"].values())
+    assert fitted["cv_log_loss"] <= fitted["candidates"]["temperature"]["log_loss"]
+    assert fitted["cv_log_loss"] == best or calibrator.kind == "temperature"
+    assert 0 <= fitted["accuracy_after"] <= 1 and 0 <= fitted["validation_accuracy_after"] <= 1
+    card = (bundle / artifacts.CARD).read_text()
+    assert "cross-validated" in card and calibrator.describe() in card
+    assert f"{fitted['accuracy_before']:.2%} before calibration" in card
+
+
+def test_export_calibrates_on_the_calibration_data_it_is_given(trained_run, review_files, tmp_path):
+    """--calibration-data: any labelled table; the fit, the report and the labels follow it."""
+    from senticlf.evaluation.calibration import Calibrator
+
+    out = tmp_path / "cal"
+    options = ExportOptions(optimize=False, calibration_data=str(review_files["csv"]))
+    report = export_run(trained_run, out, options, QUIET)
+    fitted = report.calibration
+    assert fitted and fitted["reviews"] == 160 and fitted["source"] == str(review_files["csv"])
+    manifest = artifacts.read_manifest(out)
+    calibrator = Calibrator.from_dict(manifest.calibration)
+    assert manifest.export_check and manifest.export_check.calibration == fitted
+    assert calibrator.reviews == 160
     texts = [text for text, _ in make_reviews(40, seed=11)]
-    calibrated = senticlf.load(bundle, quantized=False).predict(texts)
-    shutil.copytree(bundle, bundle.parent / "raw", dirs_exist_ok=True)
-    raw_manifest = artifacts.read_manifest(bundle.parent / "raw")
-    raw_manifest.temperature = 1.0
-    raw_manifest.write(bundle.parent / "raw")
-    raw = senticlf.load(bundle.parent / "raw", quantized=False).predict(texts)
-    assert [p.label for p in calibrated] == [p.label for p in raw]
+    classifier = senticlf.load(out)
+    logits = classifier.logits_of_ids(classifier.encoder.encode(texts))
+    predicted = calibrator.apply(logits).argmax(axis=1)
+    assert [p.label for p in classifier.predict(texts)] == [classifier.labels[i] for i in predicted]
+    with pytest.raises(SenticlfError, match="exclude each other"):
+        ExportOptions(calibrate=False, calibration_data="x.csv")
+    missing = tmp_path / "missing.csv"
+    with pytest.raises(SenticlfError, match="does not exist"):
+        export_run(trained_run, tmp_path / "x", ExportOptions(calibration_data=str(missing)), QUIET)
+    assert not (tmp_path / "x").exists()
 
 
 def test_every_bundle_carries_a_checked_model_card(bundle, tmp_path):

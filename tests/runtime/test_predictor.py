@@ -194,19 +194,93 @@ def test_threshold_moves_labels_not_scores(bundle):
         senticlf.load(bundle, threshold=1.5)
 
 
-def test_the_manifest_temperature_softens_scores_but_keeps_labels(bundle, tmp_path):
+def edited_copy(bundle, folder, **fields):
+    """A copy of ``bundle`` whose manifest has ``fields`` replaced (None deletes the field)."""
     import json
 
-    calibrated = tmp_path / "calibrated"
-    shutil.copytree(bundle, calibrated)
-    manifest = json.loads((calibrated / artifacts.MANIFEST).read_text())
-    manifest["temperature"] = 4.0
-    (calibrated / artifacts.MANIFEST).write_text(json.dumps(manifest))
+    shutil.copytree(bundle, folder)
+    manifest = json.loads((folder / artifacts.MANIFEST).read_text())
+    for name, value in fields.items():
+        if value is None:
+            manifest.pop(name, None)
+        else:
+            manifest[name] = value
+    (folder / artifacts.MANIFEST).write_text(json.dumps(manifest))
+    return folder
+
+
+def test_an_old_bundle_with_a_temperature_only_still_softens_scores_and_keeps_labels(
+    bundle, tmp_path
+):
+    """Bundles from before ``calibration`` existed: their temperature is the calibrator."""
+    sharp_bundle = edited_copy(bundle, tmp_path / "sharp", calibration=None, temperature=1.0)
+    soft_bundle = edited_copy(bundle, tmp_path / "soft", calibration=None, temperature=4.0)
     texts = [text for text, _ in make_reviews(30, seed=6)]
-    sharp = senticlf.load(bundle, quantized=False).predict(texts)
-    soft = senticlf.load(calibrated, quantized=False).predict(texts)
+    sharp = senticlf.load(sharp_bundle, quantized=False).predict(texts)
+    soft_classifier = senticlf.load(soft_bundle, quantized=False)
+    soft = soft_classifier.predict(texts)
+    logits = soft_classifier.logits_of_ids(soft_classifier.encoder.encode(texts))
+    expected = np.exp(logits / 4.0) / np.exp(logits / 4.0).sum(axis=1, keepdims=True)
+    assert np.allclose([p.positive for p in soft], expected[:, 1], atol=1e-12)
     assert [p.label for p in soft] == [p.label for p in sharp]
     assert all(
         abs(s.positive - 0.5) <= abs(p.positive - 0.5) + 1e-12
         for s, p in zip(soft, sharp, strict=True)
     )
+
+
+def test_predictions_are_the_manifest_calibrator_applied_to_the_logits(bundle, tmp_path):
+    """One function (Calibrator.apply) for every path: equal to the last bit, labels its argmax."""
+    from senticlf.evaluation.calibration import Calibrator
+
+    texts = [text for text, _ in make_reviews(40, seed=12)]
+    platt = {"kind": "platt", "scale": 0.3, "bias": 0.4}
+    for folder in (bundle, edited_copy(bundle, tmp_path / "platt", calibration=platt)):
+        classifier = senticlf.load(folder, quantized=False)
+        manifest = artifacts.read_manifest(folder)
+        calibrator = Calibrator.from_dict(manifest.calibration)
+        direct = calibrator.apply(classifier.logits_of_ids(classifier.encoder.encode(texts)))
+        served = classifier.probabilities(texts)
+        assert np.array_equal(served, direct)
+        predictions = classifier.predict(texts)
+        assert [p.label for p in predictions] == [classifier.labels[i] for i in direct.argmax(1)]
+        assert [p.positive for p in predictions] == direct[:, 1].tolist()
+
+
+def test_a_broken_calibrator_in_the_manifest_is_a_clear_error(bundle, tmp_path):
+    broken = edited_copy(bundle, tmp_path / "broken", calibration={"kind": "magic"})
+    with pytest.raises(SenticlfError, match="calibrator kind must be one of"):
+        senticlf.load(broken)
+
+
+def test_min_confidence_labels_unsure_texts_uncertain_and_keeps_their_scores(bundle):
+    texts = [text for text, _ in make_reviews(40, seed=13)]
+    plain = senticlf.load(bundle, quantized=False).predict(texts)
+    cut = sorted(p.score for p in plain)[len(plain) // 2]  # about half fall below
+    unsure = senticlf.load(bundle, quantized=False, min_confidence=cut).predict(texts)
+    assert [p.scores for p in unsure] == [p.scores for p in plain]
+    assert [p.score for p in unsure] == [p.score for p in plain]
+    assert [p.label for p in unsure] == ["uncertain" if p.score < cut else p.label for p in plain]
+    assert any(p.label == "uncertain" for p in unsure)
+    # Per call (a server's request field): the same answer as a classifier built with it.
+    plain_classifier = senticlf.load(bundle, quantized=False)
+    rows = plain_classifier.probabilities(texts)
+    per_call = [plain_classifier.to_prediction(row, min_confidence=cut) for row in rows]
+    assert per_call == unsure
+    with pytest.raises(SenticlfError, match="min confidence must be in"):
+        plain_classifier.to_prediction(rows[0], min_confidence=2.0)
+    # After --threshold: the threshold picks the label, then its probability is checked.
+    both = senticlf.load(bundle, quantized=False, threshold=0.2, min_confidence=0.6).predict(texts)
+    for p in both:
+        chosen = "positive" if p.positive >= 0.2 else "negative"
+        assert p.score == p.scores[chosen]
+        assert p.label == ("uncertain" if p.scores[chosen] < 0.6 else chosen)
+
+
+def test_min_confidence_is_checked_and_an_uncertain_label_is_refused(bundle, tmp_path):
+    with pytest.raises(SenticlfError, match=r"min confidence must be in \(0, 1\]"):
+        senticlf.load(bundle, min_confidence=1.5)
+    odd = edited_copy(bundle, tmp_path / "odd", labels=["negative", "uncertain"])
+    senticlf.load(odd)  # fine without abstention
+    with pytest.raises(SenticlfError, match="already has a label named 'uncertain'"):
+        senticlf.load(odd, min_confidence=0.7)

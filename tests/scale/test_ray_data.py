@@ -74,6 +74,19 @@ def test_a_worker_refuses_a_bundle_that_differs_from_the_drivers(bundle, tmp_pat
         BundleWorker(str(copy), files, "text", threads=1)
 
 
+def test_a_worker_abstains_as_the_predictor_does(bundle):
+    import pyarrow as pa
+
+    from senticlf import artifacts
+
+    texts = ["a great film", "the film was", "awful boring waste", "fine story and music"]
+    local = SentimentClassifier(bundle, min_confidence=0.9, threads=1).predict(texts)
+    files = artifacts.read_manifest(bundle).files
+    worker = BundleWorker(str(bundle), files, "text", threads=1, min_confidence=0.9)
+    out = worker(pa.table({"text": texts}))
+    assert out.column(LABEL_COLUMN).to_pylist() == [p.label for p in local]
+
+
 def test_workers_load_neither_torch_nor_transformers(bundle, local_ray):
     @ray.remote(num_cpus=1)
     def heavy_modules_after_predicting(bundle_dir: str) -> list[str]:
