@@ -87,13 +87,13 @@ def _classifiers(job: EvaluationJob) -> list[SentimentClassifier]:
             bundle, quantized=quantized, threads=job.threads, batch_size=job.batch_size
         )
 
-    first = load(job.bundle, None)
     if job.fp32:
-        if first.model_file != artifacts.INT8_MODEL:
+        if artifacts.INT8_MODEL not in artifacts.read_manifest(job.bundle, verify=False).files:
             raise SenticlfError(
                 f"bundle {job.bundle} has no INT8 model; --fp32 compares its fp32 and INT8 models"
             )
-        return [first, load(job.bundle, False)]
+        return [load(job.bundle, True), load(job.bundle, False)]
+    first = load(job.bundle, None)
     if job.compare is None:
         return [first]
     other = load(job.compare, None)

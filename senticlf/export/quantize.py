@@ -228,13 +228,9 @@ def _quantize_static(source: Path, scratch: Path, variant: Variant, calibration:
 
 
 def calibration_feeds(fp32_model: Path, padded: Sequence[tuple[np.ndarray, np.ndarray]]) -> Feeds:
-    """Model inputs for static calibration, by the names the graph declares (BERT wants
-    token_type_ids, DistilBERT does not)."""
-    import onnx
+    """Model inputs for static calibration, built as the runtime builds them (by the names the
+    graph declares: BERT wants token_type_ids, DistilBERT does not)."""
+    from senticlf.runtime.session import ModelRunner
 
-    names = [i.name for i in onnx.load(fp32_model, load_external_data=False).graph.input]
-    feeds = []
-    for ids, mask in padded:
-        available = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
-        feeds.append({name: available[name] for name in names})
-    return feeds
+    runner = ModelRunner(fp32_model)
+    return [runner.feed(ids, mask) for ids, mask in padded]

@@ -78,14 +78,17 @@ class ModelRunner:
             raise SenticlfError(f"{model_path} expects inputs senticlf cannot feed: {unknown}")
         self.output_name = self.session.get_outputs()[0].name
 
-    def logits(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
+    def feed(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> dict[str, np.ndarray]:
+        """The graph's inputs by name, from a padded batch (token types all zero)."""
         available = {
             "input_ids": input_ids,
             "attention_mask": attention_mask,
             "token_type_ids": np.zeros_like(input_ids),
         }
-        feed = {name: available[name] for name in self.input_names}
-        (logits,) = self.session.run([self.output_name], feed)
+        return {name: available[name] for name in self.input_names}
+
+    def logits(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
+        (logits,) = self.session.run([self.output_name], self.feed(input_ids, attention_mask))
         return logits
 
 
