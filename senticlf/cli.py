@@ -540,6 +540,21 @@ def serve(
     fp32: Annotated[
         bool, typer.Option("--fp32", help="Use the fp32 model even when the bundle has INT8.")
     ] = False,
+    model_name: Annotated[
+        str | None,
+        typer.Option(
+            help="Model name in the KServe v2 routes [default: the bundle folder's name]."
+        ),
+    ] = None,
+    api_key: Annotated[
+        str | None,
+        typer.Option(
+            envvar="SENTICLF_API_KEY",
+            show_envvar=True,
+            help="Require 'Authorization: Bearer KEY' on every route but the health probes "
+            "(prefer the environment variable: options show in process listings).",
+        ),
+    ] = None,
 ) -> None:
     """Serve a bundle over HTTP with dynamic batching (needs the serve extra)."""
 
@@ -556,9 +571,13 @@ def serve(
         config = ServeConfig(
             host=host, port=port, threads=threads or SERVE_DEFAULTS.threads, max_batch=max_batch,
             max_batch_tokens=max_batch_tokens, max_wait_ms=max_wait_ms, max_queue=max_queue,
-            max_inputs=max_inputs, max_body_bytes=max_body_bytes,
+            max_inputs=max_inputs, max_body_bytes=max_body_bytes, model_name=model_name,
         )  # fmt: skip
-        run_server(bundle or newest_bundle(console=err), config, err, False if fp32 else None)
+        if api_key is not None and not api_key.strip():
+            raise SenticlfError("--api-key (or SENTICLF_API_KEY) is empty")
+        run_server(
+            bundle or newest_bundle(console=err), config, err, False if fp32 else None, api_key
+        )
 
     _run(action)
 
