@@ -277,9 +277,9 @@ async def read_body(request: Request, limit: int) -> bytes:
     sent nothing yet and is answered at once.
     """
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        if request.headers.get("expect", "").lower() == "100-continue":
-            raise _too_large(int(declared), limit)
+    expects_continue = request.headers.get("expect", "").lower() == "100-continue"
+    if declared.isdigit() and int(declared) > limit and expects_continue:
+        raise _too_large(int(declared), limit)  # nothing sent yet: nothing to drain
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
