@@ -155,3 +155,21 @@ def request_body(model: type[BaseModel]) -> dict[str, Any]:
         return node
 
     return {"required": True, "content": {"application/json": {"schema": inline(schema)}}}
+
+
+def texts_schema(max_inputs: int, max_body_bytes: int, blank_ok: bool) -> dict[str, Any]:
+    """JSON schema of one text or a list of texts within this server's limits.
+
+    The limits are the server's (--max-inputs, and a per-text length that keeps a full list,
+    JSON-escaped, under --max-body-bytes), so that a request the document calls valid is one
+    the server accepts: the API fuzzer holds the server to that.
+    """
+    text: dict[str, Any] = {
+        "type": "string",
+        "maxLength": max(1, max_body_bytes // (12 * (max_inputs + 1))),
+    }
+    if not blank_ok:
+        text["pattern"] = r"\S"
+    return {
+        "anyOf": [text, {"type": "array", "items": text, "minItems": 1, "maxItems": max_inputs}]
+    }

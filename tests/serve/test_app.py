@@ -188,8 +188,9 @@ def test_a_full_queue_answers_503_with_retry_after(bundle: Path, tmp_path: Path)
         assert server.stop() == 0, server.log()
 
 
-def metric(server: ServerProcess, line_start: str) -> float:
-    for line in httpx.get(f"{server.url}/metrics", timeout=10).text.splitlines():
+def metric(server: ServerProcess, line_start: str, headers: dict | None = None) -> float:
+    lines = httpx.get(f"{server.url}/metrics", headers=headers, timeout=10).text.splitlines()
+    for line in lines:
         if line.startswith(line_start):
             return float(line.split()[-1])
     return 0.0

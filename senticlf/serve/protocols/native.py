@@ -26,6 +26,7 @@ from senticlf.serve.schema import (
     json_object,
     kind,
     request_body,
+    texts_schema,
 )
 
 if TYPE_CHECKING:
@@ -98,12 +99,20 @@ class PredictionBody(BaseModel):
     note: str | None = Field(None, description="Why there is no prediction (blank text).")
 
 
+def _documented_body(service: Service) -> dict[str, Any]:
+    body = request_body(ClassifyBody)
+    config = service.config
+    inputs = texts_schema(config.max_inputs, config.max_body_bytes, blank_ok=True)
+    body["content"]["application/json"]["schema"]["properties"]["inputs"] = inputs
+    return body
+
+
 def add_routes(app: FastAPI, service: Service) -> None:
     @app.post(
         "/classify",
         response_model=list[PredictionBody],
         responses=error_responses(400, 413, 422, 503),
-        openapi_extra={"requestBody": request_body(ClassifyBody)},
+        openapi_extra={"requestBody": _documented_body(service)},
         tags=["senticlf"],
     )
     async def classify_route(request: Request) -> JSONResponse:

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from senticlf.serve.schema import (
     ApiError,
@@ -33,6 +33,7 @@ from senticlf.serve.schema import (
     json_object,
     kind,
     request_body,
+    texts_schema,
 )
 
 if TYPE_CHECKING:
@@ -151,7 +152,9 @@ def _ranked(labels: list[str], row: np.ndarray, top_k: int | None) -> list[dict[
 
 
 class TeiParameters(BaseModel):
-    """The Inference API's text-classification parameters."""
+    """The Inference API's text-classification parameters (others are refused: see _parameters)."""
+
+    model_config = ConfigDict(extra="forbid")
 
     function_to_apply: Literal["softmax", "sigmoid", "none"] | None = Field(
         None,
@@ -185,12 +188,27 @@ class LabelScore(BaseModel):
     score: float
 
 
+def _documented_body(service: Service) -> dict[str, Any]:
+    body = request_body(TeiBody)
+    config = service.config
+    inputs = texts_schema(config.max_inputs, config.max_body_bytes, blank_ok=False)
+    inputs["anyOf"].append(
+        {
+            **inputs["anyOf"][1],
+            "items": {"type": "array", "items": inputs["anyOf"][0], "minItems": 1, "maxItems": 1},
+        }
+    )
+    inputs["description"] = "One text, or a batch: a list of texts or TEI's [[text], [text]]."
+    body["content"]["application/json"]["schema"]["properties"]["inputs"] = inputs
+    return body
+
+
 def add_routes(app: FastAPI, service: Service) -> None:
     @app.post(
         "/predict",
         response_model=list[LabelScore] | list[list[LabelScore]],
         responses=error_responses(400, 413, 422, 503),
-        openapi_extra={"requestBody": request_body(TeiBody)},
+        openapi_extra={"requestBody": _documented_body(service)},
         tags=["TEI"],
     )
     async def predict(request: Request) -> JSONResponse:
