@@ -86,3 +86,22 @@ def test_hostile_requests_get_json_4xx_and_the_server_stays_well(default_server,
     settled_mb = rss.memory_info().rss / 2**20
     print(f"\nserver RSS: {start_mb:.0f} MB at start, peak {max(peak_mb, settled_mb):.0f} MB, "
           f"settled {settled_mb:.0f} MB")  # fmt: skip
+
+
+def test_an_oversized_body_announced_with_expect_100_continue_is_refused_at_once(
+    default_server,
+) -> None:
+    host, port = default_server.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=30) as sock:
+        sock.sendall(
+            b"POST /classify HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Expect: 100-continue\r\nContent-Length: 52428800\r\n\r\n"
+        )
+        answer = ""
+        for _ in range(20):  # headers and body may come in separate packets
+            chunk = sock.recv(65536).decode("latin-1")
+            answer += chunk
+            if not chunk or answer.rstrip().endswith("}"):
+                break
+    assert answer.startswith("HTTP/1.1 413"), answer  # no 100 Continue, no upload
+    assert '"error_type":"payload_too_large"' in answer

@@ -255,3 +255,20 @@ def test_lone_surrogates_never_500(server, clf) -> None:
     assert post(server, "/classify", {"inputs": REVIEWS[0]}).json() == [
         clf.predict(REVIEWS[0]).as_dict()
     ]
+
+
+def test_the_documented_tei_request_is_what_the_server_accepts(server) -> None:
+    # Regressions found by the fuzzer (test_fuzz.py): the OpenAPI document called a blank text,
+    # an over-long list and extra `parameters` keys valid while the server refused them.
+    schema = httpx.get(f"{server.url}/openapi.json").json()
+    body = schema["paths"]["/predict"]["post"]["requestBody"]["content"]["application/json"]
+    text, texts = body["schema"]["properties"]["inputs"]["anyOf"][:2]
+    assert text["pattern"] == r"\S" and texts["maxItems"] == 16  # the fixture's --max-inputs
+    parameters = body["schema"]["properties"]["parameters"]["anyOf"][0]
+    assert parameters["additionalProperties"] is False
+    for seed in (
+        {"inputs": ""},
+        {"inputs": ["a"] * 17},
+        {"inputs": "B", "parameters": {"\r\x9b\xc3l\r": 4.8740814477191233e36}},
+    ):
+        assert post(server, "/predict", seed).status_code in (413, 422), seed
