@@ -173,3 +173,14 @@ def texts_schema(max_inputs: int, max_body_bytes: int, blank_ok: bool) -> dict[s
     return {
         "anyOf": [text, {"type": "array", "items": text, "minItems": 1, "maxItems": max_inputs}]
     }
+
+
+def whole_number(value: Any) -> int | None:
+    """``value`` as an int if it is a JSON integer (JSON Schema counts 1.0 as one), else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return None

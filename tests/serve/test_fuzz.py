@@ -1,6 +1,6 @@
 """Schemathesis, driven by the server's own OpenAPI document, over every route it documents.
 
-Bounded (a few examples per operation, no deadline: the machine is shared) and against the
+Bounded (30 examples per operation, no deadline: the machine is shared) and against the
 real server on loopback, with the API key on (so the auth checks run too). Checks: no 5xx,
 every status and content type documented, every body matching its schema, invalid data
 refused, valid data accepted. Each input that once found a defect is kept in test_protocols.py
@@ -33,7 +33,7 @@ def test_the_api_keeps_its_own_documentation(keyed_server: ServerProcess) -> Non
 def fuzz(operation, excluded: list) -> None:
     @given(case=operation.as_strategy())
     @settings(
-        max_examples=12,
+        max_examples=30,
         deadline=None,
         derandomize=True,
         database=None,

@@ -93,6 +93,9 @@ def test_tei_truncate_and_unknown_fields_are_accepted_and_change_nothing(server,
 def test_tei_top_k(server) -> None:
     answer = post(server, "/predict", {"inputs": [REVIEWS[5]], "parameters": {"top_k": 1}}).json()
     assert len(answer) == 1 and len(answer[0]) == 1
+    # JSON Schema's integer includes 1.0 (a fuzzer seed: it was once refused)
+    one = post(server, "/predict", {"inputs": "x", "parameters": {"top_k": 1.0}})
+    assert one.status_code == 200 and len(one.json()) == 1
 
 
 @pytest.mark.parametrize(
@@ -272,3 +275,18 @@ def test_the_documented_tei_request_is_what_the_server_accepts(server) -> None:
         {"inputs": "B", "parameters": {"\r\x9b\xc3l\r": 4.8740814477191233e36}},
     ):
         assert post(server, "/predict", seed).status_code in (413, 422), seed
+
+
+def test_v2_request_id_with_a_lone_surrogate_is_echoed_replaced(server) -> None:
+    body = {
+        "id": "\ud800x",
+        "inputs": [{"name": "text", "datatype": "BYTES", "shape": [1], "data": ["fine"]}],
+    }
+    response = httpx.post(
+        f"{server.url}/v2/models/{model_name(server)}/infer",
+        content=json.dumps(body).encode(),  # ensure_ascii: "\\ud800" is valid JSON
+        headers={"content-type": "application/json"},
+        timeout=30,
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["id"] == "\ufffdx"

@@ -32,6 +32,7 @@ from senticlf.serve.schema import (
     kind,
     parse_json,
     request_body,
+    whole_number,
 )
 
 if TYPE_CHECKING:
@@ -67,18 +68,15 @@ def _texts(tensor: dict[str, Any], max_inputs: int) -> list[str]:
     _refuse_binary(tensor.get("parameters"), "binary_data_size")
     if tensor.get("datatype") != "BYTES":
         raise _bad(f"input {INPUT!r} must have datatype BYTES, got {tensor.get('datatype')!r}")
-    shape = tensor.get("shape")
-    if not (
-        isinstance(shape, list)
-        and shape
-        and all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape)
-    ):
-        raise _bad(f"input {INPUT!r} needs a shape: a list of sizes such as [2], got {shape!r}")
+    raw_shape = tensor.get("shape")
+    shape = [whole_number(d) for d in raw_shape] if isinstance(raw_shape, list) else []
+    if not shape or any(d is None or d < 0 for d in shape):
+        raise _bad(f"input {INPUT!r} needs a shape: a list of sizes such as [2], got {raw_shape!r}")
     if "data" not in tensor:
         raise _bad(f"input {INPUT!r} has no 'data'")
     texts = _flatten(tensor["data"])
-    if math.prod(shape) != len(texts):
-        raise _bad(f"input {INPUT!r} has shape {shape} but {len(texts)} elements")
+    if math.prod(d or 0 for d in shape) != len(texts):
+        raise _bad(f"input {INPUT!r} has shape {raw_shape} but {len(texts)} elements")
     checked_count(len(texts), max_inputs, f"input {INPUT!r}")
     for index, text in enumerate(texts):
         if is_blank(text):
@@ -155,8 +153,10 @@ def infer_answer(
         "model_version": "1",
         "outputs": [tensors[name] for name in outputs],
     }
-    if isinstance(request_id, str):
-        answer["id"] = request_id
+    if isinstance(request_id, str):  # echoed, so made encodable: a lone surrogate would be a 500
+        answer["id"] = request_id.encode("utf-16-le", "surrogatepass").decode(
+            "utf-16-le", "replace"
+        )
     return answer
 
 

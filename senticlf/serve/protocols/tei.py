@@ -34,6 +34,7 @@ from senticlf.serve.schema import (
     kind,
     request_body,
     texts_schema,
+    whole_number,
 )
 
 if TYPE_CHECKING:
@@ -91,8 +92,11 @@ def _parameters(parameters: Any) -> tuple[str | None, int | None]:
         raise ApiError(
             422, f"parameters.function_to_apply must be one of {list(FUNCTIONS)}, got {function!r}"
         )
-    if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1):
-        raise ApiError(422, f"parameters.top_k must be a whole number >= 1, got {top_k!r}")
+    if top_k is not None:
+        k = whole_number(top_k)
+        if k is None or k < 1:
+            raise ApiError(422, f"parameters.top_k must be a whole number >= 1, got {top_k!r}")
+        top_k = k
     # Anything else would change the answer in a way this server does not implement: say so
     # rather than answer as if it had been applied.
     other = sorted(
