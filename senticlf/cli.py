@@ -543,7 +543,7 @@ def serve(
     model_name: Annotated[
         str | None,
         typer.Option(
-            help="Model name in the KServe v2 routes [default: the bundle folder's name]."
+            help="Model name in the KServe v2 routes (default: the bundle folder's name)."
         ),
     ] = None,
     api_key: Annotated[
