@@ -53,8 +53,13 @@ def test_hostile_requests_get_json_4xx_and_the_server_stays_well(default_server,
 
     deep = b'{"inputs": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
     assert raw_post(server, deep)[0] == 400
-    status, body = raw_post(server, b'{"inputs": "' + b"a" * (50 << 20) + b'"}')  # 50 MB
+    huge = b'{"inputs": "' + b"a" * (50 << 20) + b'"}'  # 50 MB
+    status, body = raw_post(server, huge)
     assert status == 413 and body["error_type"] == "payload_too_large"
+    # requests and httpx also send the whole body before reading: they must see the 413 too
+    requests = pytest.importorskip("requests")
+    assert requests.post(f"{server.url}/classify", data=huge, timeout=120).status_code == 413
+    assert httpx.post(f"{server.url}/classify", content=huge, timeout=120).status_code == 413
     assert raw_post(server, json.dumps({"inputs": ["a"] * 10_000}).encode())[0] == 413
     assert raw_post(server, json.dumps({"inputs": "a" * 1_000_000}).encode())[0] in (200, 413)
     assert raw_post(server, json.dumps({"inputs": "nul\u0000 bytes"}).encode())[0] == 200
