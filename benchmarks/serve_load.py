@@ -169,6 +169,7 @@ def free_port() -> int:
 
 def start_senticlf(bundle: Path, threads: int, extra: list[str], log: Path) -> ServerProcess:
     command = [sys.executable, "-m", "senticlf.cli", "serve", str(bundle), "--port", "0"]
+    command += ["--model-name", _V2_MODEL]
     server = ServerProcess(
         "senticlf serve",
         [*command, "--threads", str(threads), *extra],
@@ -197,8 +198,45 @@ def start_naive(bundle: Path, threads: int, log: Path) -> ServerProcess:
 
 # ---------------------------------------------------------------------------- load
 
+# The model name the benchmark gives `senticlf serve` (its KServe v2 route).
+_V2_MODEL = "bench"
 
-async def drive(url: str, texts: list[str], concurrency: int, requests: int) -> dict[str, Any]:
+
+class Protocol:
+    """How one review is sent to a server and its answer read back as {label, scores}.
+
+    ``naive``: the hand-written server's /predict; ``native``: senticlf's /classify; ``tei``:
+    /predict with TEI's answer (every label, best first); ``v2``: the KServe v2 infer route.
+    """
+
+    def __init__(self, name: str, labels: list[str]) -> None:
+        self.name = name
+        self.labels = labels
+        self.path = {
+            "naive": "/predict",
+            "native": "/classify",
+            "tei": "/predict",
+            "v2": f"/v2/models/{_V2_MODEL}/infer",
+        }[name]
+
+    def body(self, text: str) -> dict[str, Any]:
+        if self.name == "v2":
+            return {"inputs": [{"name": "text", "datatype": "BYTES", "shape": [1], "data": [text]}]}
+        return {"inputs": text}
+
+    def result(self, answer: Any) -> dict[str, Any]:
+        if self.name == "tei":
+            return {"label": answer[0]["label"], "scores": {i["label"]: i["score"] for i in answer}}
+        if self.name == "v2":
+            outputs = {o["name"]: o["data"] for o in answer["outputs"]}
+            scores = dict(zip(self.labels, outputs["probabilities"], strict=True))
+            return {"label": outputs["label"][0], "scores": scores}
+        return answer[0]
+
+
+async def drive(
+    url: str, texts: list[str], concurrency: int, requests: int, protocol: Protocol
+) -> dict[str, Any]:
     """``requests`` one-review requests from ``concurrency`` clients; bounded in count and time."""
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     records: list[tuple[int, int | str, float, Any]] = []
@@ -216,10 +254,10 @@ async def drive(url: str, texts: list[str], concurrency: int, requests: int) -> 
                 body = None
                 try:
                     response = await client.post(
-                        f"{url}/predict", json={"inputs": texts[i % len(texts)]}
+                        f"{url}{protocol.path}", json=protocol.body(texts[i % len(texts)])
                     )
                     status = response.status_code
-                    body = response.json() if status == 200 else None
+                    body = protocol.result(response.json()) if status == 200 else None
                 except httpx.TimeoutException:
                     status = "timeout"
                 except httpx.TransportError as exc:
@@ -268,8 +306,8 @@ def agreement(bodies: dict[int, Any], direct: list[dict], count: int) -> dict[st
     diffs, same = [], 0
     for i, body in bodies.items():
         want = direct[i % count]
-        same += body[0]["label"] == want["label"]
-        diffs.append(max(abs(body[0]["scores"][k] - v) for k, v in want["scores"].items()))
+        same += body["label"] == want["label"]
+        diffs.append(max(abs(body["scores"][k] - v) for k, v in want["scores"].items()))
     return {
         "label_agreement": same / len(bodies) if bodies else float("nan"),
         "max_abs_prob_diff": max(diffs) if diffs else float("nan"),
@@ -278,12 +316,17 @@ def agreement(bodies: dict[int, Any], direct: list[dict], count: int) -> dict[st
 
 
 def load_levels(
-    server: ServerProcess, texts: list[str], levels: list[int], requests: int, direct: list[dict]
+    server: ServerProcess,
+    texts: list[str],
+    levels: list[int],
+    requests: int,
+    direct: list[dict],
+    protocol: Protocol,
 ) -> dict[str, Any]:
-    asyncio.run(drive(server.url, texts, 4, 8))  # warm the path, not counted
+    asyncio.run(drive(server.url, texts, 4, 8, protocol))  # warm the path, not counted
     runs = {}
     for concurrency in levels:
-        result = asyncio.run(drive(server.url, texts, concurrency, requests))
+        result = asyncio.run(drive(server.url, texts, concurrency, requests, protocol))
         result["agreement"] = agreement(result.pop("bodies"), direct, len(texts))
         runs[str(concurrency)] = result
         print(f"  {server.name} c={concurrency}: {_line(result)}", flush=True)
@@ -322,7 +365,12 @@ def main(
     seed: Annotated[int, typer.Option(help="Seed of the review sample.")] = 0,
     out: Annotated[Path, typer.Option(help="Results folder.")] = Path("benchmarks/results"),
     name: Annotated[str | None, typer.Option(help="File stem [default: serve-<shape>].")] = None,
+    protocol: Annotated[
+        str, typer.Option(help="How `senticlf serve` is called: native (/classify), tei, v2.")
+    ] = "native",
 ) -> None:
+    if protocol not in ("native", "tei", "v2"):
+        raise typer.BadParameter("--protocol must be native, tei or v2")
     scratch = Path(tempfile.mkdtemp(prefix="senticlf-serve-load-"))
     if shape == "distilbert" and bundle is None:
         from benchmarks.common.synthetic import distilbert_shaped_bundle
@@ -350,6 +398,9 @@ def main(
         "requests_per_level": requests,
         "machine": machine.describe(),
     }
+    labels = list(manifest.labels)
+    served = Protocol(protocol, labels)
+    results["protocol"] = protocol
     print("in-process predict ...", flush=True)
     direct = in_process(bundle, threads, texts)
     results["in_process"] = {k: v for k, v in direct.items() if k != "results"}
@@ -358,14 +409,18 @@ def main(
     print("naive server ...", flush=True)
     naive = start_naive(bundle, threads, scratch / "naive.log")
     try:
-        results["naive"] = load_levels(naive, texts, levels, requests, direct["results"])
+        results["naive"] = load_levels(
+            naive, texts, levels, requests, direct["results"], Protocol("naive", labels)
+        )
     finally:
         naive.stop()
 
     print("senticlf serve ...", flush=True)
     server = start_senticlf(bundle, threads, [], scratch / "serve.log")
     try:
-        results["serve"] = load_levels(server, texts, levels[:-1], requests, direct["results"])
+        results["serve"] = load_levels(
+            server, texts, levels[:-1], requests, direct["results"], served
+        )
     finally:
         results["serve"]["exit_code"] = server.stop()
 
@@ -375,7 +430,7 @@ def main(
         bundle, threads, ["--max-queue", str(overload_queue)], scratch / "overload.log"
     )
     try:
-        results["overload"] = load_levels(small, texts, [top], requests, direct["results"])
+        results["overload"] = load_levels(small, texts, [top], requests, direct["results"], served)
         results["overload"]["max_queue"] = overload_queue
     finally:
         results["overload"]["exit_code"] = small.stop()

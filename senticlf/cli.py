@@ -562,6 +562,21 @@ def serve(
         int, typer.Option(help="Request body size; beyond, 413.")
     ] = SERVE_DEFAULTS.max_body_bytes,
     fp32: Annotated[bool | None, typer.Option("--fp32/--int8", help=MODEL_HELP)] = None,
+    model_name: Annotated[
+        str | None,
+        typer.Option(
+            help="Model name in the KServe v2 routes (default: the bundle folder's name)."
+        ),
+    ] = None,
+    api_key: Annotated[
+        str | None,
+        typer.Option(
+            envvar="SENTICLF_API_KEY",
+            show_envvar=True,
+            help="Require 'Authorization: Bearer KEY' on every route but the health probes "
+            "(prefer the environment variable: options show in process listings).",
+        ),
+    ] = None,
 ) -> None:
     """Serve a bundle over HTTP with dynamic batching (needs the serve extra)."""
 
@@ -577,9 +592,11 @@ def serve(
         config = ServeConfig(
             host=host, port=port, threads=threads or SERVE_DEFAULTS.threads, max_batch=max_batch,
             max_batch_tokens=max_batch_tokens, max_wait_ms=max_wait_ms, max_queue=max_queue,
-            max_inputs=max_inputs, max_body_bytes=max_body_bytes,
+            max_inputs=max_inputs, max_body_bytes=max_body_bytes, model_name=model_name,
         )  # fmt: skip
-        run_server(bundle or _newest_bundle(), config, err, quantized_flag(fp32))
+        if api_key is not None and not api_key.strip():
+            raise SenticlfError("--api-key (or SENTICLF_API_KEY) is empty")
+        run_server(bundle or _newest_bundle(), config, err, quantized_flag(fp32), api_key)
 
     _run(action)
 

@@ -8,9 +8,13 @@ overloaded server answers 503 at once instead of letting latency grow without bo
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 
 from senticlf.errors import SenticlfError
+
+# A model name is one URL path segment: /v2/models/{name}/infer.
+_URL_SAFE_NAME = re.compile(r"[A-Za-z0-9._-]+")
 
 
 def available_cores() -> int:
@@ -43,6 +47,8 @@ class ServeConfig:
     # Per-request limits: a client error (413) beyond them, never a slow server.
     max_inputs: int = 64
     max_body_bytes: int = 1 << 20
+    # The model's name in the KServe v2 routes (/v2/models/{name}); None: the bundle's folder.
+    model_name: str | None = None
 
     def __post_init__(self) -> None:
         positive = {
@@ -59,6 +65,10 @@ class ServeConfig:
         if not 0 <= self.port <= 65535:
             raise SenticlfError(
                 f"--port must be between 0 (any free port) and 65535, got {self.port}"
+            )
+        if self.model_name is not None and not _URL_SAFE_NAME.fullmatch(self.model_name):
+            raise SenticlfError(
+                f"--model-name must be letters, digits, '.', '_' or '-', got {self.model_name!r}"
             )
         if self.max_wait_ms < 0:
             raise SenticlfError(f"--max-wait-ms must be >= 0, got {self.max_wait_ms}")

@@ -20,7 +20,24 @@ from prometheus_client import (
     generate_latest,
 )
 
-PATHS = ("/predict", "/health", "/info", "/metrics")
+PATHS = (
+    "/predict",
+    "/classify",
+    "/health",
+    "/info",
+    "/metrics",
+    "/docs",
+    "/openapi.json",
+    "/v2",
+    "/v2/health/live",
+    "/v2/health/ready",
+)
+# /v2/models/{name}...: counted by the route, whatever name a client sends.
+_MODEL_ROUTES = {
+    "": "/v2/models/{name}",
+    "ready": "/v2/models/{name}/ready",
+    "infer": "/v2/models/{name}/infer",
+}
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 _BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
 
@@ -75,6 +92,11 @@ class ServerMetrics:
         self.texts = Counter(
             "senticlf_texts_classified", "Texts classified.", registry=self.registry
         )
+        self.unauthorized = Counter(
+            "senticlf_unauthorized",
+            "Requests answered 401: no, a malformed or a wrong API key (--api-key).",
+            registry=self.registry,
+        )
         self.rejected = Counter(
             "senticlf_rejected_overload",
             "Requests answered 503 because the queue was full.",
@@ -95,7 +117,7 @@ class ServerMetrics:
             if scope["type"] != "http":
                 await app(scope, receive, send)
                 return
-            path = scope["path"] if scope["path"] in PATHS else "other"
+            path = path_label(scope["path"])
             start = time.perf_counter()
             status = 500  # what the client sees if the app fails before responding
 
@@ -115,3 +137,14 @@ class ServerMetrics:
                 self.latency.labels(path).observe(time.perf_counter() - start)
 
         return wrapped
+
+
+def path_label(path: str) -> str:
+    """The metrics label of a request path: a known route, or "other"."""
+    if path in PATHS:
+        return path
+    if path.startswith("/v2/models/"):
+        parts = path.removeprefix("/v2/models/").split("/")
+        if len(parts) <= 2 and parts[0]:
+            return _MODEL_ROUTES.get(parts[1] if len(parts) == 2 else "", "other")
+    return "other"

@@ -55,7 +55,11 @@ def bind(host: str, port: int) -> socket.socket:
 
 
 def serve(
-    bundle: Path, config: ServeConfig, console: Console, quantized: bool | None = None
+    bundle: Path,
+    config: ServeConfig,
+    console: Console,
+    quantized: bool | None = None,
+    api_key: str | None = None,
 ) -> None:
     """Serve ``bundle`` until stopped; returns after a graceful shutdown."""
     classifier = SentimentClassifier(bundle, quantized=quantized, threads=config.threads)
@@ -64,11 +68,11 @@ def serve(
     shown_host = f"[{host}]" if ":" in host else host
     console.print(
         f"serving {bundle} ({classifier.model_file}, {config.threads} threads) on "
-        f"http://{shown_host}:{port} (docs at /docs)",
+        f"http://{shown_host}:{port} (docs at /docs" + (", API key required)" if api_key else ")"),
         highlight=False,
         soft_wrap=True,
     )
-    app = create_app(classifier, config)
+    app = create_app(classifier, config, api_key=api_key)
     server = _GracefulServer(
         uvicorn.Config(
             app,

@@ -28,14 +28,20 @@ _URL = re.compile(r"on (http://127\.0\.0\.1:\d+)")
 class ServerProcess:
     """A running ``senticlf serve``; ``url`` is its base address."""
 
-    def __init__(self, args: list[str], log_path: Path, slow_s: float | None = None) -> None:
+    def __init__(
+        self,
+        args: list[str],
+        log_path: Path,
+        slow_s: float | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
         if slow_s is None:
             command = [sys.executable, "-m", "senticlf.cli", "serve", *args]
         else:
             command = [sys.executable, "-m", "tests.serve.slow_server", str(slow_s), "serve", *args]
         self.log_path = log_path
         self._log = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
-        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
         self.process = subprocess.Popen(
             [*command, "--host", "127.0.0.1", "--port", "0", "--threads", "1"],
             stdout=self._log,
@@ -60,7 +66,7 @@ class ServerProcess:
         self.stop()
         raise AssertionError(f"server did not start:\n{self.log()}")
 
-    def wait_healthy(self, timeout_s: float = 60) -> None:
+    def wait_healthy(self, timeout_s: float = 60) -> None:  # /health needs no key
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             try:
@@ -97,3 +103,21 @@ def server(bundle: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[S
     process.wait_healthy()
     yield process
     assert process.stop() == 0, process.log()
+
+
+API_KEY = "test-key-0123456789"
+AUTH = {"Authorization": f"Bearer {API_KEY}"}
+
+
+@pytest.fixture(scope="session")
+def keyed_server(bundle: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """A server that needs ``AUTH`` (the key comes from SENTICLF_API_KEY, as users should pass it)."""
+    process = ServerProcess(
+        [str(bundle), "--max-inputs", "16", "--max-body-bytes", "20000", "--model-name", "tiny"],
+        tmp_path_factory.mktemp("serve-keyed") / "server.log",
+        env={"SENTICLF_API_KEY": API_KEY},
+    )
+    process.wait_healthy()
+    yield process
+    assert process.stop() == 0, process.log()
+    assert API_KEY not in process.log()

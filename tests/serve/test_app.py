@@ -19,8 +19,10 @@ from tests.serve.conftest import ServerProcess
 REVIEWS = [text for text, _ in make_reviews(40, seed=7)]
 
 
-def post(server: ServerProcess, payload: object, **kwargs) -> httpx.Response:
-    return httpx.post(f"{server.url}/predict", json=payload, timeout=30, **kwargs)
+def post(
+    server: ServerProcess, payload: object, route: str = "/classify", **kwargs
+) -> httpx.Response:
+    return httpx.post(f"{server.url}{route}", json=payload, timeout=30, **kwargs)
 
 
 def library(bundle: Path, texts: list[str]) -> list[dict]:
@@ -41,7 +43,7 @@ def test_health_info_metrics_and_openapi(server: ServerProcess, bundle: Path) ->
     post(server, {"inputs": REVIEWS[:3]}).raise_for_status()
     metrics = httpx.get(f"{server.url}/metrics").text
     for name in (
-        'senticlf_requests_total{path="/predict",status="200"}',
+        'senticlf_requests_total{path="/classify",status="200"}',
         "senticlf_request_duration_seconds_bucket",
         "senticlf_batch_size_bucket",
         "senticlf_queue_depth",
@@ -52,7 +54,8 @@ def test_health_info_metrics_and_openapi(server: ServerProcess, bundle: Path) ->
         line for line in metrics.splitlines() if line.startswith("senticlf_texts_classified_total")
     ]
     assert float(texts[0].split()[-1]) >= 3
-    assert "/predict" in httpx.get(f"{server.url}/openapi.json").json()["paths"]
+    paths = httpx.get(f"{server.url}/openapi.json").json()["paths"]
+    assert {"/predict", "/classify", "/v2/models/{name}/infer"} <= set(paths)
     assert httpx.get(f"{server.url}/docs").status_code == 200
 
 
@@ -72,11 +75,6 @@ def test_single_and_batched_results_equal_the_library(server: ServerProcess, bun
         for i, prediction in zip(group, clf.predict([texts[i] for i in group]), strict=True):
             expected[i] = prediction.as_dict()
     assert batch == [expected[i] for i in range(len(texts))]
-
-
-def test_tei_request_fields_are_accepted(server: ServerProcess, bundle: Path) -> None:
-    payload = {"inputs": [REVIEWS[1]], "truncate": True, "truncation_direction": "Right"}
-    assert post(server, payload).json() == library(bundle, [REVIEWS[1]])
 
 
 def test_blank_texts_get_a_note_like_blank_lines_in_predict(
@@ -116,8 +114,9 @@ def test_a_body_streamed_past_the_limit_is_refused(server: ServerProcess) -> Non
             yield b"a" * 1000
         yield b'"}'
 
-    response = httpx.post(f"{server.url}/predict", content=chunks(), timeout=30)
+    response = httpx.post(f"{server.url}/classify", content=chunks(), timeout=30)
     assert response.status_code == 413
+    assert response.json()["error_type"] == "payload_too_large"
 
 
 def test_a_client_that_disconnects_does_not_break_the_server(
@@ -128,7 +127,7 @@ def test_a_client_that_disconnects_does_not_break_the_server(
     for _ in range(3):
         with socket.create_connection((host, int(port)), timeout=10) as sock:
             sock.sendall(
-                b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                b"POST /classify HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
                 + f"Content-Length: {len(body)}\r\n\r\n".encode()
                 + body
             )
@@ -157,8 +156,9 @@ def test_a_full_queue_answers_503_with_retry_after(bundle: Path, tmp_path: Path)
         assert server.stop() == 0, server.log()
 
 
-def metric(server: ServerProcess, line_start: str) -> float:
-    for line in httpx.get(f"{server.url}/metrics", timeout=10).text.splitlines():
+def metric(server: ServerProcess, line_start: str, headers: dict | None = None) -> float:
+    lines = httpx.get(f"{server.url}/metrics", headers=headers, timeout=10).text.splitlines()
+    for line in lines:
         if line.startswith(line_start):
             return float(line.split()[-1])
     return 0.0
@@ -170,7 +170,7 @@ def test_sigterm_finishes_requests_in_flight_and_exits_0(bundle: Path, tmp_path:
         server.wait_healthy()
         with ThreadPoolExecutor(6) as pool:
             futures = [pool.submit(post, server, {"inputs": text}) for text in REVIEWS[:6]]
-            in_flight = 'senticlf_requests_in_progress{path="/predict"}'
+            in_flight = 'senticlf_requests_in_progress{path="/classify"}'
             deadline = time.monotonic() + 10  # until all six are inside the server
             while metric(server, in_flight) < 6 and time.monotonic() < deadline:
                 time.sleep(0.02)

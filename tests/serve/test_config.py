@@ -17,6 +17,8 @@ from senticlf.serve.config import ServeConfig, available_cores
         ({"max_inputs": 0}, "--max-inputs must be at least 1"),
         ({"max_wait_ms": -1}, "--max-wait-ms must be >= 0"),
         ({"port": 70000}, "--port must be between 0"),
+        ({"model_name": "a/b"}, "--model-name must be letters"),
+        ({"model_name": ""}, "--model-name must be letters"),
     ],
 )
 def test_bad_settings_name_the_option(settings: dict, fragment: str) -> None:

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from senticlf.serve.metrics import ServerMetrics
+from senticlf.serve.metrics import ServerMetrics, path_label
 
 
 async def _answer(scope, receive, send) -> None:
@@ -54,3 +54,22 @@ def test_each_server_has_its_own_registry():
     first.texts.inc(3)
     assert _value(first, "senticlf_texts_classified_total") == 3
     assert _value(second, "senticlf_texts_classified_total") == 0
+
+
+@pytest.mark.parametrize(
+    ("path", "label"),
+    [
+        ("/predict", "/predict"),
+        ("/classify", "/classify"),
+        ("/v2/health/ready", "/v2/health/ready"),
+        ("/v2/models/any-name", "/v2/models/{name}"),
+        ("/v2/models/x/ready", "/v2/models/{name}/ready"),
+        ("/v2/models/x/infer", "/v2/models/{name}/infer"),
+        ("/v2/models/x/versions/1/infer", "other"),
+        ("/v2/models/x/explain", "other"),
+        ("/v2/models/", "other"),
+        ("/wp-login.php", "other"),
+    ],
+)
+def test_path_labels(path: str, label: str) -> None:
+    assert path_label(path) == label

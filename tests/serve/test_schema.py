@@ -1,4 +1,4 @@
-"""What /predict accepts: a bad body is a 4xx with a JSON reason (senticlf.serve.schema)."""
+"""What the routes accept: a bad body is a 4xx with a JSON reason (senticlf.serve.schema)."""
 
 from __future__ import annotations
 
@@ -21,10 +21,10 @@ from tests.serve.conftest import ServerProcess
         (b'{"inputs": null}', 422, "got null"),
         (b'{"inputs": []}', 422, "empty list"),
         (b'{"inputs": ["ok", 5]}', 422, "inputs[1] is a number"),
-        (b'{"inputs": [["a", "b"]]}', 422, "pairs are not supported"),
-        (b'{"inputs": "ok", "raw_scores": true}', 422, "raw_scores"),
-        (b'{"inputs": "ok", "truncate": "yes"}', 422, "'truncate' must be true or false"),
+        (b'{"inputs": [["a", "b"]]}', 422, "inputs[0] is a list"),
         (b'{"inputs": "ok", "colour": 1}', 422, "unknown field"),
+        (b"[" * 100_000 + b"]" * 100_000, 413, "--max-body-bytes"),
+        (b"[" * 9_000 + b"]" * 9_000, 400, "nested too deeply"),
         (json.dumps({"inputs": ["a"] * 17}).encode(), 413, "at most 16"),
         (json.dumps({"inputs": "a" * 30000}).encode(), 413, "--max-body-bytes"),
     ],
@@ -33,7 +33,7 @@ def test_bad_input_is_a_4xx_with_a_json_reason(
     server: ServerProcess, body: bytes, status: int, fragment: str
 ) -> None:
     response = httpx.post(
-        f"{server.url}/predict",
+        f"{server.url}/classify",
         content=body,
         headers={"content-type": "application/json"},
         timeout=30,

@@ -18,6 +18,10 @@ def test_a_bad_option_is_one_error_line(bundle: Path) -> None:
     assert_one_line_error(invoke("serve", bundle, "--max-batch", "0"), "--max-batch")
 
 
+def test_an_empty_api_key_is_one_error_line(bundle: Path) -> None:
+    assert_one_line_error(invoke("serve", bundle, "--api-key", " "), "--api-key")
+
+
 def test_a_port_in_use_is_one_error_line(bundle: Path) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
