@@ -562,6 +562,13 @@ def serve(
         int, typer.Option(help="Request body size; beyond, 413.")
     ] = SERVE_DEFAULTS.max_body_bytes,
     fp32: Annotated[bool | None, typer.Option("--fp32/--int8", help=MODEL_HELP)] = None,
+    min_confidence: Annotated[
+        float | None,
+        typer.Option(
+            help="/classify labels a text 'uncertain' below this top probability (a request's "
+            "own min_confidence wins)."
+        ),
+    ] = None,
     model_name: Annotated[
         str | None,
         typer.Option(
@@ -593,6 +600,7 @@ def serve(
             host=host, port=port, threads=threads or SERVE_DEFAULTS.threads, max_batch=max_batch,
             max_batch_tokens=max_batch_tokens, max_wait_ms=max_wait_ms, max_queue=max_queue,
             max_inputs=max_inputs, max_body_bytes=max_body_bytes, model_name=model_name,
+            min_confidence=min_confidence,
         )  # fmt: skip
         if api_key is not None and not api_key.strip():
             raise SenticlfError("--api-key (or SENTICLF_API_KEY) is empty")

@@ -49,6 +49,8 @@ class ServeConfig:
     max_body_bytes: int = 1 << 20
     # The model's name in the KServe v2 routes (/v2/models/{name}); None: the bundle's folder.
     model_name: str | None = None
+    # Below this top probability /classify answers "uncertain" (a request may set its own).
+    min_confidence: float | None = None
 
     def __post_init__(self) -> None:
         positive = {
@@ -70,5 +72,7 @@ class ServeConfig:
             raise SenticlfError(
                 f"--model-name must be letters, digits, '.', '_' or '-', got {self.model_name!r}"
             )
+        if self.min_confidence is not None and not 0 < self.min_confidence <= 1:
+            raise SenticlfError(f"--min-confidence must be in (0, 1], got {self.min_confidence}")
         if self.max_wait_ms < 0:
             raise SenticlfError(f"--max-wait-ms must be >= 0, got {self.max_wait_ms}")

@@ -62,7 +62,9 @@ def serve(
     api_key: str | None = None,
 ) -> None:
     """Serve ``bundle`` until stopped; returns after a graceful shutdown."""
-    classifier = SentimentClassifier(bundle, quantized=quantized, threads=config.threads)
+    classifier = SentimentClassifier(
+        bundle, quantized=quantized, threads=config.threads, min_confidence=config.min_confidence
+    )
     sock = bind(config.host, config.port)
     host, port = sock.getsockname()[:2]
     shown_host = f"[{host}]" if ":" in host else host

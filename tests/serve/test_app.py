@@ -36,7 +36,8 @@ def test_health_info_metrics_and_openapi(server: ServerProcess, bundle: Path) ->
     assert info["labels"] == manifest["labels"]
     assert info["max_length"] == manifest["max_length"]
     assert info["truncation"] == manifest["truncation"]
-    assert info["quantized"] is True and info["model_file"] == "model.int8.onnx"
+    served = senticlf.load(bundle).model_file  # the model export measured faster here
+    assert info["model_file"] == served and info["quantized"] is (served == "model.int8.onnx")
     assert info["export_check"] == manifest["export_check"]
     assert info["versions"]["senticlf"] == senticlf.__version__
     assert "onnxruntime" in info["versions"]
@@ -100,11 +101,12 @@ def test_concurrent_clients_get_their_own_results(server: ServerProcess, bundle:
     for texts, results in answers:
         assert len(results) == len(texts)
         for text, result in zip(texts, results, strict=True):
-            # Batch composition changes INT8's dynamic quantization ranges, so the last digits
-            # may differ; which review a result belongs to may not.
+            # Batch-invariant: a text's answer does not depend on the requests it was batched
+            # with (no ONNX call holds more texts than the model is invariant at).
             want = expected[text]
             assert result["label"] == want["label"]
-            assert result["score"] == pytest.approx(want["score"], abs=0.02)
+            for label, probability in want["scores"].items():
+                assert result["scores"][label] == pytest.approx(probability, abs=1e-4)
 
 
 def test_a_body_streamed_past_the_limit_is_refused(server: ServerProcess) -> None:

@@ -32,13 +32,14 @@ from senticlf.serve.schema import (
 if TYPE_CHECKING:
     from senticlf.serve.app import Service
 
-_FIELDS = ("inputs",)
+_FIELDS = ("inputs", "min_confidence")
 _BLANK_RESULT: dict[str, Any] = {"label": None, "score": None, "scores": {}, "note": BLANK_NOTE}
 
 
 @dataclass(frozen=True)
 class NativeRequest:
     texts: list[str]
+    min_confidence: float | None = None
 
 
 def parse(data: Any, max_inputs: int) -> NativeRequest:
@@ -50,18 +51,30 @@ def parse(data: Any, max_inputs: int) -> NativeRequest:
     if "inputs" not in data:
         raise ApiError(422, "missing 'inputs': a string or a list of strings")
     inputs = data["inputs"]
+    min_confidence = _min_confidence(data.get("min_confidence"))
     if isinstance(inputs, str):
-        return NativeRequest([inputs])
+        return NativeRequest([inputs], min_confidence)
     if not isinstance(inputs, list):
         raise ApiError(422, f"'inputs' must be a string or a list of strings, got {kind(inputs)}")
     checked_count(len(inputs), max_inputs, "'inputs'")
     for index, item in enumerate(inputs):
         if not isinstance(item, str):
             raise ApiError(422, f"inputs[{index}] is {kind(item)}, expected a string")
-    return NativeRequest(inputs)
+    return NativeRequest(inputs, min_confidence)
 
 
-async def classify(service: Service, texts: list[str]) -> list[dict[str, Any]]:
+def _min_confidence(value: Any) -> float | None:
+    """A request's abstention threshold: a number in (0, 1], or absent/null for the default."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 1:
+        raise ApiError(422, f"'min_confidence' must be a number in (0, 1], got {value!r}")
+    return float(value)
+
+
+async def classify(
+    service: Service, texts: list[str], min_confidence: float | None = None
+) -> list[dict[str, Any]]:
     """One result per text, in order; blank texts get a note instead of a prediction."""
     wanted = [i for i, text in enumerate(texts) if not is_blank(text)]
     results = [_BLANK_RESULT] * len(texts)
@@ -70,7 +83,7 @@ async def classify(service: Service, texts: list[str]) -> list[dict[str, Any]]:
     logits = await service.logits([texts[i] for i in wanted])
     clf = service.classifier
     for i, row in zip(wanted, clf.calibrated(logits), strict=True):
-        results[i] = clf.to_prediction(row).as_dict()
+        results[i] = clf.to_prediction(row, min_confidence).as_dict()
     return results
 
 
@@ -84,6 +97,13 @@ class ClassifyBody(BaseModel):
 
     inputs: str | list[str] = Field(
         examples=[["A moving, beautifully shot film.", "Dull and too long."]]
+    )
+    min_confidence: float | None = Field(
+        None,
+        gt=0,
+        le=1,
+        description="Below this top probability the label is 'uncertain' (scores still given); "
+        "default: the server's --min-confidence, else always answer.",
     )
 
 
@@ -118,4 +138,4 @@ def add_routes(app: FastAPI, service: Service) -> None:
     async def classify_route(request: Request) -> JSONResponse:
         """Classify one text or a list of texts: one result per input, in order."""
         parsed = parse(await service.read_json(request), service.config.max_inputs)
-        return JSONResponse(await classify(service, parsed.texts))
+        return JSONResponse(await classify(service, parsed.texts, parsed.min_confidence))
