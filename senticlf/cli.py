@@ -304,6 +304,14 @@ def export(
             "probabilities (labels never change)."
         ),
     ] = EXPORT_DEFAULTS.calibrate,
+    fp16: Annotated[
+        bool,
+        typer.Option(
+            "--fp16",
+            help="Add a float16 model (float32 inputs/outputs), the one used on CUDA; checked "
+            "against fp32 like INT8 (on the CPU provider when no GPU is present).",
+        ),
+    ] = EXPORT_DEFAULTS.fp16,
     overwrite: Annotated[
         bool,
         typer.Option(
@@ -311,13 +319,13 @@ def export(
         ),
     ] = False,
 ) -> None:
-    """Export a run to ONNX with Optimum, optionally INT8, and check it against PyTorch."""
+    """Export a run to ONNX with Optimum, optionally INT8 and fp16, and check it against PyTorch."""
 
     def action() -> None:
         options = ExportOptions(
             quantize=quantize, preset=preset, max_accuracy_drop=max_accuracy_drop,
             min_agreement=min_agreement, overwrite=overwrite, opset=opset, optimize=optimize,
-            calibrate=calibrate,
+            calibrate=calibrate, fp16=fp16,
         )  # fmt: skip
         from senticlf.export.bundle import export_run
 

@@ -25,6 +25,7 @@ class ExportOptions:
     opset: int | None = None
     optimize: bool = True
     calibrate: bool = True  # fit a temperature on the validation reviews (labels never change)
+    fp16: bool = False  # add model.fp16.onnx, the model the runtime uses on CUDA
 
     def __post_init__(self) -> None:
         if self.preset is not None and self.preset not in PRESETS:

@@ -77,6 +77,8 @@ class ModelRunner:
         if unknown:
             raise SenticlfError(f"{model_path} expects inputs senticlf cannot feed: {unknown}")
         self.output_name = self.session.get_outputs()[0].name
+        # The provider that runs the graph (ONNX Runtime drops CUDA when it cannot start it).
+        self.provider = self.session.get_providers()[0]
 
     def logits(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
         available = {
