@@ -18,6 +18,7 @@ from rich.console import Console
 from senticlf import __version__
 from senticlf.errors import SenticlfError, first_line
 from senticlf.export.options import ExportOptions
+from senticlf.runtime.device import check_device
 from senticlf.runtime.predict_file import EXPORT_ROOT
 from senticlf.runtime.predictor import DEFAULT_BATCH  # already loaded by `import senticlf`
 from senticlf.serve.config import ServeConfig
@@ -27,6 +28,12 @@ BATCH_HELP = (
     "Most reviews per ONNX Runtime call [default: the fastest size measured for the model on "
     "this CPU]. Capped where the model stops being batch-invariant (dynamic INT8: 1), so a "
     "review's answer never depends on the other reviews in the file."
+)
+
+DEVICE_HELP = (
+    "cpu or cuda [default: cuda when onnxruntime-gpu sees a GPU]. On CUDA the bundle's fp16 "
+    "model runs (fp32 without one, or with --fp32), never INT8; cuda where there is none "
+    "warns and runs on the CPU."
 )
 
 app = typer.Typer(
@@ -354,8 +361,12 @@ def predict(
     ] = None,
     text_column: Annotated[str | None, typer.Option(help="Text column of CSV/JSONL input.")] = None,
     fp32: Annotated[
-        bool, typer.Option("--fp32", help="Use the fp32 model even when the bundle has INT8.")
+        bool,
+        typer.Option(
+            "--fp32", help="Use the fp32 model even when the bundle has INT8 (CPU) or fp16 (CUDA)."
+        ),
     ] = False,
+    device: Annotated[str | None, typer.Option(help=DEVICE_HELP)] = None,
     batch_size: Annotated[int | None, typer.Option(help=BATCH_HELP)] = DEFAULT_BATCH,
     threads: Annotated[
         int | None, typer.Option(help="ONNX Runtime threads [default: all cores].")
@@ -394,10 +405,11 @@ def predict(
 
         if engine not in ENGINES:
             raise SenticlfError(f"--engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+        check_device(device)
         if engine == "ray":
             return _predict_on_ray(
                 file, model, fmt, output, text_column, overwrite, address, num_workers,
-                threads, batch_size, fp32, threshold, ship_bundle,
+                threads, batch_size, fp32, threshold, ship_bundle, device,
             )  # fmt: skip
         ray_only = {
             "--address": address,
@@ -410,9 +422,11 @@ def predict(
         bundle = model or newest_bundle(console=err)
         classifier = SentimentClassifier(
             bundle, quantized=False if fp32 else None, threads=threads,
-            batch_size=batch_size, threshold=threshold,
+            batch_size=batch_size, threshold=threshold, device=device,
         )  # fmt: skip
-        err.print(f"model: {bundle} ({classifier.model_file})", highlight=False)
+        err.print(
+            f"model: {bundle} ({classifier.model_file}, {classifier.device})", highlight=False
+        )
         predict_file(job, classifier, err)
 
     _run(action)
@@ -422,6 +436,7 @@ def _predict_on_ray(
     file: str, model: Path | None, fmt: str, output: Path | None, text_column: str | None,
     overwrite: bool, address: str | None, num_workers: int | None, threads: int | None,
     batch_size: int | None, fp32: bool, threshold: float | None, ship_bundle: bool,
+    device: str | None,
 ) -> None:  # fmt: skip
     """`predict --engine ray`: checks the options here, imports Ray only now."""
     from senticlf.runtime.predict_file import newest_bundle
@@ -446,7 +461,7 @@ def _predict_on_ray(
         source=Path(file), output=output, bundle=bundle, text_column=text_column,
         overwrite=overwrite, address=address, num_workers=num_workers, threads=threads,
         batch_size=batch_size, quantized=False if fp32 else None, threshold=threshold,
-        ship_bundle=ship_bundle,
+        ship_bundle=ship_bundle, device=device,
     )  # fmt: skip
     err.print(f"model: {bundle}; engine: Ray Data ({address or 'local'})", highlight=False)
     out_fmt, files = ray_files.run(job)
@@ -474,7 +489,10 @@ def evaluate(
     ] = None,
     fp32: Annotated[
         bool,
-        typer.Option("--fp32", help="Compare the bundle's fp32 model with its INT8 model."),
+        typer.Option(
+            "--fp32",
+            help="Compare the bundle's fp32 model with its INT8 model (on CUDA: fp16 model).",
+        ),
     ] = False,
     text_column: Annotated[str | None, typer.Option(help="Text column of table data.")] = None,
     label_column: Annotated[str | None, typer.Option(help="Label column of table data.")] = None,
@@ -482,6 +500,7 @@ def evaluate(
         int | None, typer.Option(help="ONNX Runtime threads [default: all cores].")
     ] = None,
     batch_size: Annotated[int | None, typer.Option(help=BATCH_HELP)] = DEFAULT_BATCH,
+    device: Annotated[str | None, typer.Option(help=DEVICE_HELP)] = None,
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Replace an existing --out folder.")
     ] = False,
@@ -495,7 +514,7 @@ def evaluate(
         job = EvaluationJob(
             bundle=bundle, data=data, out=out, compare=compare, fp32=fp32,
             text_column=text_column, label_column=label_column, threads=threads,
-            batch_size=batch_size, overwrite=overwrite,
+            batch_size=batch_size, overwrite=overwrite, device=check_device(device),
         )  # fmt: skip
         run_evaluation(job, Console(), err)
 
@@ -552,8 +571,12 @@ def serve(
         int, typer.Option(help="Request body size; beyond, 413.")
     ] = SERVE_DEFAULTS.max_body_bytes,
     fp32: Annotated[
-        bool, typer.Option("--fp32", help="Use the fp32 model even when the bundle has INT8.")
+        bool,
+        typer.Option(
+            "--fp32", help="Use the fp32 model even when the bundle has INT8 (CPU) or fp16 (CUDA)."
+        ),
     ] = False,
+    device: Annotated[str | None, typer.Option(help=DEVICE_HELP)] = None,
 ) -> None:
     """Serve a bundle over HTTP with dynamic batching (needs the serve extra)."""
 
@@ -572,7 +595,10 @@ def serve(
             max_batch_tokens=max_batch_tokens, max_wait_ms=max_wait_ms, max_queue=max_queue,
             max_inputs=max_inputs, max_body_bytes=max_body_bytes,
         )  # fmt: skip
-        run_server(bundle or newest_bundle(console=err), config, err, False if fp32 else None)
+        run_server(
+            bundle or newest_bundle(console=err), config, err, False if fp32 else None,
+            check_device(device),
+        )  # fmt: skip
 
     _run(action)
 

@@ -29,12 +29,13 @@ class EvaluationJob:
     data: str
     out: Path | None = None
     compare: Path | None = None
-    fp32: bool = False  # compare the bundle's fp32 model with its INT8 model
+    fp32: bool = False  # compare the bundle's fp32 model with its INT8 (CUDA: fp16) model
     text_column: str | None = None
     label_column: str | None = None
     threads: int | None = None
     batch_size: int | None = DEFAULT_BATCH
     overwrite: bool = False
+    device: str | None = None  # "cpu", "cuda" or None: CUDA when onnxruntime-gpu sees a GPU
 
     def __post_init__(self) -> None:
         if self.compare is not None and self.fp32:
@@ -79,14 +80,20 @@ def evaluate(job: EvaluationJob, console: Console, progress: Console) -> dict[st
 def _classifiers(job: EvaluationJob) -> list[SentimentClassifier]:
     def load(bundle: Path, quantized: bool | None) -> SentimentClassifier:
         return SentimentClassifier(
-            bundle, quantized=quantized, threads=job.threads, batch_size=job.batch_size
+            bundle,
+            quantized=quantized,
+            threads=job.threads,
+            batch_size=job.batch_size,
+            device=job.device,
         )
 
     first = load(job.bundle, None)
     if job.fp32:
-        if first.model_file != artifacts.INT8_MODEL:
+        if first.model_file == artifacts.FP32_MODEL:
+            reduced = "fp16" if first.device == "cuda" else "INT8"
             raise SenticlfError(
-                f"bundle {job.bundle} has no INT8 model; --fp32 compares its fp32 and INT8 models"
+                f"bundle {job.bundle} has no {reduced} model; --fp32 compares its fp32 model "
+                f"with its {reduced} one ({first.device})"
             )
         return [first, load(job.bundle, False)]
     if job.compare is None:

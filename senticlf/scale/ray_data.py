@@ -13,6 +13,7 @@ CPUs its session uses (``num_cpus=threads``), so workers x threads never exceeds
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -74,6 +75,18 @@ def plan_workers(available_cpus: int, workers: int | None, threads: int | None) 
     return plan
 
 
+def _gpu_workers(device: str | None, workers: int | None) -> tuple[str | None, int | None]:
+    """With ``device="cuda"``, one worker per GPU of the cluster by default; a cluster without
+    GPUs warns and runs on CPUs (a worker asking for a GPU would wait for ever)."""
+    if device != "cuda":
+        return device, workers
+    gpus = int(ray.cluster_resources().get("GPU", 0))
+    if gpus == 0:
+        warnings.warn("--device cuda: the Ray cluster has no GPUs; running on CPUs", stacklevel=3)
+        return "cpu", workers
+    return device, workers or gpus
+
+
 def prediction_columns(labels: list[str]) -> list[str]:
     return [LABEL_COLUMN, SCORE_COLUMN, *(outputs.probability_column(x) for x in labels)]
 
@@ -110,6 +123,7 @@ class BundleWorker:
         batch_size: int | None = DEFAULT_BATCH,
         quantized: bool | None = None,
         threshold: float | None = None,
+        device: str | None = None,
     ) -> None:
         bundle = Path(bundle_dir)
         found = artifacts.read_manifest(bundle, verify=False).files
@@ -121,7 +135,7 @@ class BundleWorker:
         # SentimentClassifier verifies every file's sha256 against the manifest on this host.
         self.classifier = SentimentClassifier(
             bundle, quantized=quantized, threads=threads, batch_size=batch_size,
-            threshold=threshold,
+            threshold=threshold, device=device,
         )  # fmt: skip
         self.text_column = text_column
 
@@ -162,6 +176,7 @@ def predict_dataset(
     threshold: float | None = None,
     worker_bundle: str | None = None,
     preserve_order: bool = True,
+    device: str | None = None,
 ) -> ray.data.Dataset:
     """``dataset`` with ``predicted_label``, ``predicted_score`` and ``p_<label>`` columns added.
 
@@ -173,7 +188,8 @@ def predict_dataset(
 
     The workers hold workers x threads CPUs for the whole run: read ``dataset`` with tasks that
     hold none (``senticlf.scale.ray_files.read`` does) or leave CPUs for them, else Ray waits
-    for ever for a CPU to read with.
+    for ever for a CPU to read with. ``device="cuda"`` gives each worker one GPU (Ray hides
+    GPUs from actors that do not ask for one) and runs the fp16 model there.
     """
     bundle_dir = Path(bundle)
     manifest = artifacts.read_manifest(bundle_dir, verify=True)
@@ -183,16 +199,18 @@ def predict_dataset(
         raise SenticlfError(f"the input already has column(s) {clashes}; rename them first")
     if rows_per_call < 1:
         raise SenticlfError(f"rows per call must be at least 1, got {rows_per_call}")
+    device, num_workers = _gpu_workers(device, num_workers)
     plan = plan_workers(int(ray.cluster_resources().get("CPU", 1)), num_workers, threads)
     predicted = dataset.map_batches(
         BundleWorker,
         fn_constructor_kwargs=dict(
             bundle_dir=worker_bundle or str(bundle_dir.resolve()), expected_files=manifest.files,
             text_column=column, threads=plan.threads, batch_size=batch_size,
-            quantized=quantized, threshold=threshold,
+            quantized=quantized, threshold=threshold, device=device,
         ),
         batch_format="pyarrow", batch_size=rows_per_call,
         compute=ray.data.ActorPoolStrategy(size=plan.workers), num_cpus=plan.threads,
+        num_gpus=1 if device == "cuda" else None,
     )  # fmt: skip
     predicted.context.execution_options.preserve_order = preserve_order
     return predicted

@@ -55,6 +55,7 @@ class RayJob:
     quantized: bool | None = None
     threshold: float | None = None
     ship_bundle: bool = False
+    device: str | None = None
 
 
 def input_format(path: Path) -> str:
@@ -117,7 +118,7 @@ def run(job: RayJob) -> tuple[str, int]:
             read(job.source, fmt), job.bundle, text_column=job.text_column,
             num_workers=job.num_workers, threads=job.threads, quantized=job.quantized,
             threshold=job.threshold, worker_bundle=SHIPPED_BUNDLE if job.ship_bundle else None,
-            batch_size=job.batch_size,
+            batch_size=job.batch_size, device=job.device,
         )  # fmt: skip
         write(predicted, staging, out_fmt)
         files = sum(1 for _ in staging.iterdir())

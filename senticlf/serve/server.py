@@ -55,10 +55,16 @@ def bind(host: str, port: int) -> socket.socket:
 
 
 def serve(
-    bundle: Path, config: ServeConfig, console: Console, quantized: bool | None = None
+    bundle: Path,
+    config: ServeConfig,
+    console: Console,
+    quantized: bool | None = None,
+    device: str | None = None,
 ) -> None:
     """Serve ``bundle`` until stopped; returns after a graceful shutdown."""
-    classifier = SentimentClassifier(bundle, quantized=quantized, threads=config.threads)
+    classifier = SentimentClassifier(
+        bundle, quantized=quantized, threads=config.threads, device=device
+    )
     sock = bind(config.host, config.port)
     host, port = sock.getsockname()[:2]
     shown_host = f"[{host}]" if ":" in host else host
