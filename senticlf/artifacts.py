@@ -42,6 +42,10 @@ EXPORT_ROOT = Path("export")
 MANIFEST = "senticlf.json"
 FP32_MODEL = "model.onnx"
 INT8_MODEL = "model.int8.onnx"
+# `export --fp16`: the fused graph in float16 with float32 inputs and outputs, for CUDA.
+FP16_MODEL = "model.fp16.onnx"
+# The numeric precision of each model file (batch invariance is judged per precision).
+MODEL_PRECISION = {FP32_MODEL: "fp32", INT8_MODEL: "int8", FP16_MODEL: "fp16"}
 TOKENIZER = "tokenizer.json"
 CARD = "README.md"  # the model card, hashed in the manifest like every other file
 MANIFEST_FORMAT = 1
@@ -219,6 +223,33 @@ class Int8Result:
 
 
 @dataclass(frozen=True)
+class Fp16Result:
+    """How the fp16 model compares with fp32 on the validation reviews, and where it ran.
+
+    ``provider`` says which execution provider scored it: on a CPU-only machine export runs
+    fp16 with the CPU provider (ONNX Runtime casts the ops it has no fp16 kernel for), so the
+    figures are real but say nothing of CUDA's own kernels.
+    """
+
+    accuracy: float
+    agreement: float
+    max_probability_difference: float
+    provider: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Fp16Result:
+        return cls(
+            accuracy=float(data["accuracy"]),
+            agreement=float(data["agreement"]),
+            max_probability_difference=float(data["max_probability_difference"]),
+            provider=str(data.get("provider", "")),
+        )
+
+
+@dataclass(frozen=True)
 class ExportCheck:
     """What export measured before declaring a bundle done (the manifest's ``export_check``)."""
 
@@ -229,15 +260,17 @@ class ExportCheck:
     graph_optimization: str
     calibration: dict[str, Any] | None = None
     int8: Int8Result | None = None
+    fp16: Fp16Result | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["int8"] = self.int8.to_dict() if self.int8 else None
+        data["fp16"] = self.fp16.to_dict() if self.fp16 else None
         return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ExportCheck:
-        int8 = data.get("int8")
+        int8, fp16 = data.get("int8"), data.get("fp16")
         return cls(
             reviews=int(data.get("reviews", 0)),
             torch_accuracy=float(data.get("torch_accuracy", float("nan"))),
@@ -246,6 +279,7 @@ class ExportCheck:
             graph_optimization=str(data.get("graph_optimization", "")),
             calibration=data.get("calibration"),
             int8=Int8Result.from_dict(int8) if isinstance(int8, dict) else None,
+            fp16=Fp16Result.from_dict(fp16) if isinstance(fp16, dict) else None,
         )
 
 

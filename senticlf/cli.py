@@ -18,6 +18,7 @@ from rich.console import Console
 from senticlf import __version__, artifacts
 from senticlf.errors import SenticlfError, first_line
 from senticlf.export.options import ExportOptions
+from senticlf.runtime.device import check_device
 from senticlf.runtime.predictor import DEFAULT_BATCH  # already loaded by `import senticlf`
 from senticlf.serve.config import ServeConfig
 from senticlf.training.config import TrainConfig
@@ -40,6 +41,13 @@ def quantized_flag(fp32: bool | None) -> bool | None:
 
 if TYPE_CHECKING:
     from senticlf.scale.options import RayJob
+
+
+DEVICE_HELP = (
+    "cpu or cuda (default: cuda when onnxruntime-gpu sees a GPU). On CUDA the bundle's fp16 "
+    "model runs (fp32 without one, or with --fp32), never INT8; cuda where there is none "
+    "warns and runs on the CPU."
+)
 
 app = typer.Typer(
     help="Fine-tune a sentiment classifier and ship it as a small, torch-free ONNX model.",
@@ -324,6 +332,14 @@ def export(
             "[default: the run's validation reviews]."
         ),
     ] = EXPORT_DEFAULTS.calibration_data,
+    fp16: Annotated[
+        bool,
+        typer.Option(
+            "--fp16",
+            help="Add a float16 model (float32 inputs/outputs), the one used on CUDA; checked "
+            "against fp32 like INT8 (on the CPU provider when no GPU is present).",
+        ),
+    ] = EXPORT_DEFAULTS.fp16,
     overwrite: Annotated[
         bool,
         typer.Option(
@@ -331,13 +347,13 @@ def export(
         ),
     ] = False,
 ) -> None:
-    """Export a run to ONNX with Optimum, optionally INT8, and check it against PyTorch."""
+    """Export a run to ONNX with Optimum, optionally INT8 and fp16, and check it against PyTorch."""
 
     def action() -> None:
         options = ExportOptions(
             quantize=quantize, preset=preset, max_accuracy_drop=max_accuracy_drop,
             min_agreement=min_agreement, overwrite=overwrite, opset=opset, optimize=optimize,
-            calibrate=calibrate, calibration_data=calibration_data,
+            calibrate=calibrate, calibration_data=calibration_data, fp16=fp16,
         )  # fmt: skip
         from senticlf.export.bundle import export_run
 
@@ -367,6 +383,7 @@ def predict(
     ] = None,
     text_column: Annotated[str | None, typer.Option(help="Text column of table input.")] = None,
     fp32: Annotated[bool | None, typer.Option("--fp32/--int8", help=MODEL_HELP)] = None,
+    device: Annotated[str | None, typer.Option(help=DEVICE_HELP)] = None,
     batch_size: Annotated[int | None, typer.Option(help=BATCH_HELP)] = DEFAULT_BATCH,
     threads: Annotated[
         int | None, typer.Option(help="ONNX Runtime threads [default: all cores].")
@@ -413,6 +430,7 @@ def predict(
 
         if engine not in ENGINES:
             raise SenticlfError(f"--engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+        check_device(device)
         if engine == "ray":
             return _predict_on_ray(
                 RayJob.from_cli(
@@ -420,6 +438,7 @@ def predict(
                     overwrite=overwrite, address=address, num_workers=num_workers,
                     threads=threads, batch_size=batch_size, quantized=quantized_flag(fp32),
                     threshold=threshold, ship_bundle=ship_bundle, min_confidence=min_confidence,
+                    device=check_device(device),
                 )
             )  # fmt: skip
         refuse_on_local_engine(address, num_workers, ship_bundle)
@@ -428,8 +447,11 @@ def predict(
         classifier = SentimentClassifier(
             bundle, quantized=quantized_flag(fp32), threads=threads,
             batch_size=batch_size, threshold=threshold, min_confidence=min_confidence,
+            device=check_device(device),
         )  # fmt: skip
-        err.print(f"model: {bundle} ({classifier.model_file})", highlight=False)
+        err.print(
+            f"model: {bundle} ({classifier.model_file}, {classifier.device})", highlight=False
+        )
         predict_file(job, classifier, err)
 
     _run(action)
@@ -477,7 +499,10 @@ def evaluate(
     ] = None,
     fp32: Annotated[
         bool,
-        typer.Option("--fp32", help="Compare the bundle's fp32 model with its INT8 model."),
+        typer.Option(
+            "--fp32",
+            help="Compare the bundle's fp32 model with its INT8 model (on CUDA: fp16 model).",
+        ),
     ] = False,
     text_column: Annotated[str | None, typer.Option(help="Text column of table data.")] = None,
     label_column: Annotated[str | None, typer.Option(help="Label column of table data.")] = None,
@@ -485,6 +510,7 @@ def evaluate(
         int | None, typer.Option(help="ONNX Runtime threads [default: all cores].")
     ] = None,
     batch_size: Annotated[int | None, typer.Option(help=BATCH_HELP)] = DEFAULT_BATCH,
+    device: Annotated[str | None, typer.Option(help=DEVICE_HELP)] = None,
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Replace an existing --out folder.")
     ] = False,
@@ -506,6 +532,7 @@ def evaluate(
             bundle=bundle, data=data, out=out, compare=compare, fp32=fp32,
             text_column=text_column, label_column=label_column, threads=threads,
             batch_size=batch_size, overwrite=overwrite, target_accuracy=target_accuracy,
+            device=check_device(device),
         )  # fmt: skip
         run_evaluation(job, Console(), err)
 
@@ -584,6 +611,7 @@ def serve(
             "(prefer the environment variable: options show in process listings).",
         ),
     ] = None,
+    device: Annotated[str | None, typer.Option(help=DEVICE_HELP)] = None,
 ) -> None:
     """Serve a bundle over HTTP with dynamic batching (needs the serve extra)."""
 
@@ -604,7 +632,10 @@ def serve(
         )  # fmt: skip
         if api_key is not None and not api_key.strip():
             raise SenticlfError("--api-key (or SENTICLF_API_KEY) is empty")
-        run_server(bundle or _newest_bundle(), config, err, quantized_flag(fp32), api_key)
+        run_server(
+            bundle or _newest_bundle(), config, err, quantized_flag(fp32), api_key,
+            check_device(device),
+        )  # fmt: skip
 
     _run(action)
 

@@ -182,3 +182,18 @@ def bundle(tmp_path_factory: pytest.TempPathFactory, trained_run: Path) -> Path:
     output = tmp_path_factory.mktemp("bundles") / "toy"
     export_run(trained_run, output, ExportOptions(quantize=True), Console(quiet=True))
     return output
+
+
+@pytest.fixture(scope="session")
+def fp16_bundle(tmp_path_factory: pytest.TempPathFactory, trained_run: Path) -> Path:
+    """The toy run exported with INT8 and fp16 beside fp32 (fp16 checked on the CPU provider
+    when no GPU is present)."""
+    from rich.console import Console
+
+    from senticlf.export.bundle import export_run
+    from senticlf.export.options import ExportOptions
+
+    output = tmp_path_factory.mktemp("bundles") / "toy-fp16"
+    options = ExportOptions(quantize=True, fp16=True)
+    export_run(trained_run, output, options, Console(quiet=True))
+    return output

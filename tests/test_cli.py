@@ -518,3 +518,25 @@ def test_info_refuses_a_tampered_or_incomplete_bundle(bundle, tmp_path):
     (copy / artifacts.FP32_MODEL).unlink()
     assert_one_line_error(invoke("info", copy), "model.onnx is missing")
     assert_one_line_error(invoke("info", tmp_path / "nope"), "does not exist")
+
+
+def test_predict_device_cuda_without_a_gpu_warns_and_runs_on_the_cpu(bundle, reviews_txt):
+    import onnxruntime
+
+    if "CUDAExecutionProvider" in onnxruntime.get_available_providers():
+        pytest.skip("a GPU is here: --device cuda runs on it")
+    with pytest.warns(UserWarning, match="no CUDAExecutionProvider"):
+        result = invoke("predict", reviews_txt, "--model", bundle, "--device", "cuda")
+    assert result.exit_code == 0, result.output
+    assert "model.int8.onnx, cpu" in result.stderr
+    assert "positive" in result.stdout and "negative" in result.stdout
+
+
+@pytest.mark.parametrize("command", ["predict", "evaluate", "serve"])
+def test_an_unknown_device_is_one_line(bundle, reviews_txt, command):
+    args = {
+        "predict": ["predict", reviews_txt, "--model", bundle],
+        "evaluate": ["evaluate", bundle, "--data", reviews_txt],
+        "serve": ["serve", bundle, "--port", "0"],
+    }[command]
+    assert_one_line_error(invoke(*args, "--device", "gpu"), "--device must be one of cpu, cuda")

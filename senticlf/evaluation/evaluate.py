@@ -29,13 +29,14 @@ class EvaluationJob:
     data: str
     out: Path | None = None
     compare: Path | None = None
-    fp32: bool = False  # compare the bundle's fp32 model with its INT8 model
+    fp32: bool = False  # compare the bundle's fp32 model with its INT8 (CUDA: fp16) model
     text_column: str | None = None
     label_column: str | None = None
     threads: int | None = None
     batch_size: int | None = DEFAULT_BATCH
     overwrite: bool = False
     target_accuracy: float | None = None  # report the threshold that reaches this accuracy
+    device: str | None = None  # "cpu", "cuda" or None: CUDA when onnxruntime-gpu sees a GPU
 
     def __post_init__(self) -> None:
         if self.compare is not None and self.fp32:
@@ -84,15 +85,30 @@ def evaluate(job: EvaluationJob, console: Console, progress: Console) -> dict[st
 def _classifiers(job: EvaluationJob) -> list[SentimentClassifier]:
     def load(bundle: Path, quantized: bool | None) -> SentimentClassifier:
         return SentimentClassifier(
-            bundle, quantized=quantized, threads=job.threads, batch_size=job.batch_size
+            bundle,
+            quantized=quantized,
+            threads=job.threads,
+            batch_size=job.batch_size,
+            device=job.device,
         )
 
     if job.fp32:
-        if artifacts.INT8_MODEL not in artifacts.read_manifest(job.bundle, verify=False).files:
+        # The reduced-precision model of this device (INT8 on a CPU, fp16 on CUDA) vs fp32.
+        first = load(job.bundle, None)
+        reduced = "fp16" if first.device == "cuda" else "INT8"
+        has_reduced = (
+            first.model_file != artifacts.FP32_MODEL
+            if first.device == "cuda"
+            else artifacts.INT8_MODEL in first.manifest.files
+        )
+        if not has_reduced:
             raise SenticlfError(
-                f"bundle {job.bundle} has no INT8 model; --fp32 compares its fp32 and INT8 models"
+                f"bundle {job.bundle} has no {reduced} model; --fp32 compares its fp32 model "
+                f"with its {reduced} one ({first.device})"
             )
-        return [load(job.bundle, True), load(job.bundle, False)]
+        if first.device == "cpu" and first.model_file != artifacts.INT8_MODEL:
+            first = load(job.bundle, True)
+        return [first, load(job.bundle, False)]
     first = load(job.bundle, None)
     if job.compare is None:
         return [first]

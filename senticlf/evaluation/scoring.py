@@ -26,7 +26,7 @@ _EXAMPLE_CHARS = 300
 
 
 def model_name(classifier: SentimentClassifier) -> str:
-    precision = "INT8" if classifier.model_file == artifacts.INT8_MODEL else "fp32"
+    precision = artifacts.MODEL_PRECISION[classifier.model_file].replace("int8", "INT8")
     return f"{classifier.bundle_dir.name} ({precision})"
 
 

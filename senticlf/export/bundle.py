@@ -18,7 +18,7 @@ from rich.console import Console
 from senticlf import __version__, artifacts, atomic, cpu
 from senticlf.errors import SenticlfError
 from senticlf.evaluation.calibration import Calibrator
-from senticlf.export import calibrate, card, check, quantize, speed
+from senticlf.export import calibrate, card, check, fp16, quantize, speed
 from senticlf.export.options import ExportOptions
 from senticlf.runtime.tokenize import ReviewEncoder
 from senticlf.training import run_folder
@@ -31,7 +31,8 @@ FP32_TOLERANCE = 1e-3
 def export_run(
     run_dir: Path, output: Path, options: ExportOptions, console: Console
 ) -> artifacts.ExportCheck:
-    """Export, check, optionally quantize, measure how each model batches; returns the check."""
+    """Export, check, optionally quantize and convert to fp16, measure how each model batches;
+    returns the check."""
     config, metrics = run_folder.finished_run(run_dir)
     val = run_folder.read_subset(run_dir, artifacts.RUN_VAL_CSV, config)
     labels = np.array([review.label for review in val])
@@ -71,6 +72,13 @@ def export_run(
             else:
                 files.append(artifacts.INT8_MODEL)
                 profiles[artifacts.INT8_MODEL] = int8_profile
+        half: artifacts.Fp16Result | None = None
+        if options.fp16:
+            half, half_failure = _fp16_checked(
+                staging, model_path, fp32, encoder, ids, labels, options, console, served,
+                files, profiles,
+            )  # fmt: skip
+            failure = failure or half_failure
         report = artifacts.ExportCheck(
             reviews=len(val),
             torch_accuracy=reference.accuracy,
@@ -81,6 +89,7 @@ def export_run(
             else "none",
             calibration=calibrate.report(fitted, calibrator, fp32, labels) if fitted else None,
             int8=int8,
+            fp16=half,
         )
         manifest = _manifest(staging, files, config, metrics, report, profiles)
         if fitted is not None:
@@ -171,6 +180,37 @@ def _quantize_checked(
     return artifacts.Int8Result(preset, tuple(tried), None), None
 
 
+def _fp16_checked(
+    staging: Path,
+    fp32_path: Path,
+    fp32: check.Scores,
+    encoder: ReviewEncoder,
+    ids: list[list[int]],
+    labels: np.ndarray,
+    options: ExportOptions,
+    console: Console,
+    served: Callable[[np.ndarray], np.ndarray],
+    files: list[str],
+    profiles: dict[str, artifacts.BatchProfile],
+) -> tuple[artifacts.Fp16Result, str | None]:
+    """Add the fp16 model to ``files`` if it keeps accuracy as INT8 must; else say why not."""
+    console.print("converting to float16 (ONNX Runtime transformer tools, float32 I/O kept)")
+    target = staging / artifacts.FP16_MODEL
+    result, profile = fp16.checked(fp32_path, target, fp32, encoder, ids, labels, served)
+    drop = (fp32.accuracy - result.accuracy) * 100
+    if drop > options.max_accuracy_drop or result.agreement < options.min_agreement:
+        target.unlink(missing_ok=True)
+        return result, (
+            f"fp16 lost too much: accuracy {result.accuracy:.1%} vs fp32 {fp32.accuracy:.1%}, "
+            f"agreement {result.agreement:.1%} (limits: {options.max_accuracy_drop} points, "
+            f"{options.min_agreement:.0%})"
+        )
+    files.append(artifacts.FP16_MODEL)
+    if profile is not None:
+        profiles[artifacts.FP16_MODEL] = profile
+    return result, None
+
+
 def _ladder_failure(int8: artifacts.Int8Result, fp32: check.Scores, options: ExportOptions) -> str:
     last = int8.tried[-1]
     return (
@@ -252,6 +292,12 @@ def _print_report(console: Console, manifest: artifacts.Manifest, output: Path) 
         console.print(
             f"int8: accuracy {kept.accuracy:.2%}, agrees with fp32 on {kept.agreement:.1%} "
             f"({report.int8.preset}, {kept.variant})"
+        )
+    if report.fp16:
+        console.print(
+            f"fp16: accuracy {report.fp16.accuracy:.2%}, agrees with fp32 on "
+            f"{report.fp16.agreement:.1%}, largest probability difference "
+            f"{report.fp16.max_probability_difference:.1e} (run on {report.fp16.provider})"
         )
     for line in speed.batching_lines(manifest):
         console.print(line)

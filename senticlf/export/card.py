@@ -78,6 +78,14 @@ def summary(manifest: artifacts.Manifest) -> list[tuple[str, str]]:
         ))  # fmt: skip
     else:
         rows.append(("INT8", "none (fp32 only)"))
+    half = check.fp16
+    if artifacts.FP16_MODEL in manifest.files and half:
+        rows.append((
+            "fp16 (CUDA)",
+            f"accuracy {_percent(half.accuracy)}, agrees with fp32 on {_percent(half.agreement)}, "
+            f"largest probability difference {_scientific(half.max_probability_difference)} "
+            f"(checked on {half.provider})",
+        ))  # fmt: skip
     calibration = calibration_of(manifest)
     if calibration:
         rows.append((

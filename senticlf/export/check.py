@@ -28,7 +28,7 @@ class Scores:
     accuracy: float
 
 
-def _scored(logits: np.ndarray, labels: np.ndarray) -> Scores:
+def scored(logits: np.ndarray, labels: np.ndarray) -> Scores:
     return Scores(logits, float(np.mean(np.argmax(logits, axis=1) == labels)))
 
 
@@ -50,7 +50,7 @@ def torch_scores(
             )
         return out.logits.float().numpy()
 
-    return _scored(run_length_sorted(ids, CHECK_BATCH, run), labels)
+    return scored(run_length_sorted(ids, CHECK_BATCH, run), labels)
 
 
 def onnx_scores(
@@ -58,7 +58,7 @@ def onnx_scores(
 ) -> Scores:
     runner = ModelRunner(model_path)
     logits = run_length_sorted(ids, CHECK_BATCH, lambda batch: runner.logits(*encoder.pad(batch)))
-    return _scored(logits, labels)
+    return scored(logits, labels)
 
 
 def agreement(a: Scores, b: Scores) -> float:
@@ -75,7 +75,7 @@ def alone_scores(
     """Each review in a call of its own: how a model that is not batch-invariant is served."""
     runner = ModelRunner(model_path)
     logits = batch_choice.run_alone(ids, lambda batch: runner.logits(*encoder.pad(batch)))
-    return runner, _scored(logits, labels)
+    return runner, scored(logits, labels)
 
 
 def batch_profile(

@@ -28,6 +28,7 @@ class ExportOptions:
     # Labelled reviews to calibrate on (any source `train --data` reads); None: the run's
     # validation reviews.
     calibration_data: str | None = None
+    fp16: bool = False  # add model.fp16.onnx, the model the runtime uses on CUDA
 
     def __post_init__(self) -> None:
         if self.preset is not None and self.preset not in PRESETS:

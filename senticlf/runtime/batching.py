@@ -27,6 +27,10 @@ def chunks(items: Iterable[T], size: int = CHUNK) -> Iterator[list[T]]:
     while chunk := list(itertools.islice(iterator, size)):
         yield chunk
 
+# Padded tokens per ONNX Runtime call where a GPU runs the model: a GPU wants hundreds of
+# short texts per call but only dozens of 512-token ones, so a call is sized by tokens.
+TOKEN_BUDGET = 16_384
+
 
 def length_sorted_batches(lengths: Sequence[int], batch_size: int) -> Iterator[list[int]]:
     """Indices into ``lengths`` grouped by ascending length, ``batch_size`` at a time."""
@@ -35,6 +39,36 @@ def length_sorted_batches(lengths: Sequence[int], batch_size: int) -> Iterator[l
     order = sorted(range(len(lengths)), key=lengths.__getitem__)
     for start in range(0, len(order), batch_size):
         yield order[start : start + batch_size]
+
+
+def token_budget_batches(
+    lengths: Sequence[int], max_tokens: int, max_texts: int
+) -> Iterator[list[int]]:
+    """Indices into ``lengths`` by ascending length, each batch at most ``max_tokens`` padded
+    tokens (texts x longest) and ``max_texts`` texts; a text longer than the budget runs alone.
+    """
+    if max_tokens < 1 or max_texts < 1:
+        raise ValueError(f"token budget and batch size must be >= 1, got {max_tokens}, {max_texts}")
+    batch: list[int] = []
+    for index in sorted(range(len(lengths)), key=lengths.__getitem__):
+        # sorted ascending, so this text is the batch's longest: it sets the padded width
+        if batch and ((len(batch) + 1) * lengths[index] > max_tokens or len(batch) == max_texts):
+            yield batch
+            batch = []
+        batch.append(index)
+    if batch:
+        yield batch
+
+
+def run_token_budget(
+    ids: Sequence[TokenIds],
+    max_tokens: int,
+    max_texts: int,
+    run_batch: Callable[[list[TokenIds]], np.ndarray],
+) -> np.ndarray:
+    """:func:`run_length_sorted` with calls sized by padded tokens; rows in input order."""
+    groups = token_budget_batches([len(seq) for seq in ids], max_tokens, max_texts)
+    return run_in_groups(ids, groups, run_batch)
 
 
 def run_length_sorted(

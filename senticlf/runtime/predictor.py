@@ -6,6 +6,7 @@ Imports onnxruntime, tokenizers and numpy only (a test enforces it), so
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,8 +18,15 @@ from senticlf import artifacts
 from senticlf.errors import SenticlfError
 from senticlf.evaluation.calibration import Calibrator
 from senticlf.runtime import batch_choice
-from senticlf.runtime.batching import TokenIds, chunks, run_length_sorted
-from senticlf.runtime.session import CPU, ModelRunner
+from senticlf.runtime.batching import (
+    TOKEN_BUDGET,
+    TokenIds,
+    chunks,
+    run_length_sorted,
+    run_token_budget,
+)
+from senticlf.runtime.device import choose_model, providers_for
+from senticlf.runtime.session import CPU, CUDA, ModelRunner
 from senticlf.runtime.tokenize import ReviewEncoder
 
 # None: the fastest batch-invariant size measured for this model on this CPU (batch_choice.py).
@@ -55,7 +63,13 @@ class Prediction:
 
 
 class SentimentClassifier:
-    """A loaded bundle. Thread-safe: ONNX Runtime sessions may be run from several threads."""
+    """A loaded bundle. Thread-safe: ONNX Runtime sessions may be run from several threads.
+
+    On CUDA (``device="cuda"``, or by default when onnxruntime-gpu sees a GPU) it runs the
+    bundle's fp16 model (fp32 without one, or with ``quantized=False``) in calls of at most
+    :data:`~senticlf.runtime.batching.TOKEN_BUDGET` padded tokens; on the CPU the INT8 model
+    when the bundle has one, in calls of :attr:`batch_size` texts.
+    """
 
     def __init__(
         self,
@@ -66,6 +80,7 @@ class SentimentClassifier:
         batch_size: int | None = None,
         threshold: float | None = None,
         min_confidence: float | None = None,
+        device: str | None = None,
     ) -> None:
         if batch_size is not None and batch_size < 1:
             raise SenticlfError(f"batch size must be at least 1, got {batch_size}")
@@ -74,44 +89,66 @@ class SentimentClassifier:
         self.labels = list(self.manifest.labels)
         self.threshold = _checked_threshold(threshold, self.labels)
         self.min_confidence = _checked_min_confidence(min_confidence, self.labels)
-        self.model_file = self._choose_model(quantized)
-        self.runner = ModelRunner(self.bundle_dir / self.model_file, providers, threads)
+        self.model_file, self.runner = self._open(
+            providers_for(device, providers), quantized, threads
+        )
+        self.device = "cuda" if self.runner.provider == CUDA else "cpu"
+        # On CUDA a call is sized by padded tokens (batch_size then bounds its texts).
+        self.token_budget: int | None = TOKEN_BUDGET if self.device == "cuda" else None
         self.encoder = ReviewEncoder.for_bundle(self.bundle_dir, self.manifest)
         self.calibrator = _calibrator_of(self.manifest, self.bundle_dir)
         self.batch_profile = self._batch_profile()
-        self.batch_size = batch_choice.effective_batch_size(self.batch_profile, batch_size)
+        self.batch_size = batch_choice.effective_batch_size(
+            self.batch_profile, batch_size, by_tokens=self.token_budget is not None
+        )
+
+    def _open(
+        self, providers: list[str], quantized: bool | None, threads: int | None
+    ) -> tuple[str, ModelRunner]:
+        """The model for the planned provider, opened; chosen again if CUDA did not start.
+
+        ONNX Runtime drops CUDA (with a log line) when its libraries cannot load; the fp16
+        model must not then run on the CPU by accident.
+        """
+        model_file = choose_model(self.manifest, providers[0], quantized, self.bundle_dir)
+        runner = ModelRunner(self.bundle_dir / model_file, providers, threads)
+        if providers[0] == CUDA and runner.provider != CUDA:
+            warnings.warn(
+                f"onnxruntime could not start CUDA for {self.bundle_dir}; running on the CPU",
+                stacklevel=3,
+            )
+            model_file = choose_model(self.manifest, CPU, quantized, self.bundle_dir)
+            runner = ModelRunner(self.bundle_dir / model_file, [CPU], threads)
+        return model_file, runner
 
     def _batch_profile(self) -> artifacts.BatchProfile:
-        """Export's measurement of this model on this CPU, else one taken here and now."""
-        on_cpu = self.runner.session.get_providers()[0] == CPU
+        """Export's measurement of this model on this CPU, else one taken here and now
+        (always on CUDA), with the tolerance of the model's precision."""
+        on_cpu = self.runner.provider == CPU
         recorded = batch_choice.recorded_profile(self.manifest, self.model_file, on_cpu)
         if recorded is not None:
             return recorded
         encoder = self.encoder
         probe = batch_choice.probe_ids(
-            encoder.tokenizer.get_vocab_size(), encoder.prefix, encoder.suffix, encoder.max_length
+            encoder.tokenizer.get_vocab_size(),
+            encoder.prefix,
+            encoder.suffix,
+            encoder.max_length,
+            count=batch_choice.PROBE_TEXTS if on_cpu else batch_choice.CUDA_PROBE_TEXTS,
+        )
+        return batch_choice.measure(
+            probe,
+            self._run,
+            self.calibrated,
+            batch_sizes=batch_choice.CANDIDATE_BATCH_SIZES
+            if on_cpu
+            else batch_choice.CUDA_BATCH_SIZES,
+            cap=batch_choice.recorded_cap(self.manifest, self.model_file),
+            precision=artifacts.MODEL_PRECISION[self.model_file],
         )
         cap = batch_choice.recorded_cap(self.manifest, self.model_file)
         return batch_choice.measure(probe, self._run, self.calibrated, cap=cap)
 
-    def _choose_model(self, quantized: bool | None) -> str:
-        """INT8 or fp32 as asked; by default the faster of the two as export measured them.
-
-        Each is timed at its own batch-invariant batch size, so on a CPU where INT8 one text
-        at a time loses to fp32 in batches (AVX2 without VNNI can), fp32 is the default. On a
-        CPU the bundle was not measured on, INT8 is assumed faster, as it usually is.
-        """
-        has_int8 = artifacts.INT8_MODEL in self.manifest.files
-        if quantized and not has_int8:
-            raise SenticlfError(
-                f"bundle {self.bundle_dir} has no INT8 model; export it with --quantize"
-            )
-        if quantized is not None or not has_int8:
-            return artifacts.INT8_MODEL if quantized else artifacts.FP32_MODEL
-        speeds = batch_choice.recorded_speeds(self.manifest)
-        if artifacts.INT8_MODEL in speeds and artifacts.FP32_MODEL in speeds:
-            return max((artifacts.INT8_MODEL, artifacts.FP32_MODEL), key=speeds.__getitem__)
-        return artifacts.INT8_MODEL
 
     @overload
     def predict(self, texts: str) -> Prediction: ...  # type: ignore[overload-overlap]
@@ -147,6 +184,8 @@ class SentimentClassifier:
 
     def logits_of_ids(self, ids: Sequence[TokenIds]) -> np.ndarray:
         """Raw (uncalibrated) logits for already-encoded texts, length-sorted internally."""
+        if self.token_budget is not None:
+            return run_token_budget(ids, self.token_budget, self.batch_size, self._run)
         return run_length_sorted(ids, self.batch_size, self._run)
 
     def _predict_chunk(self, texts: list[str]) -> list[Prediction]:
@@ -227,11 +266,15 @@ def load(
     batch_size: int | None = None,
     threshold: float | None = None,
     min_confidence: float | None = None,
+    device: str | None = None,
 ) -> SentimentClassifier:
-    """Load an exported bundle; uses the INT8 model when the bundle has one, unless told not to.
+    """Load an exported bundle; on the CPU uses the INT8 model when the bundle has one, on CUDA
+    the fp16 one, unless told not to (``quantized=False``: fp32 on either).
 
-    ``threads`` sets ONNX Runtime's intra-op threads (default: all cores), ``providers`` its
-    execution providers (default: CUDA when onnxruntime-gpu sees a GPU, else the CPU),
+    ``device`` is "cpu" or "cuda" (default: CUDA when onnxruntime-gpu sees a GPU, else the
+    CPU; CUDA asked for where there is none warns and runs on the CPU), ``threads`` sets ONNX
+    Runtime's intra-op threads (default: all cores), ``providers`` its execution providers
+    (instead of ``device``, for other providers),
     ``batch_size`` the most texts per ONNX Runtime call (default: the size measured fastest on
     this CPU; never more than the model was measured batch-invariant at, so a text's answer
     does not depend on its batch-mates), and ``threshold`` the P(positive) at which a binary
@@ -246,4 +289,5 @@ def load(
         batch_size=batch_size,
         threshold=threshold,
         min_confidence=min_confidence,
+        device=device,
     )

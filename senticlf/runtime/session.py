@@ -60,7 +60,10 @@ class ModelRunner:
     """A session plus the names it was built with, read once rather than on every batch.
 
     DistilBERT takes no token_type_ids and BERT does: the feed is built from the inputs the
-    graph declares, by name, as int64.
+    graph declares, by name, as int64. On CUDA each call binds its inputs and its output to
+    the device once (I/O binding): one host-to-device copy per input, the logits copied back
+    once, and no copies ONNX Runtime would otherwise make between steps. ``io_binding``
+    forces it on or off (default: on CUDA only).
     """
 
     _KNOWN_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
@@ -70,6 +73,7 @@ class ModelRunner:
         model_path: str | Path,
         providers: Sequence[str] | None = None,
         threads: int | None = None,
+        io_binding: bool | None = None,
     ) -> None:
         self.session = create_session(model_path, providers, threads)
         self.input_names = [node.name for node in self.session.get_inputs()]
@@ -77,6 +81,10 @@ class ModelRunner:
         if unknown:
             raise SenticlfError(f"{model_path} expects inputs senticlf cannot feed: {unknown}")
         self.output_name = self.session.get_outputs()[0].name
+        # The provider that runs the graph (ONNX Runtime drops CUDA when it cannot start it).
+        self.provider = self.session.get_providers()[0]
+        self.io_binding = self.provider == CUDA if io_binding is None else io_binding
+        self._device = "cuda" if self.provider == CUDA else "cpu"
 
     def feed(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> dict[str, np.ndarray]:
         """The graph's inputs by name, from a padded batch (token types all zero)."""
@@ -88,7 +96,20 @@ class ModelRunner:
         return {name: available[name] for name in self.input_names}
 
     def logits(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
-        (logits,) = self.session.run([self.output_name], self.feed(input_ids, attention_mask))
+        feed = self.feed(input_ids, attention_mask)
+        if self.io_binding:
+            return self._bound_run(feed)
+        (logits,) = self.session.run([self.output_name], feed)
+        return logits
+
+    def _bound_run(self, feed: dict[str, np.ndarray]) -> np.ndarray:
+        binding = self.session.io_binding()
+        for name, array in feed.items():
+            value = ort.OrtValue.ortvalue_from_numpy(np.ascontiguousarray(array), self._device, 0)
+            binding.bind_ortvalue_input(name, value)
+        binding.bind_output(self.output_name, self._device, 0)
+        self.session.run_with_iobinding(binding)
+        (logits,) = binding.copy_outputs_to_cpu()
         return logits
 
 

@@ -13,6 +13,7 @@ CPUs its session uses (``num_cpus=threads``), so workers x threads never exceeds
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -73,6 +74,18 @@ def plan_workers(available_cpus: int, workers: int | None, threads: int | None) 
     return plan
 
 
+def _gpu_workers(device: str | None, workers: int | None) -> tuple[str | None, int | None]:
+    """With ``device="cuda"``, one worker per GPU of the cluster by default; a cluster without
+    GPUs warns and runs on CPUs (a worker asking for a GPU would wait for ever)."""
+    if device != "cuda":
+        return device, workers
+    gpus = int(ray.cluster_resources().get("GPU", 0))
+    if gpus == 0:
+        warnings.warn("--device cuda: the Ray cluster has no GPUs; running on CPUs", stacklevel=3)
+        return "cpu", workers
+    return device, workers or gpus
+
+
 def prediction_columns(labels: list[str]) -> list[str]:
     return [LABEL_COLUMN, SCORE_COLUMN, *(outputs.probability_column(x) for x in labels)]
 
@@ -104,6 +117,7 @@ class BundleWorker:
         quantized: bool | None = None,
         threshold: float | None = None,
         min_confidence: float | None = None,
+        device: str | None = None,
     ) -> None:
         bundle = Path(bundle_dir)
         found = artifacts.read_manifest(bundle, verify=False).files
@@ -115,7 +129,7 @@ class BundleWorker:
         # SentimentClassifier verifies every file's sha256 against the manifest on this host.
         self.classifier = SentimentClassifier(
             bundle, quantized=quantized, threads=threads, batch_size=batch_size,
-            threshold=threshold, min_confidence=min_confidence,
+            threshold=threshold, min_confidence=min_confidence, device=device,
         )  # fmt: skip
         self.text_column = text_column
 
@@ -157,6 +171,7 @@ def predict_dataset(
     min_confidence: float | None = None,
     worker_bundle: str | None = None,
     preserve_order: bool = True,
+    device: str | None = None,
 ) -> ray.data.Dataset:
     """``dataset`` with ``predicted_label``, ``predicted_score`` and ``p_<label>`` columns added.
 
@@ -168,7 +183,8 @@ def predict_dataset(
 
     The workers hold workers x threads CPUs for the whole run: read ``dataset`` with tasks that
     hold none (``senticlf.scale.ray_files.read`` does) or leave CPUs for them, else Ray waits
-    for ever for a CPU to read with.
+    for ever for a CPU to read with. ``device="cuda"`` gives each worker one GPU (Ray hides
+    GPUs from actors that do not ask for one) and runs the fp16 model there.
     """
     bundle_dir = Path(bundle)
     manifest = artifacts.read_manifest(bundle_dir, verify=True)
@@ -178,6 +194,7 @@ def predict_dataset(
         raise SenticlfError(f"the input already has column(s) {clashes}; rename them first")
     if rows_per_call < 1:
         raise SenticlfError(f"rows per call must be at least 1, got {rows_per_call}")
+    device, num_workers = _gpu_workers(device, num_workers)
     plan = plan_workers(int(ray.cluster_resources().get("CPU", 1)), num_workers, threads)
     predicted = dataset.map_batches(
         BundleWorker,
@@ -185,9 +202,11 @@ def predict_dataset(
             bundle_dir=worker_bundle or str(bundle_dir.resolve()), expected_files=manifest.files,
             text_column=column, threads=plan.threads, batch_size=batch_size,
             quantized=quantized, threshold=threshold, min_confidence=min_confidence,
+            device=device,
         ),
         batch_format="pyarrow", batch_size=rows_per_call,
         compute=ray.data.ActorPoolStrategy(size=plan.workers), num_cpus=plan.threads,
+        num_gpus=1 if device == "cuda" else None,
     )  # fmt: skip
     predicted.context.execution_options.preserve_order = preserve_order
     return predicted

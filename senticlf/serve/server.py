@@ -60,10 +60,12 @@ def serve(
     console: Console,
     quantized: bool | None = None,
     api_key: str | None = None,
+    device: str | None = None,
 ) -> None:
     """Serve ``bundle`` until stopped; returns after a graceful shutdown."""
     classifier = SentimentClassifier(
-        bundle, quantized=quantized, threads=config.threads, min_confidence=config.min_confidence
+        bundle, quantized=quantized, threads=config.threads, min_confidence=config.min_confidence,
+        device=device,
     )
     sock = bind(config.host, config.port)
     host, port = sock.getsockname()[:2]

@@ -32,3 +32,20 @@ def test_nothing_to_run_and_bad_batch_size_are_errors():
         run_length_sorted([], 8, lambda batch: np.zeros((len(batch), 2)))
     with pytest.raises(ValueError, match="at least 1"):
         list(length_sorted_batches([1, 2], 0))
+
+
+def test_token_budget_batches_bound_padded_tokens_and_texts():
+    from senticlf.runtime.batching import token_budget_batches
+
+    lengths = [5, 300, 12, 12, 40, 700, 8, 100] * 5
+    batches = list(token_budget_batches(lengths, max_tokens=600, max_texts=6))
+    assert sorted(i for b in batches for i in b) == list(range(len(lengths)))
+    for batch in batches:
+        widths = [lengths[i] for i in batch]
+        assert widths == sorted(widths) and len(batch) <= 6
+        assert len(batch) * max(widths) <= 600 or len(batch) == 1  # a 700-token text alone
+    assert any(len(b) == 6 for b in batches) and any(len(b) == 1 for b in batches)
+    flat = [i for b in batches for i in b]
+    assert [lengths[i] for i in flat] == sorted(lengths)
+    with pytest.raises(ValueError):
+        next(token_budget_batches([1], 0, 1))

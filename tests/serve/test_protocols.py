@@ -15,7 +15,6 @@ import numpy as np
 import pytest
 
 import senticlf
-from senticlf.runtime.predictor import softmax
 from tests.conftest import make_reviews
 from tests.serve.conftest import ServerProcess
 
@@ -67,9 +66,9 @@ def test_tei_raw_scores_are_the_logits_before_temperature(server, clf) -> None:
     assert sigmoid == ranked(clf, 1 / (1 + np.exp(-logits)))
     none = {"inputs": REVIEWS[3], "parameters": {"function_to_apply": "none"}}
     assert post(server, "/predict", none).json() == answer
-    # softmax is the calibrated probabilities: temperature applied, as the library does
+    # softmax is the calibrated probabilities: the bundle's calibrator applied, as the library does
     assert (
-        ranked(clf, softmax(logits / clf.temperature))
+        ranked(clf, clf.calibrated(logits[None])[0])
         == post(
             server,
             "/predict",
