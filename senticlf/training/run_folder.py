@@ -184,6 +184,13 @@ def drop_checkpoints(run_dir: Path) -> None:
     (run_dir / artifacts.RUN_CHECKPOINT_LEDGER).unlink(missing_ok=True)
 
 
+def settings(run_dir: Path) -> dict[str, Any]:
+    """Everything config.json records, a distilled run's teacher and transfer set included
+    (``TrainConfig.load`` keeps only the fields every run has)."""
+    recorded = json.loads((run_dir / artifacts.RUN_CONFIG).read_text(encoding="utf-8"))
+    return recorded if isinstance(recorded, dict) else {}
+
+
 def finished_run(run_dir: Path) -> tuple[TrainConfig, dict[str, Any]]:
     """The config and metrics of a complete run, or a clear error saying how to finish it."""
     if run_dir.is_file():
