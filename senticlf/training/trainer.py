@@ -127,8 +127,8 @@ def fit(
             ) from None
 
     run_folder.save_model(trainer, job.tokenizer, run_dir)
+    _leave_process_group(trainer)  # no collective follows: what is left is the main process's
     if not run_folder.is_main_process():  # the main process alone reports and writes
-        _leave_process_group()
         return {"status": artifacts.RUN_COMPLETE}
     val_ids = [row["input_ids"] for row in job.val_set]
     logits = predict_logits(trainer.model, job.encoder, val_ids)
@@ -147,22 +147,32 @@ def fit(
     artifacts.write_run_metrics(run_dir, metrics)
     run_folder.drop_checkpoints(run_dir)
     report.print_summary(console, metrics)
-    _leave_process_group()
     return metrics
 
 
-def _leave_process_group() -> None:
-    """Under a launcher, close this process's group before the process exits.
+def _leave_process_group(trainer: Trainer) -> None:
+    """Under a launcher, free DDP's wrapper of the model, then close the process group.
 
-    A rank that exits with its gloo group still open can abort in the group's destructor
-    ("terminate called without an active exception"), failing the launcher although the run
-    is complete. Closing is local: no collective, so no rank waits on another that has
-    already finished (a barrier here was seen to hang).
+    The order matters. DDP's reducer holds a reference to the gloo group; when it held the
+    last one, the group was destroyed inside the reducer's deallocation (as ``train``
+    returned), which keeps the GIL while it joins gloo's worker threads, and a worker still
+    releasing the tensors of the last all-gather waits for the GIL: that rank never exited
+    (py-spy: ``~ProcessGroupGloo`` under ``Reducer`` dealloc, the worker in
+    ``gil_scoped_acquire``; about one resumed launcher run in four). Freed first, the
+    reducer leaves the group to ``destroy_process_group``, whose last reference is torch's
+    GIL-releasing one. Closing is local (no barrier: one was seen to hang when a rank had
+    left), and a rank that exits with its group open can abort in gloo's destructor.
     """
+    import gc
+
     import torch.distributed as dist
 
-    if dist.is_available() and dist.is_initialized():
-        dist.destroy_process_group()
+    if not (dist.is_available() and dist.is_initialized()):
+        return
+    trainer.accelerator.free_memory()  # its list of prepared models holds the DDP wrapper
+    trainer.model_wrapped = trainer.model
+    gc.collect()  # the wrapper and its reducer go now, while the group is still registered
+    dist.destroy_process_group()
 
 
 def encode(encoder: ReviewEncoder, rows: list[data.Review]) -> list[dict[str, Any]]:
