@@ -6,8 +6,9 @@ vocabulary. It learns from the teacher's temperature-softened distribution mixed
 labels; reviews without a label (``--unlabelled``) learn from the teacher alone. The teacher's
 logits are computed once, by its PyTorch weights or by its exported ONNX bundle
 (``--teacher-bundle``, several times faster on a CPU), and cached in the run folder with what
-produced them, so a resumed run does not recompute them. Everything else (loop, checkpoints, resume, report) is ``train``'s, via trainer.fit: the
-result is an ordinary run folder that export, predict and evaluate take unchanged.
+produced them, so a resumed run does not recompute them. Everything else (loop, checkpoints,
+resume, report) is ``train``'s, via trainer.fit: the result is an ordinary run folder that
+export, predict and evaluate take unchanged.
 """
 
 from __future__ import annotations
