@@ -134,7 +134,11 @@ def train_student(
     setting: Setting, work: Path, student: dict[str, Any], teacher_bundle: Path, transfer: Path
 ) -> Path:
     run_dir = work / student["name"]
-    if not finished(run_dir):
+    if finished(run_dir):
+        return run_dir
+    if (run_dir / artifacts.RUN_CHECKPOINT_LEDGER).is_file():  # cut short: continue it
+        senticlf_cli("distill", "--resume", str(run_dir))
+    else:
         senticlf_cli(
             "distill", setting.teacher, "--output", str(run_dir),
             "--layers", str(student["layers"]), "--alpha", str(student["alpha"]),
@@ -180,10 +184,10 @@ class NamedInt8(backends.Senticlf):
         self.name = name
 
 
-def time_side_by_side(
-    setting: Setting, bundles: dict[str, Path], heldout: Path
-) -> dict[str, dict[str, float]]:
-    """Batch-8 reviews/s and batch-1 latency of every model, interleaved in one run."""
+def time_side_by_side(setting: Setting, bundles: dict[str, Path], heldout: Path) -> dict[str, Any]:
+    """Batch-8 reviews/s and batch-1 latency of every model, interleaved in one run, with the
+    load averages around it (the step for which the machine must be idle)."""
+    load_before = os.getloadavg()
     texts = [r.text for r in data.read_table(heldout, labels=artifacts.LABELS)][
         : setting.speed_reviews
     ]
@@ -199,7 +203,12 @@ def time_side_by_side(
         model.positive(sorted_texts[-8:])
     per_s, _ = speed.throughput(models, sorted_texts, 8, setting.rounds)
     latency = speed.latency(models, texts[: setting.latency_reviews])
-    return {m.name: {"reviews_per_s_batch8": per_s[m.name], **latency[m.name]} for m in models}
+    return {
+        "load_average": {"before": list(load_before), "after": list(os.getloadavg())},
+        "models": {
+            m.name: {"reviews_per_s_batch8": per_s[m.name], **latency[m.name]} for m in models
+        },
+    }
 
 
 # ---------------------------------------------------------------------------- the run
@@ -231,7 +240,6 @@ def main(
     out: Annotated[Path | None, typer.Option(help="[default: benchmarks/results]")] = None,
 ) -> None:
     started = time.perf_counter()
-    load_before = os.getloadavg()
     given = {
         "transfer_size": transfer_size, "eval_size": eval_size, "max_length": max_length,
         "student_epochs": student_epochs, "control_epochs": control_epochs,
@@ -259,14 +267,15 @@ def main(
         atomic.write_text(
             speed_file, json.dumps(time_side_by_side(setting, bundles, heldout), indent=2)
         )
-    speeds = json.loads(speed_file.read_text())
+    timing = json.loads(speed_file.read_text())
+    speeds = timing["models"]
 
     results = {
         "command": " ".join(["python -m benchmarks.distill_frontier", *sys.argv[1:]]),
         "setting": asdict(setting),
         "students": students(setting),
         "machine": machine.describe(),
-        "load_average": {"before": list(load_before), "after": list(os.getloadavg())},
+        "load_average": timing["load_average"],  # around the timing step
         "models": {n: model_row(n, runs[n], scores[n], speeds) for n in runs},
         "teacher_eager": speeds[f"{TEACHER_NAME} torch-eager"],
         "benchmark_wall_s": round(time.perf_counter() - started, 1),
@@ -299,7 +308,8 @@ def markdown(r: dict[str, Any]) -> str:
         "",
         f"Command: `{r['command']}`",
         "",
-        f"Load average (1, 5, 15 min) before {load['before']}, after {load['after']}.",
+        f"Load average (1, 5, 15 min) before the timing {rounded(load['before'])}, after "
+        f"{rounded(load['after'])}.",
         "",
         f"Teacher `{s['teacher']}`. Students: every k-th teacher layer, {s['max_length']} tokens; "
         f"distilled on the 1,000 labelled reviews + {s['transfer_size']} transfer reviews for "
@@ -326,6 +336,10 @@ def markdown(r: dict[str, Any]) -> str:
             f"| {per_s / eager['reviews_per_s_batch8']:.2f}x | {row['int8_median_ms']:.1f} |"
         )
     return "\n".join(lines) + "\n"
+
+
+def rounded(load: list[float]) -> str:
+    return ", ".join(f"{x:.2f}" for x in load)
 
 
 def plot(r: dict[str, Any], path: Path) -> None:
