@@ -1,83 +1,180 @@
-"""The accuracy/speed frontier of distilled students against their teacher.
+"""The accuracy/speed frontier of students distilled from a teacher that learned (issue 22).
 
-    python -m benchmarks.distill_frontier --work /tmp/distill-frontier       # CPU subset
-    python -m benchmarks.distill_frontier --work runs/frontier --full        # GPU session
+    python -m benchmarks.distill_frontier --work runs/frontier            # CPU scale, ~1.5 h
+    python -m benchmarks.distill_frontier --work /tmp/frontier-smoke --smoke   # minutes
 
-Trains a teacher with `senticlf train`, distils students of 3 and 2 of its layers with
-`senticlf distill` (soft targets, alpha 0.5) and, as the control, the same students on hard
-labels only (alpha 0), exports every run with `senticlf export --quantize`, scores each INT8
-bundle on held-out labelled reviews, and times every INT8 bundle and the teacher's PyTorch
-eager model on the same reviews in one interleaved run. Finished runs and bundles under
---work are reused, so an interrupted benchmark continues where it stopped.
+The teacher is a finished `senticlf train` run (default: the shared MiniLM run on the seeded
+1,000/200 IMDb subset), used as it is: nothing is written inside it. Steps, each skipped on a
+rerun once its output exists, so an interrupted benchmark continues where it stopped:
+
+1. texts: the transfer set (IMDb training reviews outside the teacher's 1,000, labels dropped)
+   and the held-out set (test reviews drawn with a fixed seed, disjoint from the teacher's 200
+   validation reviews), written under --work;
+2. the teacher's bundle (`senticlf export --quantize`), whose INT8 model labels the transfer
+   set (`distill --teacher-bundle`);
+3. students of 6, 3 and 2 of the teacher's layers, each with distillation (the 1,000 labelled
+   reviews plus the transfer set) and as the hard-label control (the 1,000 alone, alpha 0);
+4. every student exported with `--quantize`, and every INT8 bundle (teacher's included)
+   scored once on the held-out reviews: accuracy, macro F1, ECE;
+5. speed, interleaved in one run: reviews/s at batch 8 and batch-1 latency of every INT8
+   bundle, the teacher's INT8 bundle and the teacher's PyTorch eager model.
+
+Settings (temperature, alpha, epochs, length) are chosen on the validation reviews only; the
+held-out reviews are scored once per model, at the end.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import random
 import subprocess
 import sys
 import time
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Annotated, Any
 
 import numpy as np
 import typer
 
-from benchmarks.common import backends, machine, timing
-from senticlf import artifacts, data
+from benchmarks.common import backends, machine
+from benchmarks.common import timing
+from senticlf import artifacts, atomic, data
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
 
-# (name, layers, alpha): alpha 0 is the hard-label control of the same student.
-STUDENTS = (("3L-distil", 3, 0.5), ("3L-hard", 3, 0.0), ("2L-distil", 2, 0.5), ("2L-hard", 2, 0.0))
+TEACHER_NAME = "teacher"
+
+
+@dataclass(frozen=True)
+class Setting:
+    """Everything the frontier depends on; recorded in the results beside the command."""
+
+    teacher: str
+    data: str
+    transfer_size: int = 8000
+    eval_size: int = 5000
+    max_length: int = 256  # the students'; the teacher labels at its own length
+    student_epochs: int = 1
+    control_epochs: int = 5  # the teacher's recipe on the same 1,000 labelled reviews
+    layers: tuple[int, ...] = (6, 3, 2)
+    temperature: float = 2.0
+    alpha: float = 0.5
+    speed_reviews: int = 200
+    latency_reviews: int = 50
+    rounds: int = 3
+    threads: int = 2
+    seed: int = 1234  # draws the transfer and held-out reviews; students keep the teacher's
+
+
+# A run of minutes that passes through every step: tiny sets, short reviews, one layer.
+SMOKE = {
+    "transfer_size": 48, "eval_size": 64, "max_length": 32, "student_epochs": 1,
+    "control_epochs": 1, "layers": (1,), "speed_reviews": 16, "latency_reviews": 4, "rounds": 1,
+}  # fmt: skip
+
+
+def students(setting: Setting) -> list[dict[str, Any]]:
+    """(name, layers, alpha, epochs, transfer set?) of every student, distilled then control."""
+    found = []
+    for layers in setting.layers:
+        found.append(
+            {"name": f"{layers}L-distil", "layers": layers, "alpha": setting.alpha,
+             "epochs": setting.student_epochs, "transfer": True}
+        )  # fmt: skip
+        found.append(
+            {"name": f"{layers}L-hard", "layers": layers, "alpha": 0.0,
+             "epochs": setting.control_epochs, "transfer": False}
+        )  # fmt: skip
+    return found
 
 
 def senticlf_cli(*args: str) -> None:
-    command = [sys.executable, "-m", "senticlf.cli", *args]
     print("$ senticlf " + " ".join(args), flush=True)
-    subprocess.run(command, check=True)
+    subprocess.run([sys.executable, "-m", "senticlf.cli", *args], check=True)
 
 
 def finished(run_dir: Path) -> bool:
     return artifacts.read_run_metrics(run_dir).get("status") == artifacts.RUN_COMPLETE
 
 
-def train_teacher(work: Path, train_args: list[str]) -> Path:
-    teacher = work / "teacher"
-    if not finished(teacher):
-        senticlf_cli("train", *train_args, "--output", str(teacher), "--overwrite")
-    return teacher
+# ---------------------------------------------------------------------------- 1. texts
 
 
-def distil_students(
-    work: Path, teacher: Path, names: list[str], epochs: int | None
-) -> dict[str, Path]:
-    runs = {}
-    for name, layers, alpha in (s for s in STUDENTS if s[0] in names):
-        run_dir = work / name
-        if not finished(run_dir):
-            senticlf_cli(
-                "distill", str(teacher), "--output", str(run_dir), "--layers", str(layers),
-                "--alpha", str(alpha), "--overwrite",
-                *(["--epochs", str(epochs)] if epochs else []),
-            )  # fmt: skip
-        runs[name] = run_dir
-    return runs
+def prepare_texts(setting: Setting, work: Path) -> tuple[Path, Path]:
+    """The transfer set (JSONL of texts) and the held-out reviews (CSV), drawn once."""
+    transfer, heldout = work / "transfer.jsonl", work / "heldout.csv"
+    if transfer.is_file() and heldout.is_file():
+        return transfer, heldout
+    teacher = Path(setting.teacher)
+    seen_train = {r.text for r in data.read_table(teacher / artifacts.RUN_TRAIN_CSV)}
+    seen_val = {r.text for r in data.read_table(teacher / artifacts.RUN_VAL_CSV)}
+    splits = data.load_splits(setting.data)
+    pool = [r for r in splits.train if r.text not in seen_train and r.text not in seen_val]
+    test = [r for r in splits.test if r.text not in seen_val and r.text not in seen_train]
+    rng = random.Random(setting.seed)
+    chosen = rng.sample(pool, min(setting.transfer_size, len(pool)))
+    held = rng.sample(test, min(setting.eval_size, len(test)))
+    work.mkdir(parents=True, exist_ok=True)
+    data.write_csv(heldout, held)
+    atomic.write_text(transfer, "".join(json.dumps({"text": r.text}) + "\n" for r in chosen))
+    return transfer, heldout
 
 
-def export(run_dir: Path) -> Path:
-    bundle = run_dir.parent / "bundles" / run_dir.name
+# ---------------------------------------------------------------------------- 2-4. models
+
+
+def export(run_dir: Path, bundle: Path) -> Path:
     if not (bundle / artifacts.MANIFEST).is_file():
         senticlf_cli("export", str(run_dir), "--output", str(bundle), "--quantize", "--overwrite")
     return bundle
 
 
-def int8_accuracy(bundle: Path, texts: list[str], labels: np.ndarray, threads: int) -> float:
-    import senticlf
+def train_student(
+    setting: Setting, work: Path, student: dict[str, Any], teacher_bundle: Path, transfer: Path
+) -> Path:
+    run_dir = work / student["name"]
+    if finished(run_dir):
+        return run_dir
+    if (run_dir / artifacts.RUN_CHECKPOINT_LEDGER).is_file():  # cut short: continue it
+        senticlf_cli("distill", "--resume", str(run_dir))
+    else:
+        senticlf_cli(
+            "distill", setting.teacher, "--output", str(run_dir),
+            "--layers", str(student["layers"]), "--alpha", str(student["alpha"]),
+            "--temperature", str(setting.temperature), "--epochs", str(student["epochs"]),
+            "--max-length", str(setting.max_length), "--teacher-bundle", str(teacher_bundle),
+            "--overwrite",
+            *(["--unlabelled", str(transfer)] if student["transfer"] else []),
+        )  # fmt: skip
+    return run_dir
 
+
+def score(bundle: Path, heldout: Path, cache: Path, threads: int) -> dict[str, Any]:
+    """Accuracy, macro F1 and ECE of the INT8 predictor on the held-out reviews, once."""
+    if cache.is_file():
+        return dict(json.loads(cache.read_text()))
+    import senticlf
+    from senticlf.evaluation.calibration import expected_calibration_error
+    from senticlf.evaluation.metrics import classification_metrics
+
+    rows = data.read_table(heldout, labels=artifacts.LABELS)
+    labels = np.array([r.label for r in rows])
     classifier = senticlf.load(bundle, quantized=True, threads=threads)
-    positive = np.array([p.positive for p in classifier.predict_stream(texts)])
-    return float(np.mean((positive >= 0.5) == labels))
+    probabilities = classifier.probabilities([r.text for r in rows])
+    metrics = classification_metrics(labels, probabilities.argmax(axis=1), n_labels=2)
+    result = {
+        "reviews": len(rows),
+        "accuracy": metrics["accuracy"],
+        "macro_f1": metrics["macro_f1"],
+        "ece": expected_calibration_error(probabilities, labels),
+    }
+    atomic.write_text(cache, json.dumps(result, indent=2) + "\n")
+    return result
+
+
+# ---------------------------------------------------------------------------- 5. speed
 
 
 class NamedInt8(backends.Senticlf):
@@ -88,127 +185,162 @@ class NamedInt8(backends.Senticlf):
         self.name = name
 
 
-def time_side_by_side(
-    teacher: Path, bundles: dict[str, Path], texts: list[str], threads: int, rounds: int
-) -> dict[str, float]:
-    """Reviews/s of the teacher's eager model and every INT8 bundle, interleaved, batch 8."""
-    eager = backends.TorchEager(teacher / artifacts.RUN_MODEL_DIR, bundles["teacher"], threads)
-    eager.name = "teacher torch-eager"
-    models = [eager, *(NamedInt8(f"{n} int8", b, threads) for n, b in bundles.items())]
-    encoder = models[-1].classifier.encoder  # the same tokenizer and length for every model
+def time_side_by_side(setting: Setting, bundles: dict[str, Path], heldout: Path) -> dict[str, Any]:
+    """Batch-8 reviews/s and batch-1 latency of every model, interleaved in one run, with the
+    load averages around it (the step for which the machine must be idle)."""
+    load_before = os.getloadavg()
+    texts = [r.text for r in data.read_table(heldout, labels=artifacts.LABELS)][
+        : setting.speed_reviews
+    ]
+    teacher_model = Path(setting.teacher) / artifacts.RUN_MODEL_DIR
+    eager = backends.TorchEager(teacher_model, bundles[TEACHER_NAME], setting.threads)
+    eager.name = f"{TEACHER_NAME} torch-eager"
+    models: list[Any] = [eager]
+    models += [NamedInt8(f"{n} int8", b, setting.threads) for n, b in bundles.items()]
+    encoder = models[1].classifier.encoder  # the teacher's length: the longest of all
     order = sorted(range(len(texts)), key=lambda i: len(encoder.encode([texts[i]])[0]))
     sorted_texts = [texts[i] for i in order]
     for model in models:  # warm-up: first calls allocate and pick kernels
         model.positive(sorted_texts[-8:])
-    speeds, _ = timing.throughput(models, sorted_texts, 8, rounds)
-    return speeds
+    per_s, _ = timing.throughput(models, sorted_texts, 8, setting.rounds)
+    latency = timing.latency(models, texts[: setting.latency_reviews])
+    return {
+        "load_average": {"before": list(load_before), "after": list(os.getloadavg())},
+        "models": {
+            m.name: {"reviews_per_s_batch8": per_s[m.name], **latency[m.name]} for m in models
+        },
+    }
+
+
+# ---------------------------------------------------------------------------- the run
 
 
 @app.command()
 def main(
-    work: Annotated[Path, typer.Option(help="Folder for the runs and bundles.")],
+    work: Annotated[Path, typer.Option(help="Folder for texts, runs, bundles and scores.")],
+    teacher: Annotated[
+        str, typer.Option(help="A finished teacher run (read only).")
+    ] = "../shared/runs/minilm-imdb-1k",
     data_source: Annotated[
-        str, typer.Option("--data", help="Training data for the teacher.")
-    ] = "/work/shared/data/aclImdb_labelled.tar.gz",
-    base_model: Annotated[str, typer.Option()] = "/work/shared/models/all-MiniLM-L6-v2",
-    eval_file: Annotated[Path, typer.Option(help="Held-out labelled reviews for accuracy.")] = Path(
-        "/work/main/.device/data/extra_eval.csv.gz"
-    ),
-    eval_size: Annotated[int, typer.Option(help="Reviews of --eval-file scored.")] = 2000,
-    train_size: Annotated[int, typer.Option()] = 1000,
-    max_length: Annotated[int, typer.Option()] = 128,
-    epochs: Annotated[int, typer.Option()] = 2,
-    students: Annotated[
-        str, typer.Option(help="Comma-separated students to run [default: all].")
-    ] = ",".join(s[0] for s in STUDENTS),
-    student_epochs: Annotated[
-        int | None, typer.Option(help="Students' epochs [default: the teacher's].")
-    ] = None,
-    lr: Annotated[float, typer.Option("--lr")] = 1e-4,
-    full: Annotated[bool, typer.Option("--full", help="All 25,000 / 25,000 reviews.")] = False,
-    speed_reviews: Annotated[int, typer.Option(help="Reviews timed per model.")] = 200,
-    rounds: Annotated[int, typer.Option()] = 3,
-    threads: Annotated[int, typer.Option()] = 2,
-    name: Annotated[str, typer.Option(help="Results file stem.")] = "distill-frontier",
-    out: Annotated[Path, typer.Option()] = Path("benchmarks/results"),
+        str, typer.Option("--data", help="aclImdb archive the teacher's subsets came from.")
+    ] = "../shared/data/aclImdb_labelled.tar.gz",
+    smoke: Annotated[
+        bool, typer.Option("--smoke", help="Tiny sets, 32 tokens, 1 layer: checks every step.")
+    ] = False,
+    transfer_size: Annotated[int | None, typer.Option()] = None,
+    eval_size: Annotated[int | None, typer.Option()] = None,
+    max_length: Annotated[int | None, typer.Option(help="Students' tokens per review.")] = None,
+    student_epochs: Annotated[int | None, typer.Option()] = None,
+    control_epochs: Annotated[int | None, typer.Option()] = None,
+    layers: Annotated[str | None, typer.Option(help="Comma-separated, e.g. 6,3,2.")] = None,
+    temperature: Annotated[float | None, typer.Option()] = None,
+    alpha: Annotated[float | None, typer.Option()] = None,
+    threads: Annotated[int | None, typer.Option()] = None,
+    retime: Annotated[bool, typer.Option("--retime", help="Measure speed again.")] = False,
+    name: Annotated[str | None, typer.Option(help="Results file stem.")] = None,
+    out: Annotated[Path | None, typer.Option(help="[default: benchmarks/results]")] = None,
 ) -> None:
     started = time.perf_counter()
-    sizes = ["--full"] if full else ["--train-size", str(train_size), "--val-size", "200"]
-    train_args = [
-        "--data", data_source, "--base-model", base_model, "--max-length", str(max_length),
-        "--epochs", str(epochs), "--lr", str(lr), *sizes,
-    ]  # fmt: skip
-    teacher = train_teacher(work, train_args)
-    chosen = students.split(",")
-    runs = {"teacher": teacher, **distil_students(work, teacher, chosen, student_epochs)}
-    bundles = {name: export(run_dir) for name, run_dir in runs.items()}
+    given = {
+        "transfer_size": transfer_size, "eval_size": eval_size, "max_length": max_length,
+        "student_epochs": student_epochs, "control_epochs": control_epochs,
+        "layers": tuple(int(k) for k in layers.split(",")) if layers else None,
+        "temperature": temperature, "alpha": alpha, "threads": threads,
+    }  # fmt: skip
+    setting = Setting(teacher=teacher, data=data_source)
+    setting = replace(setting, **(SMOKE if smoke else {}))
+    setting = replace(setting, **{k: v for k, v in given.items() if v is not None})
+    name = name or ("distill-frontier-smoke" if smoke else "distill-frontier")
+    out = out or (work if smoke else Path("benchmarks/results"))
 
-    rows = data.read_table(eval_file)[:eval_size]
-    texts, labels = [r.text for r in rows], np.array([r.label for r in rows])
-    accuracy = {n: int8_accuracy(b, texts, labels, threads) for n, b in bundles.items()}
-    speeds = time_side_by_side(teacher, bundles, texts[:speed_reviews], threads, rounds)
+    transfer, heldout = prepare_texts(setting, work)
+    teacher_bundle = export(Path(setting.teacher), work / "bundles" / TEACHER_NAME)
+    runs = {TEACHER_NAME: Path(setting.teacher)}
+    for student in students(setting):
+        runs[student["name"]] = train_student(setting, work, student, teacher_bundle, transfer)
+    bundles = {n: export(r, work / "bundles" / n) for n, r in runs.items()}
+    scores = {
+        n: score(b, heldout, work / "scores" / f"{n}.json", setting.threads)
+        for n, b in bundles.items()
+    }
+    speed_file = work / "speed.json"
+    if retime or not speed_file.is_file():
+        atomic.write_text(
+            speed_file, json.dumps(time_side_by_side(setting, bundles, heldout), indent=2)
+        )
+    timing = json.loads(speed_file.read_text())
+    speeds = timing["models"]
 
-    results: dict[str, Any] = {
+    results = {
         "command": " ".join(["python -m benchmarks.distill_frontier", *sys.argv[1:]]),
-        "teacher_train_args": train_args,
-        "students": [
-            {"name": n, "layers": k, "alpha": a, "epochs": student_epochs or epochs}
-            for n, k, a in STUDENTS
-            if n in chosen
-        ],
-        "eval_file": str(eval_file),
-        "eval_reviews": len(texts),
-        "speed_reviews": min(speed_reviews, len(texts)),
-        "batch_size": 8,
-        "threads": threads,
+        "setting": asdict(setting),
+        "students": students(setting),
         "machine": machine.describe(),
-        "models": {
-            n: {
-                "int8_accuracy": accuracy[n],
-                "int8_reviews_per_s": speeds[f"{n} int8"],
-                "val_accuracy": artifacts.read_run_metrics(r)["best"]["val_accuracy"],
-                "train_time_s": artifacts.read_run_metrics(r).get("train_time_s"),
-            }
-            for n, r in runs.items()
-        },
-        "teacher_eager_reviews_per_s": speeds["teacher torch-eager"],
+        "load_average": timing["load_average"],  # around the timing step
+        "models": {n: model_row(n, runs[n], scores[n], speeds) for n in runs},
+        "teacher_eager": speeds[f"{TEACHER_NAME} torch-eager"],
         "benchmark_wall_s": round(time.perf_counter() - started, 1),
     }
     out.mkdir(parents=True, exist_ok=True)
-    (out / f"{name}.json").write_text(json.dumps(results, indent=2) + "\n")
-    (out / f"{name}.md").write_text(markdown(results))
+    atomic.write_text(out / f"{name}.json", json.dumps(results, indent=2) + "\n")
+    atomic.write_text(out / f"{name}.md", markdown(results))
     plot(results, out / f"{name}.png")
     print(markdown(results))
 
 
+def model_row(
+    name: str, run_dir: Path, scores: dict[str, Any], speeds: dict[str, Any]
+) -> dict[str, Any]:
+    metrics = artifacts.read_run_metrics(run_dir)
+    return {
+        **scores,
+        **{f"int8_{k}": v for k, v in speeds[f"{name} int8"].items()},
+        "val_accuracy": metrics["best"]["val_accuracy"],
+        "train_time_s": metrics.get("train_time_s"),
+        "train_size": metrics.get("train_size"),
+    }
+
+
 def markdown(r: dict[str, Any]) -> str:
-    m = r["machine"]
-    teacher = r["models"]["teacher"]
-    eager = r["teacher_eager_reviews_per_s"]
+    s, teacher, eager = r["setting"], r["models"][TEACHER_NAME], r["teacher_eager"]
+    load = r["load_average"]
     lines = [
-        f"Machine: {m['cpu']}, {m['cores']} cores, {', '.join(m['instruction_sets'])}; "
-        + ", ".join(f"{k} {v}" for k, v in m["versions"].items()),
+        machine.machine_line(r["machine"]),
         "",
         f"Command: `{r['command']}`",
         "",
-        f"Accuracy: INT8 predictor on {r['eval_reviews']} held-out test reviews. Speed: "
-        f"{r['speed_reviews']} of them, length-sorted batches of {r['batch_size']}, "
-        f"{r['threads']} threads, all models interleaved in one run.",
+        f"Load average (1, 5, 15 min) before the timing {rounded(load['before'])}, after "
+        f"{rounded(load['after'])}.",
         "",
-        "| model | INT8 accuracy | vs teacher (points) | INT8 reviews/s | vs teacher INT8 "
-        "| vs teacher eager |",
-        "|---|---|---|---|---|---|",
-        f"| teacher, PyTorch eager | - | - | {eager:.1f} | - | 1.00x |",
+        f"Teacher `{s['teacher']}`. Students: every k-th teacher layer, {s['max_length']} tokens; "
+        f"distilled on the 1,000 labelled reviews + {s['transfer_size']} transfer reviews for "
+        f"{s['student_epochs']} epoch(s) (T {s['temperature']}, alpha {s['alpha']}, logits of "
+        f"the teacher's INT8 bundle); hard-label controls on the 1,000 alone for "
+        f"{s['control_epochs']} epoch(s). Scores: INT8 predictor on {teacher['reviews']} "
+        f"held-out test reviews (seed {s['seed']}, none of the 200 validation reviews). Speed: "
+        f"{s['speed_reviews']} of them in length-sorted batches of 8, {s['threads']} threads, "
+        f"and batch-1 latency over {s['latency_reviews']}, all models interleaved.",
+        "",
+        "| model | accuracy | vs teacher (points) | macro F1 | ECE | reviews/s (batch 8) "
+        "| vs teacher INT8 | vs teacher eager | batch-1 median ms |",
+        "|---|---|---|---|---|---|---|---|---|",
+        f"| teacher, PyTorch eager | - | - | - | - | {eager['reviews_per_s_batch8']:.1f} | - "
+        f"| 1.00x | {eager['median_ms']:.1f} |",
     ]
     for name, row in r["models"].items():
+        per_s = row["int8_reviews_per_s_batch8"]
         lines.append(
-            f"| {name} | {row['int8_accuracy']:.2%} "
-            f"| {100 * (row['int8_accuracy'] - teacher['int8_accuracy']):+.2f} "
-            f"| {row['int8_reviews_per_s']:.1f} "
-            f"| {row['int8_reviews_per_s'] / teacher['int8_reviews_per_s']:.2f}x "
-            f"| {row['int8_reviews_per_s'] / eager:.2f}x |"
+            f"| {name} INT8 | {row['accuracy']:.2%} "
+            f"| {100 * (row['accuracy'] - teacher['accuracy']):+.2f} | {row['macro_f1']:.4f} "
+            f"| {row['ece']:.4f} | {per_s:.1f} "
+            f"| {per_s / teacher['int8_reviews_per_s_batch8']:.2f}x "
+            f"| {per_s / eager['reviews_per_s_batch8']:.2f}x | {row['int8_median_ms']:.1f} |"
         )
     return "\n".join(lines) + "\n"
+
+
+def rounded(load: list[float]) -> str:
+    return ", ".join(f"{x:.2f}" for x in load)
 
 
 def plot(r: dict[str, Any], path: Path) -> None:
@@ -219,27 +351,20 @@ def plot(r: dict[str, Any], path: Path) -> None:
 
     figure, axis = plt.subplots(figsize=(7, 4.5))
     for name, row in r["models"].items():
-        marker = "s" if name == "teacher" else ("o" if "distil" in name else "x")
-        axis.scatter(row["int8_reviews_per_s"], 100 * row["int8_accuracy"], marker=marker, s=60)
-        axis.annotate(
-            f"{name} int8",
-            (row["int8_reviews_per_s"], 100 * row["int8_accuracy"]),
-            textcoords="offset points",
-            xytext=(5, 5),
-        )
-    axis.axvline(r["teacher_eager_reviews_per_s"], color="grey", linestyle=":")
+        marker = "s" if name == TEACHER_NAME else ("o" if "distil" in name else "x")
+        x, y = row["int8_reviews_per_s_batch8"], 100 * row["accuracy"]
+        axis.scatter(x, y, marker=marker, s=60)
+        axis.annotate(f"{name} int8", (x, y), textcoords="offset points", xytext=(5, 5))
+    eager = r["teacher_eager"]["reviews_per_s_batch8"]
+    axis.axvline(eager, color="grey", linestyle=":")
     axis.annotate(
-        "teacher eager speed",
-        (r["teacher_eager_reviews_per_s"], axis.get_ylim()[0]),
-        rotation=90,
-        textcoords="offset points",
-        xytext=(-12, 5),
-        color="grey",
-    )
+        "teacher eager speed", (eager, axis.get_ylim()[0]), rotation=90,
+        textcoords="offset points", xytext=(-12, 5), color="grey",
+    )  # fmt: skip
     axis.set(
         xlabel="reviews / s (INT8 predictor, batch 8)",
-        ylabel=f"accuracy on {r['eval_reviews']} test reviews (%)",
-        title=f"Distillation frontier, {r['threads']} threads, {r['machine']['cpu']}",
+        ylabel=f"accuracy on {r['models'][TEACHER_NAME]['reviews']} test reviews (%)",
+        title=f"Distillation frontier, {r['setting']['threads']} threads, {r['machine']['cpu']}",
     )
     axis.grid(alpha=0.3)
     figure.tight_layout()

@@ -236,7 +236,17 @@ def distill(
     ] = 0.5,
     unlabelled: Annotated[
         Path | None,
-        typer.Option(help="Extra texts only the teacher labels (one per line, or a table file)."),
+        typer.Option(
+            help="Extra texts only the teacher labels (one per line, a table file, or an aclImdb "
+            "folder/archive: its train/unsup reviews)."
+        ),
+    ] = None,
+    teacher_bundle: Annotated[
+        Path | None,
+        typer.Option(
+            help="Label the texts with the teacher's exported bundle (its INT8 model, or the "
+            "model.onnx given), several times faster than PyTorch on a CPU."
+        ),
     ] = None,
     max_length: Annotated[
         int | None, typer.Option(help="Tokens per review [default: the teacher's].")
@@ -272,6 +282,7 @@ def distill(
             config = distillation.config_from_teacher(
                 teacher, layers=layers, student=student, temperature=temperature, alpha=alpha,
                 unlabelled=str(unlabelled) if unlabelled else None, max_length=max_length,
+                teacher_bundle=str(teacher_bundle) if teacher_bundle else None,
                 epochs=epochs, learning_rate=lr, batch_size=batch_size, seed=seed, device=device,
             )  # fmt: skip
             run_dir = output or artifacts.new_run_dir()

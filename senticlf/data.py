@@ -30,6 +30,7 @@ _BINARY_ALIASES = {"0": 0, "1": 1, "neg": 0, "pos": 1, "negative": 0, "positive"
 _BINARY_EXPECTED = "0/1, neg/pos or negative/positive"
 _INTEGER = re.compile(r"^[+-]?\d+$")
 _ACLIMDB_FILE = re.compile(r"(?:^|/)(train|test)/(pos|neg)/(\d+)_(\d+)\.txt$")
+_ACLIMDB_UNSUP = re.compile(r"(?:^|/)train/unsup/\d+_\d+\.txt$")
 
 
 class Review(NamedTuple):
@@ -150,6 +151,34 @@ def _load_aclimdb(path: Path) -> Splits:
     # Archive order differs between copies; sorting by name makes seeded subsets reproducible.
     ordered = {k: [review for _, review in sorted(v)] for k, v in found.items()}
     return Splits(ordered["train"], ordered["test"])
+
+
+def looks_like_aclimdb(path: Path) -> bool:
+    """An aclImdb release: its folder or its archive (anything else is a table or a text file)."""
+    return path.is_dir() or path.name.endswith((".tar.gz", ".tgz", ".tar"))
+
+
+def read_aclimdb_unlabelled(path: Path) -> list[str]:
+    """The 50,000 unlabelled reviews of aclImdb's ``train/unsup/`` (folder or archive), by name.
+
+    They are the release's own transfer set for ``distill --unlabelled``: IMDb text like the
+    labelled reviews, which only the teacher labels. Sorted by file name, like the labelled
+    splits, so that the same copy always gives the same texts in the same order.
+    """
+    found: list[tuple[str, str]] = []
+    for name, read in _aclimdb_files(path):
+        if _ACLIMDB_UNSUP.search(name) is None:
+            continue
+        try:
+            found.append((name, read().decode("utf-8")))
+        except UnicodeDecodeError:
+            raise SenticlfError(f"{path}: {name} is not UTF-8 text") from None
+    if not found:
+        raise SenticlfError(
+            f"{path} has no train/unsup/<id>_0.txt reviews (the labelled-only copy of aclImdb "
+            "lacks them); pass a file of texts instead"
+        )
+    return [text for _, text in sorted(found)]
 
 
 def _aclimdb_files(path: Path) -> Iterator[tuple[str, Callable[[], bytes]]]:

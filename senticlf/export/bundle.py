@@ -95,7 +95,7 @@ def export_run(
         if fitted is not None:
             manifest.temperature = calibrator.equivalent_temperature
             manifest.calibration = calibrator.to_dict()
-        _write_card_and_manifest(staging, manifest, output.name, config)
+        _write_card_and_manifest(staging, manifest, output.name, run_folder.settings(run_dir))
     _print_report(console, manifest, output)
     if failure:
         raise SenticlfError(f"{failure}; the fp32 bundle was kept at {output}")
@@ -259,10 +259,10 @@ def _manifest(
 
 
 def _write_card_and_manifest(
-    staging: Path, manifest: artifacts.Manifest, name: str, config: TrainConfig
+    staging: Path, manifest: artifacts.Manifest, name: str, recipe: dict[str, Any]
 ) -> None:
     """The model card is rendered from the manifest, then hashed into it like any other file."""
-    text = card.render_card(manifest, name=name, recipe=config.to_dict())
+    text = card.render_card(manifest, name=name, recipe=recipe)
     atomic.write_text(staging / artifacts.CARD, text)
     manifest.files.update(artifacts.hash_files(staging, [artifacts.CARD]))
     manifest.write(staging)

@@ -167,6 +167,7 @@ def render_card(
             f"decay {recipe.get('weight_decay', '-')}), batch {recipe.get('batch_size', '-')}, "
             f"{recipe.get('scheduler', '-')} schedule with {recipe.get('warmup_ratio', '-')} warm-up, "
             f"seed {recipe.get('seed', '-')}; the epoch with the best validation accuracy is kept.",
+            *_teacher_lines(recipe),
         ]
     else:
         lines += ["Not recorded in this bundle; see the run folder's config.json."]
@@ -221,6 +222,23 @@ def render_card(
         f"- `{artifacts.MANIFEST}`: the manifest, with the sha256 of every file (this card too)",
     ]
     return "\n".join(lines) + "\n"
+
+
+def _teacher_lines(recipe: dict[str, Any]) -> list[str]:
+    """A distilled student (``senticlf distill``) names its teacher and its transfer set."""
+    if not recipe.get("teacher"):
+        return []
+    transfer = recipe.get("transfer_set") or {}
+    logits = transfer.get("logits_from") or {}
+    return [
+        "",
+        f"Distilled from the teacher run `{recipe['teacher']}` (weights sha256 "
+        f"`{recipe.get('teacher_sha256') or '-'}`), temperature {recipe.get('temperature', '-')}, "
+        f"alpha {recipe.get('alpha', '-')}. Transfer set: {transfer.get('size', '-')} reviews "
+        f"({transfer.get('labelled', '-')} labelled, {transfer.get('unlabelled', '-')} unlabelled "
+        f"from `{transfer.get('source') or '-'}`) at {transfer.get('max_length', '-')} tokens, "
+        f"labelled by the teacher's `{logits.get('file', '-')}`.",
+    ]
 
 
 def _truncation_text(truncation: str) -> str:

@@ -27,6 +27,7 @@ def chunks(items: Iterable[T], size: int = CHUNK) -> Iterator[list[T]]:
     while chunk := list(itertools.islice(iterator, size)):
         yield chunk
 
+
 # Padded tokens per ONNX Runtime call where a GPU runs the model: a GPU wants hundreds of
 # short texts per call but only dozens of 512-token ones, so a call is sized by tokens.
 TOKEN_BUDGET = 16_384

@@ -149,7 +149,6 @@ class SentimentClassifier:
         cap = batch_choice.recorded_cap(self.manifest, self.model_file)
         return batch_choice.measure(probe, self._run, self.calibrated, cap=cap)
 
-
     @overload
     def predict(self, texts: str) -> Prediction: ...  # type: ignore[overload-overlap]
     @overload

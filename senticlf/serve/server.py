@@ -64,7 +64,10 @@ def serve(
 ) -> None:
     """Serve ``bundle`` until stopped; returns after a graceful shutdown."""
     classifier = SentimentClassifier(
-        bundle, quantized=quantized, threads=config.threads, min_confidence=config.min_confidence,
+        bundle,
+        quantized=quantized,
+        threads=config.threads,
+        min_confidence=config.min_confidence,
         device=device,
     )
     sock = bind(config.host, config.port)

@@ -4,16 +4,19 @@ The student starts from the teacher itself, keeping N of its layers spread over 
 (embeddings, head and those layers copied), or from any encoder that shares the teacher's
 vocabulary. It learns from the teacher's temperature-softened distribution mixed with the hard
 labels; reviews without a label (``--unlabelled``) learn from the teacher alone. The teacher's
-logits are computed once and cached in the run folder, so a resumed run does not recompute
-them. Everything else (loop, checkpoints, resume, report) is ``train``'s, via trainer.fit: the
-result is an ordinary run folder that export, predict and evaluate take unchanged.
+logits are computed once, by its PyTorch weights or by its exported ONNX bundle
+(``--teacher-bundle``, several times faster on a CPU), and cached in the run folder with what
+produced them, so a resumed run does not recompute them. Everything else (loop, checkpoints,
+resume, report) is ``train``'s, via trainer.fit: the result is an ordinary run folder that
+export, predict and evaluate take unchanged.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -22,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from rich.console import Console
 
-from senticlf import artifacts, atomic
+from senticlf import artifacts, atomic, data
 from senticlf.errors import SenticlfError
 from senticlf.runtime.tokenize import ReviewEncoder
 from senticlf.training import run_folder, trainer
@@ -52,6 +55,10 @@ class DistillConfig(TrainConfig):
     temperature: float = 2.0
     alpha: float = 0.5  # weight of the teacher's soft targets; 1 - alpha on the hard labels
     unlabelled: str | None = None
+    teacher_bundle: str | None = None  # label with this export of the teacher (ONNX)
+    # Written when the run is created, for config.json and the model card: what it learnt from.
+    teacher_sha256: str = ""
+    transfer_set: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -106,7 +113,13 @@ def distill(
     teacher_dir = Path(config.teacher)
     teacher_config, teacher_metrics = run_folder.finished_run(teacher_dir)
     unlabelled = read_unlabelled(Path(config.unlabelled)) if config.unlabelled else []
+    producer = logit_producer(teacher_dir, teacher_config, teacher_metrics, config)
+    config.teacher_sha256 = teacher_weights_sha256(teacher_dir)
     layers = config.layers
+
+    def record_transfer_set(train_rows: list[data.Review]) -> None:
+        config.transfer_set = transfer_record(config, len(train_rows), len(unlabelled), producer)
+
     job = trainer.prepare(
         config, run_dir, resume, overwrite, console,
         check_tokenizer=lambda tokenizer: check_same_vocabulary(
@@ -115,9 +128,10 @@ def distill(
         build_model=None if layers is None else (
             lambda: student_from_teacher(teacher_dir / artifacts.RUN_MODEL_DIR, layers)
         ),
+        before_create=record_transfer_set,
     )  # fmt: skip
     texts = [row.text for row in job.train_rows] + unlabelled
-    logits = cached_teacher_logits(run_dir, teacher_dir, teacher_config, texts, config, console)
+    logits = cached_teacher_logits(run_dir, teacher_dir, texts, producer, console, config)
     no_labels = [trainer.IGNORED_LABEL] * len(unlabelled)
     job.train_set += trainer.encode_texts(job.encoder, unlabelled, no_labels)
     for row, row_logits in zip(job.train_set, logits.tolist(), strict=True):
@@ -126,7 +140,9 @@ def distill(
     job.extra_metrics = {
         "teacher": {
             "run": str(teacher_dir),
+            "sha256": config.teacher_sha256,
             "val_accuracy": teacher_metrics.get("best", {}).get("val_accuracy"),
+            "logits_from": producer,
         },
         "student_layers": student_depth(job.model),
         "unlabelled_size": len(unlabelled),
@@ -255,60 +271,171 @@ def _trainer_class(temperature: float, alpha: float) -> type:
 # ---------------------------------------------------------------------------- teacher logits
 
 
+def teacher_weights_sha256(teacher_dir: Path) -> str:
+    return artifacts.sha256_of(teacher_dir / artifacts.RUN_MODEL_DIR / artifacts.WEIGHTS)
+
+
+def transfer_record(
+    config: DistillConfig, labelled: int, unlabelled: int, producer: dict[str, str]
+) -> dict[str, Any]:
+    """What the student learnt from, as config.json and the model card state it."""
+    return {
+        "size": labelled + unlabelled,
+        "labelled": labelled,
+        "unlabelled": unlabelled,
+        "source": config.unlabelled,
+        "max_length": config.max_length,
+        "logits_from": producer,
+    }
+
+
+def logit_producer(
+    teacher_dir: Path,
+    teacher_config: TrainConfig,
+    teacher_metrics: dict[str, Any],
+    config: DistillConfig,
+) -> dict[str, str]:
+    """The model file that labels the texts, by path and sha256 (the logit cache records it).
+
+    A bundle is checked against the teacher run first: logits from another model, or from the
+    teacher reading other tokens, would teach the student something the run does not say.
+    """
+    if config.teacher_bundle is None:
+        weights = teacher_dir / artifacts.RUN_MODEL_DIR / artifacts.WEIGHTS
+        return _producer("pytorch", weights, artifacts.sha256_of(weights))
+    bundle_dir, model_file = resolve_bundle(Path(config.teacher_bundle))
+    manifest = artifacts.read_manifest(bundle_dir, verify=True)
+    check_bundle_matches(bundle_dir, manifest, teacher_dir, teacher_config, teacher_metrics)
+    return _producer("onnx", bundle_dir / model_file, manifest.files[model_file])
+
+
+def _producer(kind: str, path: Path, sha256: str) -> dict[str, str]:
+    """The file's name and hash identify it (the fingerprint); its path is for people."""
+    return {"kind": kind, "file": path.name, "sha256": sha256, "path": str(path)}
+
+
+def resolve_bundle(path: Path) -> tuple[Path, str]:
+    """A bundle folder (its INT8 model when it has one) or one of its two ONNX files."""
+    if path.is_file() and path.name in (artifacts.INT8_MODEL, artifacts.FP32_MODEL):
+        return path.parent, path.name
+    if not (path / artifacts.MANIFEST).is_file():
+        raise SenticlfError(
+            f"--teacher-bundle {path} is not a bundle from `senticlf export` (no "
+            f"{artifacts.MANIFEST}) nor its {artifacts.INT8_MODEL} or {artifacts.FP32_MODEL}"
+        )
+    has_int8 = (path / artifacts.INT8_MODEL).is_file()
+    return path, artifacts.INT8_MODEL if has_int8 else artifacts.FP32_MODEL
+
+
+def check_bundle_matches(
+    bundle_dir: Path,
+    manifest: artifacts.Manifest,
+    teacher_dir: Path,
+    teacher_config: TrainConfig,
+    teacher_metrics: dict[str, Any],
+) -> None:
+    """The bundle must be this teacher, reading reviews with its tokens, length and labels."""
+    from tokenizers import Tokenizer
+
+    def refuse(what: str) -> None:
+        raise SenticlfError(
+            f"--teacher-bundle {bundle_dir} does not match the teacher run {teacher_dir}: "
+            f"{what}; export the teacher with: senticlf export {teacher_dir} --quantize"
+        )
+
+    if list(manifest.labels) != list(teacher_config.label_names):
+        refuse(f"labels {manifest.labels} vs {list(teacher_config.label_names)}")
+    reading = (manifest.max_length, manifest.truncation)
+    trained = (teacher_config.max_length, teacher_config.truncation)
+    if reading != trained:
+        refuse(f"it reads {reading} (tokens, truncation), the teacher was trained on {trained}")
+    bundle_vocab = Tokenizer.from_file(str(bundle_dir / artifacts.TOKENIZER)).get_vocab()
+    run_tokenizer = teacher_dir / artifacts.RUN_MODEL_DIR / artifacts.TOKENIZER
+    if bundle_vocab != Tokenizer.from_file(str(run_tokenizer)).get_vocab():
+        refuse("its tokenizer has another vocabulary")
+    keys = ("best_epoch", "best", "train_size", "val_size")
+    if manifest.training_metrics != {k: teacher_metrics.get(k) for k in keys}:
+        refuse("it was exported from another run (its training metrics differ)")
+
+
 def cached_teacher_logits(
     run_dir: Path,
     teacher_dir: Path,
-    teacher_config: TrainConfig,
     texts: list[str],
-    config: DistillConfig,
+    producer: dict[str, str],
     console: Console,
+    config: DistillConfig,
 ) -> np.ndarray:
-    """The teacher's logits for ``texts``, from the run's cache when it holds these texts."""
+    """The teacher's logits for ``texts``, from the run's cache when it holds exactly these.
+
+    The cache records the teacher's weights, the texts and the model file that produced the
+    logits (PyTorch weights or a bundle's ONNX file, with its sha256): a change to any of
+    them (a re-exported bundle, a retrained teacher, other texts) recomputes the logits.
+    """
     cache = run_dir / artifacts.RUN_TEACHER_LOGITS
-    fingerprint = _fingerprint(teacher_dir, texts)
+    teacher_sha256 = teacher_weights_sha256(teacher_dir)
+    fingerprint = _fingerprint(teacher_sha256, texts, producer)
     if cache.is_file():
         with np.load(cache) as stored:
             if str(stored["fingerprint"]) == fingerprint:
                 console.print(f"teacher logits: reusing {cache}")
                 return np.asarray(stored["logits"])
-    console.print(f"teacher logits: scoring {len(texts)} reviews with {teacher_dir}")
-    logits = teacher_logits(teacher_dir, teacher_config, texts, config.device)
+    console.print(f"teacher logits: scoring {len(texts)} reviews with {producer['path']}")
+    logits = teacher_logits(teacher_dir, texts, config)
     with atomic.atomic_open(cache, "wb") as handle:
-        np.savez(handle, logits=logits, fingerprint=np.array(fingerprint))
+        np.savez(
+            handle,
+            logits=logits,
+            fingerprint=np.array(fingerprint),
+            producer=np.array(json.dumps(producer, sort_keys=True)),
+            teacher_sha256=np.array(teacher_sha256),
+        )
     return logits
 
 
-def teacher_logits(
-    teacher_dir: Path, teacher_config: TrainConfig, texts: list[str], device: str
-) -> np.ndarray:
+def teacher_logits(teacher_dir: Path, texts: list[str], config: DistillConfig) -> np.ndarray:
     """The teacher reads each review as it was trained to: its own length and truncation."""
+    if config.teacher_bundle is not None:
+        return bundle_logits(Path(config.teacher_bundle), texts)
     from transformers import AutoModelForSequenceClassification
 
+    teacher_config = TrainConfig.load(teacher_dir)
     model_dir = teacher_dir / artifacts.RUN_MODEL_DIR
     encoder = ReviewEncoder.load(teacher_config.encoder_settings(model_dir / artifacts.TOKENIZER))
     model = AutoModelForSequenceClassification.from_pretrained(
         model_dir, use_safetensors=True, dtype=torch.float32
     )
-    if not trainer.use_cpu(device):
+    if not trainer.use_cpu(config.device):
         model = model.cuda()
     return predict_logits(model, encoder, encoder.encode(texts)).astype(np.float32)
 
 
-def _fingerprint(teacher_dir: Path, texts: list[str]) -> str:
-    """Changes when the teacher's weights or the texts do: a stale cache is never reused."""
-    digest = hashlib.sha256(
-        artifacts.sha256_of(teacher_dir / artifacts.RUN_MODEL_DIR / artifacts.WEIGHTS).encode()
-    )
+def bundle_logits(path: Path, texts: list[str]) -> np.ndarray:
+    """The bundle's raw logits (no temperature): what the teacher's PyTorch model gives."""
+    from senticlf.runtime.predictor import SentimentClassifier
+
+    bundle_dir, model_file = resolve_bundle(path)
+    classifier = SentimentClassifier(bundle_dir, quantized=model_file == artifacts.INT8_MODEL)
+    return classifier.logits_of_ids(classifier.encoder.encode(texts)).astype(np.float32)
+
+
+def _fingerprint(teacher_sha256: str, texts: list[str], producer: dict[str, str]) -> str:
+    """Changes when the teacher's weights, the producing model file or the texts do."""
+    digest = hashlib.sha256(teacher_sha256.encode())
+    digest.update(f"{producer['kind']} {producer['file']} {producer['sha256']}".encode())
     for text in texts:
         digest.update(hashlib.sha256(text.encode("utf-8")).digest())
     return digest.hexdigest()
 
 
 def read_unlabelled(path: Path) -> list[str]:
-    """Texts only the teacher labels: one per line, or any table ``predict`` reads, gzipped too."""
+    """Texts only the teacher labels: one per line, any table ``predict`` reads (gzipped too),
+    or the ``train/unsup/`` reviews of an aclImdb folder or archive."""
     from senticlf import tables
     from senticlf.runtime.inputs import read_inputs
 
+    if data.looks_like_aclimdb(path):
+        return data.read_aclimdb_unlabelled(path)
     tables.check(path)
     texts = [item.text for item in read_inputs(str(path)) if item.text is not None]
     if not texts:

@@ -27,18 +27,29 @@ def is_main_process() -> bool:
     return int(os.environ.get("RANK", "0")) == 0
 
 
-def leave_process_group() -> None:
-    """Under a launcher, close this process's group before the process exits.
+def leave_process_group(trainer: Any) -> None:
+    """Under a launcher, free DDP's wrapper of the model, then close the process group.
 
-    A rank that exits with its gloo group still open can abort in the group's destructor
-    ("terminate called without an active exception"), failing the launcher although the run
-    is complete. Closing is local: no collective, so no rank waits on another that has
-    already finished (a barrier here was seen to hang).
+    The order matters. DDP's reducer holds a reference to the gloo group; when it held the
+    last one, the group was destroyed inside the reducer's deallocation (as ``train``
+    returned), which keeps the GIL while it joins gloo's worker threads, and a worker still
+    releasing the tensors of the last all-gather waits for the GIL: that rank never exited
+    (py-spy: ``~ProcessGroupGloo`` under ``Reducer`` dealloc, the worker in
+    ``gil_scoped_acquire``; about one resumed launcher run in four). Freed first, the
+    reducer leaves the group to ``destroy_process_group``, whose last reference is torch's
+    GIL-releasing one. Closing is local (no barrier: one was seen to hang when a rank had
+    left), and a rank that exits with its group open can abort in gloo's destructor.
     """
+    import gc
+
     import torch.distributed as dist
 
-    if dist.is_available() and dist.is_initialized():
-        dist.destroy_process_group()
+    if not (dist.is_available() and dist.is_initialized()):
+        return
+    trainer.accelerator.free_memory()  # its list of prepared models holds the DDP wrapper
+    trainer.model_wrapped = trainer.model
+    gc.collect()  # the wrapper and its reducer go now, while the group is still registered
+    dist.destroy_process_group()
 
 
 def read_subsets(
@@ -196,6 +207,13 @@ def drop_checkpoints(run_dir: Path) -> None:
         return
     shutil.rmtree(run_dir / artifacts.RUN_CHECKPOINTS_DIR, ignore_errors=True)
     (run_dir / artifacts.RUN_CHECKPOINT_LEDGER).unlink(missing_ok=True)
+
+
+def settings(run_dir: Path) -> dict[str, Any]:
+    """Everything config.json records, a distilled run's teacher and transfer set included
+    (``TrainConfig.load`` keeps only the fields every run has)."""
+    recorded = json.loads((run_dir / artifacts.RUN_CONFIG).read_text(encoding="utf-8"))
+    return recorded if isinstance(recorded, dict) else {}
 
 
 def finished_run(run_dir: Path) -> tuple[TrainConfig, dict[str, Any]]:

@@ -79,6 +79,7 @@ def prepare(
     console: Console,
     check_tokenizer: Callable[[Any], None] | None = None,
     build_model: Callable[[], Any] | None = None,
+    before_create: Callable[[list[data.Review]], None] | None = None,
 ) -> Job:
     """The set-up ``train`` and ``distill`` share: tokenizer, subsets, model, run folder.
 
@@ -92,6 +93,8 @@ def prepare(
     torch.manual_seed(config.seed)
     model = build_model() if build_model else model_loading.load_model(config, config.label_names)
     if not resume:
+        if before_create is not None:  # what the run records about its subsets (distill)
+            before_create(train_rows)
         run_folder.create(config, run_dir, (train_rows, val_rows), console)
     return Job(
         tokenizer, encoder, model, train_rows, encode(encoder, train_rows),
@@ -146,8 +149,10 @@ def fit(
             ) from None
 
     run_folder.save_model(trainer, job.tokenizer, run_dir)
+    run_folder.leave_process_group(
+        trainer
+    )  # no collective follows: what is left is the main process's
     if not run_folder.is_main_process():  # the main process alone reports and writes
-        run_folder.leave_process_group()
         return {"status": artifacts.RUN_COMPLETE}
     val_ids = [row["input_ids"] for row in job.val_set]
     logits = predict_logits(trainer.model, job.encoder, val_ids)
@@ -166,7 +171,6 @@ def fit(
     artifacts.write_run_metrics(run_dir, metrics)
     run_folder.drop_checkpoints(run_dir)
     report.print_summary(console, metrics)
-    run_folder.leave_process_group()
     return metrics
 
 

@@ -11,6 +11,7 @@ from senticlf import artifacts
 from senticlf.errors import SenticlfError
 from senticlf.training import callbacks, distill
 from senticlf.training.distill import DistillConfig
+from tests.conftest import make_reviews
 from tests.helpers import assert_one_line_error, invoke
 
 QUIET = Console(quiet=True)
@@ -98,11 +99,13 @@ def test_distillation_loss_matches_a_hand_computation():
     assert float(distill.distillation_loss(student, teacher, labels, t, 0.0)) == pytest.approx(hard)
 
 
-def test_a_distilled_run_is_an_ordinary_run_that_exports_and_predicts(tmp_path, trained_run):
+def test_a_distilled_run_is_an_ordinary_run_that_exports_and_predicts(
+    tmp_path, trained_run, review_files
+):
     run_dir = tmp_path / "student"
     result = invoke(
         "distill", trained_run, "--output", run_dir, "--layers", "1", "--epochs", "2",
-        "--temperature", "3", "--alpha", "0.7",
+        "--temperature", "3", "--alpha", "0.7", "--unlabelled", review_files["aclimdb"],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     for name in (artifacts.RUN_CONFIG, artifacts.RUN_CURVES, artifacts.RUN_ERRORS,
@@ -116,6 +119,15 @@ def test_a_distilled_run_is_an_ordinary_run_that_exports_and_predicts(tmp_path, 
         str(trained_run), 1, 3.0, 0.7,
     )  # fmt: skip
     assert config.max_length == 64  # the teacher's recipe where none was given
+    teacher_sha256 = artifacts.sha256_of(trained_run / artifacts.RUN_MODEL_DIR / artifacts.WEIGHTS)
+    recorded = json.loads((run_dir / artifacts.RUN_CONFIG).read_text())
+    assert recorded["teacher"] == str(trained_run)
+    assert recorded["teacher_sha256"] == teacher_sha256 == metrics["teacher"]["sha256"]
+    transfer = recorded["transfer_set"]
+    assert (transfer["size"], transfer["labelled"], transfer["unlabelled"]) == (161, 160, 1)
+    assert (transfer["source"], transfer["max_length"]) == (str(review_files["aclimdb"]), 64)
+    assert transfer["logits_from"]["kind"] == "pytorch"
+    assert transfer["logits_from"]["sha256"] == teacher_sha256
     with np.load(run_dir / artifacts.RUN_TEACHER_LOGITS) as cache:
         assert cache["logits"].shape == (metrics["train_size"], 2)
 
@@ -126,6 +138,9 @@ def test_a_distilled_run_is_an_ordinary_run_that_exports_and_predicts(tmp_path, 
 
     predictions = senticlf.load(bundle).predict(["Great wonderful film.", "Awful boring plot."])
     assert [p.label for p in predictions] == ["positive", "negative"]
+    card = (bundle / artifacts.CARD).read_text()
+    assert f"Distilled from the teacher run `{trained_run}`" in card
+    assert teacher_sha256 in card and "Transfer set: 161 reviews" in card
 
 
 def test_resume_reuses_the_cached_teacher_logits(tmp_path, trained_run, monkeypatch):
@@ -216,3 +231,116 @@ def test_unlabelled_texts_may_be_a_gzipped_table(tmp_path, trained_run):
     result = invoke("distill", trained_run, "--unlabelled", no_text, "--output", tmp_path / "s")
     assert_one_line_error(result, str(no_text), "no text column")
     assert not (tmp_path / "s").exists()
+
+
+# ---------------------------------------------------------------------------- transfer texts
+
+
+def test_the_unsup_reviews_of_an_aclimdb_folder_or_archive_are_unlabelled_texts(review_files):
+    for source in (review_files["aclimdb"], review_files["tar"]):
+        assert distill.read_unlabelled(source) == ["an unlabelled review"]
+
+
+def test_an_aclimdb_copy_without_unsup_is_one_clear_error(tmp_path):
+    (tmp_path / "aclImdb" / "train" / "pos").mkdir(parents=True)
+    (tmp_path / "aclImdb" / "train" / "pos" / "0_9.txt").write_text("great", encoding="utf-8")
+    with pytest.raises(SenticlfError, match="no train/unsup"):
+        distill.read_unlabelled(tmp_path / "aclImdb")
+
+
+# ---------------------------------------------------------------------------- teacher bundle
+
+
+def _bundle_logits(bundle, texts, quantized: bool):
+    import senticlf
+
+    classifier = senticlf.load(bundle, quantized=quantized)
+    return classifier.logits_of_ids(classifier.encoder.encode(texts))
+
+
+def test_the_teacher_bundle_labels_the_texts_and_the_cache_names_it(
+    tmp_path, trained_run, bundle, review_files
+):
+    run_dir = tmp_path / "student"
+    result = invoke(
+        "distill", trained_run, "--output", run_dir, "--layers", "1", "--epochs", "1",
+        "--teacher-bundle", bundle, "--unlabelled", review_files["aclimdb"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    config = DistillConfig.load(run_dir)
+    from senticlf.training import run_folder
+
+    train_rows = run_folder.read_subset(run_dir, artifacts.RUN_TRAIN_CSV, config)
+    texts = [row.text for row in train_rows] + ["an unlabelled review"]
+    with np.load(run_dir / artifacts.RUN_TEACHER_LOGITS) as cache:
+        logits, producer = cache["logits"], json.loads(str(cache["producer"]))
+    np.testing.assert_allclose(logits, _bundle_logits(bundle, texts, quantized=True), atol=1e-5)
+    assert producer["kind"] == "onnx" and producer["file"] == artifacts.INT8_MODEL
+    assert producer["sha256"] == artifacts.sha256_of(bundle / artifacts.INT8_MODEL)
+    assert config.transfer_set["logits_from"]["file"] == artifacts.INT8_MODEL
+
+
+def test_the_fp32_file_of_a_bundle_gives_the_pytorch_teachers_logits(trained_run, bundle):
+    texts = [text for text, _ in make_reviews(12, seed=5)]
+    config = distill.config_from_teacher(trained_run, layers=1)
+    pytorch = distill.teacher_logits(trained_run, texts, config)
+    config.teacher_bundle = str(bundle / artifacts.FP32_MODEL)
+    onnx = distill.teacher_logits(trained_run, texts, config)
+    np.testing.assert_allclose(onnx, pytorch, atol=1e-4)
+    config.teacher_bundle = str(bundle)  # the folder: its INT8 model, close to the fp32 one
+    int8 = distill.teacher_logits(trained_run, texts, config)
+    assert np.array_equal(int8.argmax(axis=1), pytorch.argmax(axis=1))
+
+
+def test_the_logit_cache_is_recomputed_when_another_model_produced_it(
+    tmp_path, trained_run, bundle, monkeypatch
+):
+    texts = ["a great film", "an awful plot"]
+    config = distill.config_from_teacher(trained_run, layers=1)
+    teacher_config, teacher_metrics = distill.run_folder.finished_run(trained_run)
+    computed = []
+    original = distill.teacher_logits
+
+    def counting(teacher_dir, texts, config):
+        computed.append(config.teacher_bundle)
+        return original(teacher_dir, texts, config)
+
+    monkeypatch.setattr(distill, "teacher_logits", counting)
+
+    def cached(teacher_bundle):
+        config.teacher_bundle = teacher_bundle
+        producer = distill.logit_producer(trained_run, teacher_config, teacher_metrics, config)
+        return distill.cached_teacher_logits(tmp_path, trained_run, texts, producer, QUIET, config)
+
+    pytorch = cached(None)
+    assert np.array_equal(cached(None), pytorch) and computed == [None]  # reused
+    int8 = cached(str(bundle))
+    assert computed == [None, str(bundle)] and not np.array_equal(int8, pytorch)
+    cached(str(bundle / artifacts.FP32_MODEL))  # another file of the same bundle
+    assert len(computed) == 3
+    with np.load(tmp_path / artifacts.RUN_TEACHER_LOGITS) as cache:
+        assert json.loads(str(cache["producer"]))["file"] == artifacts.FP32_MODEL
+    texts.append("one more review")  # other texts: recomputed too
+    cached(str(bundle / artifacts.FP32_MODEL))
+    assert len(computed) == 4
+
+
+@pytest.mark.parametrize(
+    ("change", "fragment"),
+    [
+        ({"labels": ["bad", "good"]}, "labels"),
+        ({"max_length": 32}, "the teacher was trained on"),
+        ({"training_metrics": {"best_epoch": 99}}, "exported from another run"),
+    ],
+)
+def test_a_bundle_of_another_model_is_refused(tmp_path, trained_run, bundle, change, fragment):
+    other = tmp_path / "other-bundle"
+    shutil.copytree(bundle, other)
+    manifest = json.loads((other / artifacts.MANIFEST).read_text())
+    manifest.update(change)
+    (other / artifacts.MANIFEST).write_text(json.dumps(manifest))
+    result = invoke(
+        "distill", trained_run, "--output", tmp_path / "student", "--teacher-bundle", other
+    )
+    assert_one_line_error(result, "does not match the teacher run", fragment)
+    assert not (tmp_path / "student").exists()

@@ -79,11 +79,6 @@ def test_two_processes_write_one_run_over_every_validation_review(
     assert best >= 0.9 and (run_dir / artifacts.RUN_MODEL_DIR / artifacts.WEIGHTS).is_file()
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="known defect, open: about one run in four, one rank of the resumed launcher run "
-    "does not exit after training (seen on 2 CPU gloo processes); the run folder is complete",
-)
 def test_interrupting_the_launcher_keeps_epochs_and_resume_finishes(
     tmp_path, review_files, odd_eval_csv, tiny_base_model
 ):
