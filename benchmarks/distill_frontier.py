@@ -38,8 +38,7 @@ from typing import Annotated, Any
 import numpy as np
 import typer
 
-from benchmarks.common import backends, machine
-from benchmarks.common import timing
+from benchmarks.common import backends, machine, timing
 from senticlf import artifacts, atomic, data
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
