@@ -3,7 +3,7 @@
     python -m benchmarks.int8_variants --run RUN [--bundle BUNDLE] --extra CSV --name int8-variants-avx2
     python -m benchmarks.int8_variants --shape distilbert --tokenizer DIR --reviews CSV --name ...
 
-Each variant of senticlf.export.quantize.VARIANTS (Optimum's preset for this CPU, ONNX Runtime's
+Each variant of benchmarks.common.int8_recipes.ALL_VARIANTS (the export ladders' and more) (Optimum's preset for this CPU, ONNX Runtime's
 dynamic s8/u8 weights per-tensor/per-channel/reduced range, static QDQ calibrated on training
 reviews) is built from the same fused fp32 model, then timed on the same pre-tokenized,
 length-sorted batches (8, and 1) with PyTorch eager and fp32 as references, twice: interleaved in
@@ -32,7 +32,7 @@ import numpy as np
 import typer
 from rich.console import Console
 
-from benchmarks.common import int8_worker, machine
+from benchmarks.common import int8_recipes, int8_worker, machine
 from benchmarks.common.machine import machine_line
 from benchmarks.common.timing import read_reviews, rotate
 from senticlf import artifacts, atomic, cpu
@@ -64,13 +64,13 @@ def padded_batches(
 
 def label(name: str, preset: str) -> str:
     """Optimum's variants take the preset's integer types: say which preset in the name."""
-    if quantize.variant_named(name).method == "optimum":
+    if int8_recipes.ALL_VARIANTS[name].method == "optimum":
         return f"int8 optimum-{preset} {name}"
     return f"int8 {name}"
 
 
 def build_variants(
-    fp32: Path, folder: Path, names: list[str], calibration: quantize.Feeds
+    fp32: Path, folder: Path, names: list[str], calibration: int8_recipes.Feeds
 ) -> tuple[dict[str, Path], dict[str, dict[str, Any]]]:
     """Returns the models built and, by the same labels, how (or why not)."""
     preset = cpu.int8_preset()
@@ -81,7 +81,7 @@ def build_variants(
         key = label(name, preset)
         start = time.perf_counter()
         try:
-            quantize.quantize(fp32, target, preset, name, calibration)
+            int8_recipes.build(fp32, target, preset, name, calibration)
         except Exception as exc:  # a recipe that cannot be built is a result, not a crash
             info[key] = {"error": str(exc).splitlines()[0][:200]}
             continue
@@ -90,7 +90,7 @@ def build_variants(
             "variant": name,
             "build_s": time.perf_counter() - start,
             "size_mb": target.stat().st_size / 1e6,
-            "method": quantize.VARIANTS[name].method,
+            "method": int8_recipes.ALL_VARIANTS[name].method,
         }
     return built, info
 
@@ -223,11 +223,11 @@ def main(
     order, batches = padded_batches(encoder, texts, 8)
     sorted_labels = labels[order]
     singles = [encoder.pad(encoder.encode([t])) for t in texts[:latency_reviews]]
-    calibration = quantize.calibration_feeds(
+    calibration = int8_recipes.calibration_feeds(
         fp32_path,
         padded_batches(encoder, read_reviews(calibration_csv)[0][:calibration_reviews], 8)[1],
     )
-    names = [v.strip() for v in variants.split(",") if v.strip()] or list(quantize.VARIANTS)
+    names = [v.strip() for v in variants.split(",") if v.strip()] or list(int8_recipes.ALL_VARIANTS)
     print(f"building {len(names)} INT8 variants", flush=True)
     (scratch / "variants").mkdir()
     built, info = build_variants(fp32_path, scratch / "variants", names, calibration)

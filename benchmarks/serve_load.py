@@ -448,7 +448,7 @@ def targets(r: dict[str, Any], levels: list[int]) -> dict[str, Any]:
     """The issue's targets, each with the numbers it was judged on."""
     ip, serve, naive = r["in_process"], r["serve"]["levels"], r["naive"]["levels"]
     over = r["overload"]["levels"][str(levels[-1])]
-    mid = str(32 if 32 in levels else levels[-2])
+    mid = str(32 if 32 in levels[:-1] else levels[-2])  # the last level is the overload run
     b = ip["batched_rps"] / ip["batch1_rps"]
     gain = serve[mid]["reviews_per_s"] / naive[mid]["reviews_per_s"]
     c1_gap = serve["1"]["latency_ms"]["p50"] - ip["direct_latency_ms"]["p50"]

@@ -24,8 +24,8 @@ from typing import Any
 import numpy as np
 from rich.console import Console
 
+from benchmarks.common import int8_recipes
 from senticlf import artifacts, cpu
-from senticlf.export import quantize
 from senticlf.export.bundle import export_fp32
 
 BF16_FLAGS = ("amx_bf16", "avx512_bf16")
@@ -42,13 +42,13 @@ def plain_onnx(model_dir: Path, folder: Path) -> Path:
     return export_fp32(model_dir, folder, None, Console(quiet=True), optimize=False)
 
 
-def static_int8(source: Path, target: Path, feeds: quantize.Feeds) -> Path:
-    """senticlf's static QDQ recipe (s8 per-channel weights, u8 activations, MinMax)."""
-    quantize.quantize(source, target, cpu.int8_preset(), "static s8 per-channel", feeds)
+def static_int8(source: Path, target: Path, feeds: int8_recipes.Feeds) -> Path:
+    """The static QDQ recipe (s8 per-channel weights, u8 activations, MinMax)."""
+    int8_recipes.build(source, target, cpu.int8_preset(), "static s8 per-channel", feeds)
     return target
 
 
-def nncf_int8(plain: Path, target: Path, feeds: quantize.Feeds) -> Path:
+def nncf_int8(plain: Path, target: Path, feeds: int8_recipes.Feeds) -> Path:
     """NNCF post-training INT8 of the plain ONNX, for OpenVINO, saved as IR (xml + bin)."""
     import nncf
     import openvino as ov
@@ -99,12 +99,12 @@ def head_weights(model_dir: Path, target: Path) -> dict[str, Any]:
     return {"head": str(target), "token_types": model_type == "bert"}
 
 
-def single_feeds(model: Path, ids: Sequence[Sequence[int]]) -> quantize.Feeds:
+def single_feeds(model: Path, ids: Sequence[Sequence[int]]) -> int8_recipes.Feeds:
     """Calibration inputs one review at a time: no padding enters the activation ranges."""
     padded = [
         (np.array([row], dtype=np.int64), np.ones((1, len(row)), dtype=np.int64)) for row in ids
     ]
-    return quantize.calibration_feeds(model, padded)
+    return int8_recipes.calibration_feeds(model, padded)
 
 
 def build_engines(

@@ -172,8 +172,8 @@ def _quantize_checked(
         tried.append(artifacts.Int8Attempt(name, alone.accuracy, agree))
         if drop <= options.max_accuracy_drop and agree >= options.min_agreement:
             console.print("measuring how the INT8 model batches on this CPU")
-            cap = None if quantize.variant_named(name).batch_invariant else 1
-            profile = check.batch_profile_of(runner, encoder, ids, served, alone.logits, cap=cap)
+            # every ladder recipe is dynamic: ranges from each call, so one review a call
+            profile = check.batch_profile_of(runner, encoder, ids, served, alone.logits, cap=1)
             return artifacts.Int8Result(preset, tuple(tried), name), profile
         console.print(f"[yellow]{name}: accuracy drop {drop:.1f} points, agreement {agree:.1%}[/]")
     target.unlink(missing_ok=True)

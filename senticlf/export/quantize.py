@@ -1,7 +1,10 @@
 """INT8 quantization: the named ways to make an INT8 model, and which to try on which CPU.
 
 INT8 can collapse a classifier onto one class, so each attempt is re-scored by the caller;
-a CPU family's ladder is the order in which to give up speed for accuracy. What is fastest
+a CPU family's ladder is the order in which to give up speed for accuracy. Every recipe here is
+dynamic (activation ranges taken from each call), so the runtime runs INT8 one text per call
+(runtime/batch_choice.py). Recipes no ladder tries (u8 weights, static QDQ) live with the
+benchmarks that compare them (benchmarks/common/int8_recipes.py). What is fastest
 depends on the CPU's integer instructions, so each family has its own ladder, ordered by
 measurement (benchmarks/results/speed-*.md for AVX-512 VNNI, int8-variants-avx2*.md for AVX2).
 """
@@ -11,16 +14,11 @@ from __future__ import annotations
 import dataclasses
 import shutil
 import tempfile
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from senticlf.errors import SenticlfError
-
-Feeds = Sequence[dict[str, np.ndarray]]
 
 
 @dataclass(frozen=True)
@@ -28,27 +26,18 @@ class Variant:
     """One INT8 recipe, named so that the manifest and the benchmarks can say which was used.
 
     ``optimum`` variants apply Optimum's preset of the CPU family (which fixes the integer
-    types: u8 weights on AVX2, s8 elsewhere) with these overrides; ``dynamic`` and ``static``
-    call ONNX Runtime's quantizer directly, with weight types of their own. ``reduce_range``
+    types: u8 weights on AVX2, s8 elsewhere) with these overrides; ``dynamic`` ones call ONNX
+    Runtime's dynamic quantizer directly, with weight types of their own. ``reduce_range``
     stores 7-bit weights: without VNNI, the u8 x s8 multiply-add saturates at 16 bits, and
     7 bits keep it exact.
     """
 
     name: str
-    method: str  # "optimum", "dynamic" or "static"
+    method: str  # "optimum" or "dynamic"
     per_channel: bool
     reduce_range: bool = False
     weights: str = "s8"  # s8 or u8; ignored by "optimum", whose preset decides
     matmul_only: bool = False
-
-    @property
-    def needs_calibration(self) -> bool:
-        return self.method == "static"
-
-    @property
-    def batch_invariant(self) -> bool:
-        """Static ranges are fixed at export; dynamic ones are taken from each call's batch."""
-        return self.method == "static"
 
 
 VARIANTS = {
@@ -59,13 +48,8 @@ VARIANTS = {
         Variant("per-channel reduced-range", "optimum", per_channel=True, reduce_range=True),
         Variant("per-channel matmul-only", "optimum", per_channel=True, matmul_only=True),
         Variant("s8 per-tensor", "dynamic", per_channel=False),
-        Variant("s8 per-tensor reduced-range", "dynamic", per_channel=False, reduce_range=True),
         Variant("s8 per-channel", "dynamic", per_channel=True),
         Variant("s8 per-channel reduced-range", "dynamic", per_channel=True, reduce_range=True),
-        Variant("u8 per-tensor", "dynamic", per_channel=False, weights="u8"),
-        Variant("u8 per-channel", "dynamic", per_channel=True, weights="u8"),
-        Variant("static s8 per-channel", "static", per_channel=True),
-        Variant("static s8 per-tensor", "static", per_channel=False),
     )
 }
 
@@ -109,7 +93,7 @@ def quantization_config(preset: str, variant: Variant) -> Any:
     return dataclasses.replace(base, **overrides)
 
 
-def _with_inferred_shapes(model_path: Path, scratch: Path) -> Path:
+def with_inferred_shapes(model_path: Path, scratch: Path) -> Path:
     """Annotate tensor types through fused contrib ops (Attention, SkipLayerNormalization).
 
     ONNX's own shape inference stops at operators of the com.microsoft domain, and the
@@ -128,29 +112,16 @@ def _with_inferred_shapes(model_path: Path, scratch: Path) -> Path:
     return annotated
 
 
-def quantize(
-    fp32_model: Path,
-    target: Path,
-    preset: str,
-    variant: Variant | str,
-    calibration: Feeds | None = None,
-) -> None:
-    """Write the INT8 version of ``fp32_model`` to ``target``.
-
-    ``calibration`` (model feeds from training reviews) is needed by static variants only.
-    """
+def quantize(fp32_model: Path, target: Path, preset: str, variant: Variant | str) -> None:
+    """Write the dynamic INT8 version of ``fp32_model`` to ``target``."""
     if isinstance(variant, str):
         variant = variant_named(variant)
     with tempfile.TemporaryDirectory(dir=target.parent) as scratch:
-        source = _with_inferred_shapes(fp32_model, Path(scratch))
+        source = with_inferred_shapes(fp32_model, Path(scratch))
         if variant.method == "optimum":
             produced = _quantize_with_optimum(source, Path(scratch), preset, variant)
-        elif variant.method == "dynamic":
-            produced = _quantize_dynamic(source, Path(scratch), variant)
         else:
-            if not calibration:
-                raise SenticlfError(f"INT8 variant {variant.name!r} needs calibration reviews")
-            produced = _quantize_static(source, Path(scratch), variant, calibration)
+            produced = _quantize_dynamic(source, Path(scratch), variant)
         shutil.move(str(produced), target)
 
 
@@ -172,7 +143,7 @@ def _quantize_with_optimum(source: Path, scratch: Path, preset: str, variant: Va
     return next(written.glob("*quantized*.onnx")) if written.is_dir() else written
 
 
-def _weight_type(variant: Variant) -> Any:
+def weight_type(variant: Variant) -> Any:
     from onnxruntime.quantization import QuantType
 
     return QuantType.QInt8 if variant.weights == "s8" else QuantType.QUInt8
@@ -187,50 +158,7 @@ def _quantize_dynamic(source: Path, scratch: Path, variant: Variant) -> Path:
         produced,
         per_channel=variant.per_channel,
         reduce_range=variant.reduce_range,
-        weight_type=_weight_type(variant),
+        weight_type=weight_type(variant),
         op_types_to_quantize=["MatMul"] if variant.matmul_only else None,
     )
     return produced
-
-
-class _Reader:
-    """ONNX Runtime's calibration protocol over a list of feeds."""
-
-    def __init__(self, feeds: Feeds) -> None:
-        self._feeds = iter(feeds)
-
-    def get_next(self) -> dict[str, np.ndarray] | None:
-        return next(self._feeds, None)
-
-
-def _quantize_static(source: Path, scratch: Path, variant: Variant, calibration: Feeds) -> Path:
-    """QDQ MatMuls with activation ranges fixed from training reviews (u8 activations).
-
-    Only MatMul is quantized: the fused Attention and LayerNorm ops have no QDQ kernels.
-    """
-    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
-
-    produced = scratch / "static.onnx"
-    quantize_static(
-        source,
-        produced,
-        _Reader(calibration),
-        quant_format=QuantFormat.QDQ,
-        op_types_to_quantize=["MatMul"],
-        per_channel=variant.per_channel,
-        reduce_range=variant.reduce_range,
-        activation_type=QuantType.QUInt8,
-        weight_type=_weight_type(variant),
-        calibrate_method=CalibrationMethod.MinMax,
-        extra_options={"ActivationSymmetric": False, "WeightSymmetric": True},
-    )
-    return produced
-
-
-def calibration_feeds(fp32_model: Path, padded: Sequence[tuple[np.ndarray, np.ndarray]]) -> Feeds:
-    """Model inputs for static calibration, built as the runtime builds them (by the names the
-    graph declares: BERT wants token_type_ids, DistilBERT does not)."""
-    from senticlf.runtime.session import ModelRunner
-
-    runner = ModelRunner(fp32_model)
-    return [runner.feed(ids, mask) for ids, mask in padded]
