@@ -171,7 +171,7 @@ def quality(payload: Path, texts: list[str], labels: np.ndarray, device: str) ->
 
 
 def markdown(result: dict[str, Any]) -> str:
-    from benchmarks.machine import machine_line
+    from benchmarks.common.machine import machine_line
 
     lines = [
         "# GPU inference (issue 23)",
@@ -221,7 +221,7 @@ def main(
         torch = None
     import onnxruntime as ort
 
-    from benchmarks.machine import describe
+    from benchmarks.common.machine import describe
     from senticlf import artifacts, data
     from senticlf.runtime.session import CPU, CUDA
     from senticlf.runtime.tokenize import ReviewEncoder

@@ -34,6 +34,7 @@ class RayJob:
     threshold: float | None = None
     ship_bundle: bool = False
     min_confidence: float | None = None
+    device: str | None = None
 
     @classmethod
     def from_cli(

@@ -111,7 +111,8 @@ def run(job: RayJob) -> tuple[str, int]:
         predicted = predict_dataset(
             read(job.source, fmt), bundle, text_column=job.text_column,
             num_workers=job.num_workers, threads=job.threads, quantized=job.quantized,
-            threshold=job.threshold, min_confidence=job.min_confidence, worker_bundle=SHIPPED_BUNDLE if job.ship_bundle else None,
+            threshold=job.threshold, min_confidence=job.min_confidence, device=job.device,
+            worker_bundle=SHIPPED_BUNDLE if job.ship_bundle else None,
             batch_size=job.batch_size,
         )  # fmt: skip
         write(predicted, staging, out_fmt)
