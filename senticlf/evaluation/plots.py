@@ -54,10 +54,7 @@ def plot_reliability(panels: dict[str, CalibrationScores], path: Path) -> None:
                  ylabel="accuracy", title=f"{title}\nECE {scores.ece:.4f}, NLL {scores.nll:.4f}")  # fmt: skip
         axis.legend(loc="upper left", fontsize=8)
         axis.grid(alpha=0.3)
-    figure.tight_layout()
-    with atomic.atomic_open(path, "wb") as handle:
-        figure.savefig(handle, format="png", dpi=100)
-    plt.close(figure)
+    _save(figure, path)
 
 
 def plot_coverage(lines: dict[str, list[dict[str, Any]]], path: Path) -> None:
@@ -81,6 +78,12 @@ def plot_coverage(lines: dict[str, list[dict[str, Any]]], path: Path) -> None:
              title="Abstention: accuracy vs coverage (labels: min confidence)")  # fmt: skip
     axis.legend(loc="lower left", fontsize=8)
     axis.grid(alpha=0.3)
+    _save(figure, path)
+
+
+def _save(figure: Any, path: Path) -> None:
+    """Write the figure as a PNG atomically (no half-written picture), then free it."""
+    plt = _pyplot()
     figure.tight_layout()
     with atomic.atomic_open(path, "wb") as handle:
         figure.savefig(handle, format="png", dpi=100)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -63,10 +64,9 @@ def export_run(
         profiles = {artifacts.FP32_MODEL: check.batch_profile(model_path, encoder, ids, served)}
         int8: artifacts.Int8Result | None = None
         files = [artifacts.FP32_MODEL, artifacts.TOKENIZER]
+        ref = _Reference(staging, model_path, fp32, encoder, ids, labels, options, console, served)
         if options.quantize:
-            int8, int8_profile = _quantize_checked(
-                staging, model_path, fp32, encoder, ids, labels, options, console, served
-            )
+            int8, int8_profile = _quantize_checked(ref)
             if int8_profile is None:
                 failure = _ladder_failure(int8, fp32, options)
             else:
@@ -74,10 +74,7 @@ def export_run(
                 profiles[artifacts.INT8_MODEL] = int8_profile
         half: artifacts.Fp16Result | None = None
         if options.fp16:
-            half, half_failure = _fp16_checked(
-                staging, model_path, fp32, encoder, ids, labels, options, console, served,
-                files, profiles,
-            )  # fmt: skip
+            half, half_failure = _fp16_checked(ref, files, profiles)
             failure = failure or half_failure
         report = artifacts.ExportCheck(
             reviews=len(val),
@@ -144,66 +141,74 @@ def _fuse_transformer_ops(folder: Path, console: Console) -> Path:
     return folder / "optimized" / "model_optimized.onnx"
 
 
+@dataclass(frozen=True)
+class _Reference:
+    """What every reduced-precision model (INT8, fp16) is made from and checked against."""
+
+    staging: Path
+    fp32_path: Path
+    fp32: check.Scores
+    encoder: ReviewEncoder
+    ids: list[list[int]]
+    labels: np.ndarray
+    options: ExportOptions
+    console: Console
+    served: Callable[[np.ndarray], np.ndarray]  # probabilities as the predictor serves them
+
+    def passes(self, accuracy: float, agreement: float) -> bool:
+        """The export gate: at most --max-accuracy-drop points lost, --min-agreement kept."""
+        drop = (self.fp32.accuracy - accuracy) * 100
+        return drop <= self.options.max_accuracy_drop and agreement >= self.options.min_agreement
+
+
 def _quantize_checked(
-    staging: Path,
-    fp32_path: Path,
-    fp32: check.Scores,
-    encoder: ReviewEncoder,
-    ids: list[list[int]],
-    labels: np.ndarray,
-    options: ExportOptions,
-    console: Console,
-    served: Callable[[np.ndarray], np.ndarray],
+    ref: _Reference,
 ) -> tuple[artifacts.Int8Result, artifacts.BatchProfile | None]:
     """Try this CPU family's INT8 variants until one keeps accuracy; report what was tried.
 
     Each variant is scored with every review alone in its call, as it will be served (dynamic
     INT8 is not batch-invariant, so the runtime never batches it beyond what was measured).
     """
-    preset = options.int8_preset
-    target = staging / artifacts.INT8_MODEL
+    preset = ref.options.int8_preset
+    target = ref.staging / artifacts.INT8_MODEL
     tried: list[artifacts.Int8Attempt] = []
     for name in quantize.LADDERS[preset]:
-        console.print(f"quantizing to INT8 ({preset}, {name})")
-        quantize.quantize(fp32_path, target, preset, name)
-        runner, alone = check.alone_scores(target, encoder, ids, labels)
-        drop = (fp32.accuracy - alone.accuracy) * 100
-        agree = check.agreement(fp32, alone)
+        ref.console.print(f"quantizing to INT8 ({preset}, {name})")
+        quantize.quantize(ref.fp32_path, target, preset, name)
+        runner, alone = check.alone_scores(target, ref.encoder, ref.ids, ref.labels)
+        agree = check.agreement(ref.fp32, alone)
         tried.append(artifacts.Int8Attempt(name, alone.accuracy, agree))
-        if drop <= options.max_accuracy_drop and agree >= options.min_agreement:
-            console.print("measuring how the INT8 model batches on this CPU")
+        if ref.passes(alone.accuracy, agree):
+            ref.console.print("measuring how the INT8 model batches on this CPU")
             # every ladder recipe is dynamic: ranges from each call, so one review a call
-            profile = check.batch_profile_of(runner, encoder, ids, served, alone.logits, cap=1)
+            profile = check.batch_profile_of(
+                runner, ref.encoder, ref.ids, ref.served, alone.logits, cap=1
+            )
             return artifacts.Int8Result(preset, tuple(tried), name), profile
-        console.print(f"[yellow]{name}: accuracy drop {drop:.1f} points, agreement {agree:.1%}[/]")
+        drop = (ref.fp32.accuracy - alone.accuracy) * 100
+        ref.console.print(
+            f"[yellow]{name}: accuracy drop {drop:.1f} points, agreement {agree:.1%}[/]"
+        )
     target.unlink(missing_ok=True)
     return artifacts.Int8Result(preset, tuple(tried), None), None
 
 
 def _fp16_checked(
-    staging: Path,
-    fp32_path: Path,
-    fp32: check.Scores,
-    encoder: ReviewEncoder,
-    ids: list[list[int]],
-    labels: np.ndarray,
-    options: ExportOptions,
-    console: Console,
-    served: Callable[[np.ndarray], np.ndarray],
-    files: list[str],
-    profiles: dict[str, artifacts.BatchProfile],
+    ref: _Reference, files: list[str], profiles: dict[str, artifacts.BatchProfile]
 ) -> tuple[artifacts.Fp16Result, str | None]:
     """Add the fp16 model to ``files`` if it keeps accuracy as INT8 must; else say why not."""
-    console.print("converting to float16 (ONNX Runtime transformer tools, float32 I/O kept)")
-    target = staging / artifacts.FP16_MODEL
-    result, profile = fp16.checked(fp32_path, target, fp32, encoder, ids, labels, served)
-    drop = (fp32.accuracy - result.accuracy) * 100
-    if drop > options.max_accuracy_drop or result.agreement < options.min_agreement:
+    ref.console.print("converting to float16 (ONNX Runtime transformer tools, float32 I/O kept)")
+    target = ref.staging / artifacts.FP16_MODEL
+    result, profile = fp16.checked(
+        ref.fp32_path, target, ref.fp32, ref.encoder, ref.ids, ref.labels, ref.served
+    )
+    if not ref.passes(result.accuracy, result.agreement):
         target.unlink(missing_ok=True)
+        options = ref.options
         return result, (
-            f"fp16 lost too much: accuracy {result.accuracy:.1%} vs fp32 {fp32.accuracy:.1%}, "
-            f"agreement {result.agreement:.1%} (limits: {options.max_accuracy_drop} points, "
-            f"{options.min_agreement:.0%})"
+            f"fp16 lost too much: accuracy {result.accuracy:.1%} vs fp32 "
+            f"{ref.fp32.accuracy:.1%}, agreement {result.agreement:.1%} (limits: "
+            f"{options.max_accuracy_drop} points, {options.min_agreement:.0%})"
         )
     files.append(artifacts.FP16_MODEL)
     if profile is not None:
