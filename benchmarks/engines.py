@@ -35,12 +35,15 @@ from benchmarks.common import engines_build, int8_worker, machine
 from benchmarks.common.machine import machine_line
 from benchmarks.common.timing import read_reviews
 from senticlf import artifacts, atomic
+from senticlf.runtime import batch_choice
 from senticlf.runtime.tokenize import ReviewEncoder
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
 
-BATCH_SIZES = (1, 8, 32)
-INVARIANT = 1e-4  # largest probability change that still counts as the same answer
+# The runtime's own rule (senticlf/runtime/batch_choice.py): the sizes it tries, and the largest
+# fp32/INT8 probability change that still counts as the same answer.
+BATCH_SIZES = batch_choice.CANDIDATE_BATCH_SIZES
+INVARIANT = batch_choice.INVARIANCE_TOLERANCE["fp32"]
 REFERENCE, TORCH = "ort fp32", "pytorch eager fp32"
 ENGINE_LIBRARIES = ("openvino", "nncf", "ctranslate2", "onnxruntime", "torch", "safetensors")
 

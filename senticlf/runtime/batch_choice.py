@@ -140,20 +140,26 @@ def probe_ids(
     return texts
 
 
+def _measured_here(manifest: artifacts.Manifest) -> artifacts.Batching | None:
+    """Export's batching record, if it was taken on this CPU model (else it says nothing here)."""
+    batching = manifest.batching
+    return batching if batching is not None and batching.cpu == cpu.cpu_name() else None
+
+
 def recorded_profile(
     manifest: artifacts.Manifest, model_file: str, on_cpu_provider: bool
 ) -> artifacts.BatchProfile | None:
     """The export's measurement, if it was taken on this CPU model for the CPU provider."""
-    batching = manifest.batching
-    if batching is None or not on_cpu_provider or batching.cpu != cpu.cpu_name():
+    batching = _measured_here(manifest)
+    if batching is None or not on_cpu_provider:
         return None
     return batching.models.get(model_file)
 
 
 def recorded_speeds(manifest: artifacts.Manifest) -> dict[str, float]:
     """Reviews/s of each model at its chosen batch size, if export measured them on this CPU."""
-    batching = manifest.batching
-    if batching is None or batching.cpu != cpu.cpu_name():
+    batching = _measured_here(manifest)
+    if batching is None:
         return {}
     return {
         name: profile.reviews_per_s[profile.batch_size] for name, profile in batching.models.items()
