@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, TypeVar
 import typer
 from rich.console import Console
 
-from senticlf import __version__, artifacts
+from senticlf import __version__, artifacts, interrupts
 from senticlf.errors import SenticlfError, first_line
 from senticlf.export.options import ExportOptions
 from senticlf.runtime.device import check_device
@@ -63,10 +63,14 @@ EXPORT_DEFAULTS = ExportOptions()
 SERVE_DEFAULTS = ServeConfig()  # standard library only: the web stack loads inside `serve`
 
 
-def _run(action: Callable[[], T]) -> T:
-    """Turn a SenticlfError into one red line and exit code 2; Ctrl-C into exit code 130."""
+def _run(action: Callable[[], T], sigterm_as_interrupt: bool = True) -> T:
+    """Turn a SenticlfError into one red line and exit code 2; Ctrl-C, and SIGTERM unless the
+    command stops on it by itself (serve), into exit code 130 after the same clean-up."""
     try:
-        return action()
+        if not sigterm_as_interrupt:
+            return action()
+        with interrupts.sigterm_as_interrupt():
+            return action()
     except SenticlfError as exc:
         err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
@@ -648,7 +652,7 @@ def serve(
             check_device(device),
         )  # fmt: skip
 
-    _run(action)
+    _run(action, sigterm_as_interrupt=False)  # uvicorn stops gracefully on SIGTERM
 
 
 if __name__ == "__main__":

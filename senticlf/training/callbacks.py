@@ -2,14 +2,11 @@
 
 Kept apart from trainer.py, which reads top to bottom as the run itself; these are the hooks
 that make a run resumable (a checkpoint counts once recorded, SIGTERM keeps finished epochs).
-The time estimate has a module of its own (estimate.py).
+The time estimate has a module of its own (estimate.py), SIGTERM-as-Ctrl-C too (interrupts.py).
 """
 
 from __future__ import annotations
 
-import signal
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from transformers import Trainer, TrainerCallback
@@ -29,20 +26,6 @@ class CheckpointLedger(TrainerCallback):
 
     def on_save(self, args, state, control, **kwargs):
         run_folder.record_checkpoint(self.run_dir, state.global_step, state.epoch)
-
-
-@contextmanager
-def sigterm_as_interrupt() -> Iterator[None]:
-    """Treat SIGTERM (a scheduler stopping the job) like Ctrl-C, so both keep finished epochs."""
-
-    def handler(signum, frame):
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def record_interruption(run_dir: Path, trainer: Trainer, wall_time: float) -> None:

@@ -25,7 +25,7 @@ from transformers import (
     TrainingArguments,
 )
 
-from senticlf import artifacts, atomic, data
+from senticlf import artifacts, atomic, data, interrupts
 from senticlf.errors import SenticlfError
 from senticlf.runtime.tokenize import ReviewEncoder
 from senticlf.training import callbacks, estimate, report, run_folder
@@ -128,7 +128,7 @@ def fit(
     resume_hint = f"senticlf {config.command} --resume {run_dir}"
     previous_time = run_folder.previous_wall_time(run_dir) if resume else 0.0
     run_folder.write_status(run_dir, "running")
-    with callbacks.sigterm_as_interrupt():
+    with interrupts.sigterm_as_interrupt():
         try:
             checkpoint = run_folder.last_good_checkpoint(run_dir) if resume else None
             with atomic.write_errors_reported(run_dir / artifacts.RUN_CHECKPOINTS_DIR):
