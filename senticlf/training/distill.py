@@ -381,7 +381,7 @@ def cached_teacher_logits(
                 console.print(f"teacher logits: reusing {cache}")
                 return np.asarray(stored["logits"])
     console.print(f"teacher logits: scoring {len(texts)} reviews with {producer['path']}")
-    logits = teacher_logits(teacher_dir, texts, config)
+    logits = teacher_logits(teacher_dir, texts, config, console)
     with atomic.atomic_open(cache, "wb") as handle:
         np.savez(
             handle,
@@ -393,10 +393,12 @@ def cached_teacher_logits(
     return logits
 
 
-def teacher_logits(teacher_dir: Path, texts: list[str], config: DistillConfig) -> np.ndarray:
+def teacher_logits(
+    teacher_dir: Path, texts: list[str], config: DistillConfig, console: Console | None = None
+) -> np.ndarray:
     """The teacher reads each review as it was trained to: its own length and truncation."""
     if config.teacher_bundle is not None:
-        return bundle_logits(Path(config.teacher_bundle), texts)
+        return bundle_logits(Path(config.teacher_bundle), texts, console)
     from transformers import AutoModelForSequenceClassification
 
     teacher_config = TrainConfig.load(teacher_dir)
@@ -410,13 +412,16 @@ def teacher_logits(teacher_dir: Path, texts: list[str], config: DistillConfig) -
     return predict_logits(model, encoder, encoder.encode(texts)).astype(np.float32)
 
 
-def bundle_logits(path: Path, texts: list[str]) -> np.ndarray:
-    """The bundle's raw logits (no temperature): what the teacher's PyTorch model gives."""
+def bundle_logits(path: Path, texts: list[str], console: Console | None = None) -> np.ndarray:
+    """The bundle's raw logits (no temperature): what the teacher's PyTorch model gives, with a
+    progress bar (a transfer set of thousands of reviews takes minutes on a CPU)."""
+    from senticlf.evaluation.scoring import run_logits
     from senticlf.runtime.predictor import SentimentClassifier
 
     bundle_dir, model_file = resolve_bundle(path)
     classifier = SentimentClassifier(bundle_dir, quantized=model_file == artifacts.INT8_MODEL)
-    return classifier.logits_of_ids(classifier.encoder.encode(texts)).astype(np.float32)
+    logits, _ = run_logits(classifier, texts, console or Console(quiet=True))
+    return logits.astype(np.float32)
 
 
 def _fingerprint(teacher_sha256: str, texts: list[str], producer: dict[str, str]) -> str:
