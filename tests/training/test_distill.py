@@ -301,9 +301,9 @@ def test_the_logit_cache_is_recomputed_when_another_model_produced_it(
     computed = []
     original = distill.teacher_logits
 
-    def counting(teacher_dir, texts, config):
+    def counting(teacher_dir, texts, config, console=None):
         computed.append(config.teacher_bundle)
-        return original(teacher_dir, texts, config)
+        return original(teacher_dir, texts, config, console)
 
     monkeypatch.setattr(distill, "teacher_logits", counting)
 
