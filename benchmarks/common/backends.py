@@ -63,6 +63,20 @@ class Senticlf:
         return np.array([p.positive for p in self.classifier.predict(texts)])
 
 
+class ServedInt8(Senticlf):
+    """The INT8 predictor of one bundle as a user gets it, under the model's name.
+
+    It keeps the predictor's own batch size (the largest export measured as batch-invariant:
+    1 for dynamic INT8), so eight texts a call are timed the way `senticlf.load` runs them.
+    """
+
+    def __init__(self, name: str, bundle: Path, threads: int) -> None:
+        import senticlf
+
+        self.name = name
+        self.classifier = senticlf.load(bundle, quantized=True, threads=threads)
+
+
 class _Pipeline:
     name = ""
     pipe = None
