@@ -32,6 +32,7 @@ import random
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Annotated, Any
@@ -57,9 +58,10 @@ class Setting:
     eval_size: int = 5000
     max_length: int = 256  # the students'; the teacher labels at its own length
     student_epochs: int = 1
-    # More epoch counts tried on the smallest distilled student, the one the settings search is
-    # spent on; the validation reviews choose between them.
+    # More epoch counts tried on the distilled students of these depths (none given: the
+    # smallest, the one the settings search is spent on); validation chooses between them.
     searched_epochs: tuple[int, ...] = ()
+    searched_layers: tuple[int, ...] = ()
     control_epochs: int = 5  # the teacher's recipe on the same 1,000 labelled reviews
     layers: tuple[int, ...] = (6, 3, 2)
     temperature: float = 2.0
@@ -91,23 +93,31 @@ def students(setting: Setting) -> list[dict[str, Any]]:
             {"name": f"{layers}L-hard", "layers": layers, "alpha": 0.0,
              "epochs": setting.control_epochs, "transfer": False}
         )  # fmt: skip
-    smallest = min(setting.layers)
-    for epochs in setting.searched_epochs:
-        found.append(
-            {"name": f"{smallest}L-distil-{epochs}ep", "layers": smallest, "alpha": setting.alpha,
-             "epochs": epochs, "transfer": True}
-        )  # fmt: skip
+    for depth in searched_depths(setting.layers, setting.searched_layers):
+        for epochs in setting.searched_epochs:
+            found.append(
+                {"name": f"{depth}L-distil-{epochs}ep", "layers": depth, "alpha": setting.alpha,
+                 "epochs": epochs, "transfer": True}
+            )  # fmt: skip
     return found
 
 
-def chosen_on_validation(r: dict[str, Any]) -> str | None:
-    """The smallest student's epoch count that the validation reviews choose (ties: fewer)."""
-    if not r["setting"]["searched_epochs"]:
-        return None
-    smallest = min(r["setting"]["layers"])
-    tried = [s for s in r["students"] if s["layers"] == smallest and s["transfer"]]
-    best = max(tried, key=lambda s: (r["models"][s["name"]]["val_accuracy"], -s["epochs"]))
-    return str(best["name"])
+def searched_depths(layers: Sequence[int], searched_layers: Sequence[int]) -> list[int]:
+    return list(searched_layers) or [min(layers)]
+
+
+def chosen_on_validation(r: dict[str, Any]) -> dict[int, str]:
+    """For each searched depth, the distilled student the validation reviews choose (ties:
+    fewer epochs)."""
+    s = r["setting"]
+    if not s["searched_epochs"]:
+        return {}
+    chosen = {}
+    for depth in searched_depths(s["layers"], s.get("searched_layers", ())):
+        tried = [t for t in r["students"] if t["layers"] == depth and t["transfer"]]
+        best = max(tried, key=lambda t: (r["models"][t["name"]]["val_accuracy"], -t["epochs"]))
+        chosen[depth] = str(best["name"])
+    return chosen
 
 
 def senticlf_cli(*args: str) -> None:
@@ -249,7 +259,11 @@ def main(
     layers: Annotated[str | None, typer.Option(help="Comma-separated, e.g. 6,3,2.")] = None,
     search_epochs: Annotated[
         str | None,
-        typer.Option(help="More epoch counts for the smallest distilled student, e.g. 2."),
+        typer.Option(help="More epoch counts for the searched distilled students, e.g. 2."),
+    ] = None,
+    search_layers: Annotated[
+        str | None,
+        typer.Option(help="Depths the epoch search covers, e.g. 3,2 [default: the smallest]."),
     ] = None,
     temperature: Annotated[float | None, typer.Option()] = None,
     alpha: Annotated[float | None, typer.Option()] = None,
@@ -265,6 +279,9 @@ def main(
         "layers": tuple(int(k) for k in layers.split(",")) if layers else None,
         "searched_epochs": (
             tuple(int(k) for k in search_epochs.split(",")) if search_epochs else None
+        ),
+        "searched_layers": (
+            tuple(int(k) for k in search_layers.split(",")) if search_layers else None
         ),
         "temperature": temperature, "alpha": alpha, "threads": threads,
     }  # fmt: skip
@@ -379,13 +396,14 @@ def markdown(r: dict[str, Any]) -> str:
 
 def search_line(r: dict[str, Any]) -> list[str]:
     chosen = chosen_on_validation(r)
-    if chosen is None:
+    if not chosen:
         return []
     tried = ", ".join(map(str, [r["setting"]["student_epochs"], *r["setting"]["searched_epochs"]]))
+    picks = "; ".join(f"{depth} layers: `{name}`" for depth, name in chosen.items())
     return [
-        f"Epochs of the {min(r['setting']['layers'])}-layer distilled student, tried: {tried}; "
-        f"the validation reviews chose `{chosen}`. Every held-out score below was computed "
-        "once, after training, and chose nothing.",
+        f"Epochs of the distilled students tried: {tried}; the validation reviews chose "
+        f"{picks}. Every held-out score below was computed once, after training, and chose "
+        "nothing.",
         "",
     ]
 
