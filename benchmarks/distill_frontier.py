@@ -276,13 +276,8 @@ def main(
     given = {
         "transfer_size": transfer_size, "eval_size": eval_size, "max_length": max_length,
         "student_epochs": student_epochs, "control_epochs": control_epochs,
-        "layers": tuple(int(k) for k in layers.split(",")) if layers else None,
-        "searched_epochs": (
-            tuple(int(k) for k in search_epochs.split(",")) if search_epochs else None
-        ),
-        "searched_layers": (
-            tuple(int(k) for k in search_layers.split(",")) if search_layers else None
-        ),
+        "layers": integers(layers), "searched_epochs": integers(search_epochs),
+        "searched_layers": integers(search_layers),
         "temperature": temperature, "alpha": alpha, "threads": threads,
     }  # fmt: skip
     setting = Setting(teacher=teacher, data=data_source)
@@ -306,18 +301,18 @@ def main(
         atomic.write_text(
             speed_file, json.dumps(time_side_by_side(setting, bundles, heldout), indent=2)
         )
-    timing = json.loads(speed_file.read_text())
-    speeds = timing["models"]
+    measured = json.loads(speed_file.read_text())
+    speeds = measured["models"]
 
     results = {
         "command": " ".join(["python -m benchmarks.distill_frontier", *sys.argv[1:]]),
         "setting": asdict(setting),
         "students": students(setting),
         "machine": machine.describe(),
-        "load_average": timing["load_average"],  # around the timing step
+        "load_average": measured["load_average"],  # around the timing step
         "models": {n: model_row(n, runs[n], scores[n], speeds) for n in runs},
         "teacher_eager": speeds[f"{TEACHER_NAME} torch-eager"],
-        "int8_batch_size": timing.get("int8_batch_size", {}),
+        "int8_batch_size": measured.get("int8_batch_size", {}),
         "benchmark_wall_s": round(time.perf_counter() - started, 1),
     }
     out.mkdir(parents=True, exist_ok=True)
@@ -325,6 +320,11 @@ def main(
     atomic.write_text(out / f"{name}.md", markdown(results))
     plot(results, out / f"{name}.png")
     print(markdown(results))
+
+
+def integers(option: str | None) -> tuple[int, ...] | None:
+    """A comma-separated option ("6,3,2") as numbers; None where it was not given."""
+    return tuple(int(k) for k in option.split(",")) if option else None
 
 
 def timed_all(speed_file: Path, bundles: dict[str, Path]) -> bool:
