@@ -35,15 +35,15 @@ from benchmarks.common import engines_build, int8_worker, machine
 from benchmarks.common.machine import machine_line
 from benchmarks.common.timing import read_reviews
 from senticlf import artifacts, atomic
-from senticlf.runtime import batch_choice
+from senticlf.runtime import plan
 from senticlf.runtime.tokenize import ReviewEncoder
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
 
-# The runtime's own rule (senticlf/runtime/batch_choice.py): the sizes it tries, and the largest
+# The runtime's own rule (senticlf/runtime/plan.py): the sizes it tries, and the largest
 # fp32/INT8 probability change that still counts as the same answer.
-BATCH_SIZES = batch_choice.CANDIDATE_BATCH_SIZES
-INVARIANT = batch_choice.INVARIANCE_TOLERANCE["fp32"]
+BATCH_SIZES = plan.CANDIDATE_BATCH_SIZES
+INVARIANT = plan.INVARIANCE_TOLERANCE["fp32"]
 REFERENCE, TORCH = "ort fp32", "pytorch eager fp32"
 ENGINE_LIBRARIES = ("openvino", "nncf", "ctranslate2", "onnxruntime", "torch", "safetensors")
 

@@ -23,10 +23,10 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+import senticlf
 from benchmarks.common import machine
 from senticlf import atomic, data
 from senticlf.runtime.predict_file import FileJob, predict_file
-from senticlf.runtime.predictor import SentimentClassifier
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
 TARGET = 0.85
@@ -34,7 +34,7 @@ TARGET = 0.85
 
 def single_process(bundle: Path, source: Path, folder: Path, threads: int | None) -> dict[str, Any]:
     start = time.perf_counter()
-    classifier = SentimentClassifier(bundle, threads=threads)  # None: all cores, as `predict`
+    classifier = senticlf.load(bundle, threads=threads)  # None: as `predict` plans it
     output = folder / "single.csv"
     predict_file(FileJob(str(source), "csv", output), classifier, Console(quiet=True))
     seconds = time.perf_counter() - start

@@ -115,6 +115,63 @@ def sha256_of(path: Path) -> str:
 
 
 @dataclass(frozen=True)
+class Execution:
+    """How many calls run at once over one session, with how many threads each.
+
+    On 2 cores one call on 2 intra-op threads whose pool spins between calls fell into a slow
+    mode (about 43 instead of 56 reviews/s) in some fresh processes and not in others; two
+    calls at once on one thread each did not. So the configuration is measured, in fresh
+    processes taking turns, and recorded with the batch size it was measured at.
+    """
+
+    streams: int
+    threads: int
+    spinning: bool
+
+    def label(self) -> str:
+        spin = "spinning" if self.spinning else "no spinning"
+        return f"{self.streams} stream(s) x {self.threads} thread(s), {spin}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Execution:
+        return cls(int(data["streams"]), int(data["threads"]), bool(data["spinning"]))
+
+
+@dataclass(frozen=True)
+class ExecutionTrial:
+    """One configuration's reviews/s in each fresh process it was timed in."""
+
+    execution: Execution
+    batch_size: int
+    reviews_per_s: tuple[float, ...]
+
+    @property
+    def median(self) -> float:
+        ordered = sorted(self.reviews_per_s)
+        middle = len(ordered) // 2
+        return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+    @property
+    def worst(self) -> float:
+        return min(self.reviews_per_s)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "execution": self.execution.to_dict(),
+            "batch_size": self.batch_size,
+            "reviews_per_s": list(self.reviews_per_s),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ExecutionTrial:
+        runs = tuple(float(v) for v in data["reviews_per_s"])
+        return cls(Execution.from_dict(data["execution"]), int(data["batch_size"]), runs)
+
+
+@dataclass(frozen=True)
 class BatchProfile:
     """How one model of a bundle batches on the CPU that measured it.
 
@@ -122,6 +179,8 @@ class BatchProfile:
     activation scale per call, so its answers move with whatever shares the call; fp32 does
     not. Export measures each model alone and in batches, and the runtime never batches a
     model beyond ``invariant_up_to``: ``batch_size`` is the fastest size within that bound.
+    ``execution`` is the streams/threads/spinning configuration that won at that size in
+    fresh processes (None in bundles exported before it was measured).
     """
 
     batch_size: int
@@ -130,6 +189,16 @@ class BatchProfile:
     max_probability_change: dict[int, float]
     # Throughput at each batch size that was timed (the invariant ones).
     reviews_per_s: dict[int, float]
+    execution: Execution | None = None
+    trials: tuple[ExecutionTrial, ...] = ()
+
+    @property
+    def speed(self) -> float:
+        """Reviews/s as the runtime will run the model: its execution's median if measured."""
+        for trial in self.trials:
+            if trial.execution == self.execution and trial.batch_size == self.batch_size:
+                return trial.median
+        return self.reviews_per_s[self.batch_size]
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -137,10 +206,13 @@ class BatchProfile:
             "invariant_up_to": self.invariant_up_to,
             "max_probability_change": {str(k): v for k, v in self.max_probability_change.items()},
             "reviews_per_s": {str(k): v for k, v in self.reviews_per_s.items()},
+            "execution": self.execution.to_dict() if self.execution else None,
+            "trials": [trial.to_dict() for trial in self.trials],
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> BatchProfile:
+        execution = data.get("execution")
         return cls(
             batch_size=int(data["batch_size"]),
             invariant_up_to=int(data["invariant_up_to"]),
@@ -148,6 +220,8 @@ class BatchProfile:
                 int(k): float(v) for k, v in data.get("max_probability_change", {}).items()
             },
             reviews_per_s={int(k): float(v) for k, v in data.get("reviews_per_s", {}).items()},
+            execution=Execution.from_dict(execution) if isinstance(execution, dict) else None,
+            trials=tuple(ExecutionTrial.from_dict(t) for t in data.get("trials", [])),
         )
 
 
@@ -155,7 +229,7 @@ class BatchProfile:
 class Batching:
     """Every model's :class:`BatchProfile`, and the CPU they were measured on.
 
-    A bundle loaded on another CPU is measured again there (runtime/batch_choice.py).
+    A bundle loaded on another CPU is measured again there (runtime/plan.py).
     """
 
     cpu: str

@@ -18,8 +18,7 @@ from rich.console import Console
 from senticlf import __version__, artifacts, interrupts
 from senticlf.errors import SenticlfError, first_line
 from senticlf.export.options import ExportOptions
-from senticlf.runtime.device import check_device
-from senticlf.runtime.predictor import DEFAULT_BATCH  # already loaded by `import senticlf`
+from senticlf.runtime.options import PredictorOptions  # already loaded by `import senticlf`
 from senticlf.serve.config import ServeConfig
 from senticlf.training.config import TrainConfig
 
@@ -37,6 +36,23 @@ BATCH_HELP = (
 def quantized_flag(fp32: bool | None) -> bool | None:
     """--fp32 / --int8 / neither, as the predictor's ``quantized`` argument."""
     return None if fp32 is None else not fp32
+
+
+# The predictor's options, declared once for predict, evaluate and serve.
+Threads = Annotated[
+    int | None,
+    typer.Option(
+        help="ONNX Runtime intra-op threads of one call [default: as measured for this CPU]."
+    ),
+]
+Streams = Annotated[
+    int | None,
+    typer.Option(
+        help="ONNX Runtime calls run at once over one session [default: as measured for this "
+        "CPU, else one per core]. Answers are the same whatever the number."
+    ),
+]
+BatchSize = Annotated[int | None, typer.Option(help=BATCH_HELP)]
 
 
 if TYPE_CHECKING:
@@ -355,6 +371,13 @@ def export(
             "against fp32 like INT8 (on the CPU provider when no GPU is present).",
         ),
     ] = EXPORT_DEFAULTS.fp16,
+    plan_runs: Annotated[
+        int,
+        typer.Option(
+            help="Fresh processes per call plan (streams x threads x spinning) when timing which "
+            "runs fastest and steadiest here; 0 skips it (the runtime's default plan is used)."
+        ),
+    ] = EXPORT_DEFAULTS.plan_runs,
     overwrite: Annotated[
         bool,
         typer.Option(
@@ -369,6 +392,7 @@ def export(
             quantize=quantize, preset=preset, max_accuracy_drop=max_accuracy_drop,
             min_agreement=min_agreement, overwrite=overwrite, opset=opset, optimize=optimize,
             calibrate=calibrate, calibration_data=calibration_data, fp16=fp16,
+            plan_runs=plan_runs,
         )  # fmt: skip
         from senticlf.export.bundle import export_run
 
@@ -399,10 +423,9 @@ def predict(
     text_column: Annotated[str | None, typer.Option(help="Text column of table input.")] = None,
     fp32: Annotated[bool | None, typer.Option("--fp32/--int8", help=MODEL_HELP)] = None,
     device: Annotated[str | None, typer.Option(help=DEVICE_HELP)] = None,
-    batch_size: Annotated[int | None, typer.Option(help=BATCH_HELP)] = DEFAULT_BATCH,
-    threads: Annotated[
-        int | None, typer.Option(help="ONNX Runtime threads [default: all cores].")
-    ] = None,
+    batch_size: BatchSize = None,
+    threads: Threads = None,
+    streams: Streams = None,
     threshold: Annotated[
         float | None,
         typer.Option(help="Binary bundles: P(positive) at which a review is positive [0.5]."),
@@ -445,27 +468,26 @@ def predict(
 
         if engine not in ENGINES:
             raise SenticlfError(f"--engine must be one of {', '.join(ENGINES)}, got {engine!r}")
-        check_device(device)
+        options = PredictorOptions(
+            quantized=quantized_flag(fp32), device=device, threads=threads, streams=streams,
+            batch_size=batch_size, threshold=threshold, min_confidence=min_confidence,
+        )  # fmt: skip
         if engine == "ray":
             return _predict_on_ray(
                 RayJob.from_cli(
                     file, output, fmt, bundle=model, text_column=text_column,
                     overwrite=overwrite, address=address, num_workers=num_workers,
-                    threads=threads, batch_size=batch_size, quantized=quantized_flag(fp32),
-                    threshold=threshold, ship_bundle=ship_bundle, min_confidence=min_confidence,
-                    device=check_device(device),
+                    ship_bundle=ship_bundle, predictor=options,
                 )
             )  # fmt: skip
         refuse_on_local_engine(address, num_workers, ship_bundle)
         job = FileJob(file, fmt, output, text_column, overwrite)
         bundle = model or _newest_bundle()
-        classifier = SentimentClassifier(
-            bundle, quantized=quantized_flag(fp32), threads=threads,
-            batch_size=batch_size, threshold=threshold, min_confidence=min_confidence,
-            device=check_device(device),
-        )  # fmt: skip
+        classifier = SentimentClassifier(bundle, options)
         err.print(
-            f"model: {bundle} ({classifier.model_file}, {classifier.device})", highlight=False
+            f"model: {bundle} ({classifier.model_file}, {classifier.device}; "
+            f"{classifier.plan.describe()})",
+            highlight=False,
         )
         predict_file(job, classifier, err)
 
@@ -521,10 +543,9 @@ def evaluate(
     ] = False,
     text_column: Annotated[str | None, typer.Option(help="Text column of table data.")] = None,
     label_column: Annotated[str | None, typer.Option(help="Label column of table data.")] = None,
-    threads: Annotated[
-        int | None, typer.Option(help="ONNX Runtime threads [default: all cores].")
-    ] = None,
-    batch_size: Annotated[int | None, typer.Option(help=BATCH_HELP)] = DEFAULT_BATCH,
+    threads: Threads = None,
+    streams: Streams = None,
+    batch_size: BatchSize = None,
     device: Annotated[str | None, typer.Option(help=DEVICE_HELP)] = None,
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Replace an existing --out folder.")
@@ -543,11 +564,13 @@ def evaluate(
         from senticlf.evaluation.evaluate import EvaluationJob
         from senticlf.evaluation.evaluate import evaluate as run_evaluation
 
+        options = PredictorOptions(
+            device=device, threads=threads, streams=streams, batch_size=batch_size
+        )
         job = EvaluationJob(
             bundle=bundle, data=data, out=out, compare=compare, fp32=fp32,
-            text_column=text_column, label_column=label_column, threads=threads,
-            batch_size=batch_size, overwrite=overwrite, target_accuracy=target_accuracy,
-            device=check_device(device),
+            text_column=text_column, label_column=label_column, overwrite=overwrite,
+            target_accuracy=target_accuracy, predictor=options,
         )  # fmt: skip
         run_evaluation(job, Console(), err)
 
@@ -581,16 +604,9 @@ def serve(
     ] = None,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = SERVE_DEFAULTS.host,
     port: Annotated[int, typer.Option(help="Port (0: any free port).")] = SERVE_DEFAULTS.port,
-    threads: Annotated[
-        int | None,
-        typer.Option(help="ONNX Runtime threads for the one inference at a time [default: cores]."),
-    ] = None,
-    max_batch: Annotated[
-        int, typer.Option(help="Texts the batching loop takes at once.")
-    ] = SERVE_DEFAULTS.max_batch,
-    max_batch_tokens: Annotated[
-        int, typer.Option(help="Token budget of one batch.")
-    ] = SERVE_DEFAULTS.max_batch_tokens,
+    threads: Threads = None,
+    streams: Streams = None,
+    batch_size: BatchSize = None,
     max_wait_ms: Annotated[
         float, typer.Option(help="Longest wait to fill a batch (only under concurrency).")
     ] = SERVE_DEFAULTS.max_wait_ms,
@@ -640,17 +656,17 @@ def serve(
         from senticlf.serve.config import ServeConfig
 
         config = ServeConfig(
-            host=host, port=port, threads=threads or SERVE_DEFAULTS.threads, max_batch=max_batch,
-            max_batch_tokens=max_batch_tokens, max_wait_ms=max_wait_ms, max_queue=max_queue,
+            host=host, port=port, max_wait_ms=max_wait_ms, max_queue=max_queue,
             max_inputs=max_inputs, max_body_bytes=max_body_bytes, model_name=model_name,
             min_confidence=min_confidence,
         )  # fmt: skip
+        options = PredictorOptions(
+            quantized=quantized_flag(fp32), device=device, threads=threads, streams=streams,
+            batch_size=batch_size,
+        )  # fmt: skip
         if api_key is not None and not api_key.strip():
             raise SenticlfError("--api-key (or SENTICLF_API_KEY) is empty")
-        run_server(
-            bundle or _newest_bundle(), config, err, quantized_flag(fp32), api_key,
-            check_device(device),
-        )  # fmt: skip
+        run_server(bundle or _newest_bundle(), config, options, err, api_key)
 
     _run(action, sigterm_as_interrupt=False)  # uvicorn stops gracefully on SIGTERM
 

@@ -180,7 +180,9 @@ def bundle(tmp_path_factory: pytest.TempPathFactory, trained_run: Path) -> Path:
     from senticlf.export.options import ExportOptions
 
     output = tmp_path_factory.mktemp("bundles") / "toy"
-    export_run(trained_run, output, ExportOptions(quantize=True), Console(quiet=True))
+    # one round of fresh-process plan timings: the path export takes by default, kept short
+    options = ExportOptions(quantize=True, plan_runs=1)
+    export_run(trained_run, output, options, Console(quiet=True))
     return output
 
 
@@ -194,6 +196,6 @@ def fp16_bundle(tmp_path_factory: pytest.TempPathFactory, trained_run: Path) -> 
     from senticlf.export.options import ExportOptions
 
     output = tmp_path_factory.mktemp("bundles") / "toy-fp16"
-    options = ExportOptions(quantize=True, fp16=True)
+    options = ExportOptions(quantize=True, fp16=True, plan_runs=0)
     export_run(trained_run, output, options, Console(quiet=True))
     return output

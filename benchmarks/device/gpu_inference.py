@@ -12,7 +12,7 @@ onnxruntime-gpu first on PYTHONPATH; PAYLOAD is what ``gpu_plan prepare`` built.
 - end to end (tokenization included), the stand-in bundle's SentimentClassifier on CUDA;
 - fp16 vs fp32 on CUDA on the 2,000 reviews: accuracy, agreement, largest probability change;
 - batch invariance of fp16 on CUDA: each review alone vs in the classifier's own batches,
-  against fp16's tolerance (batch_choice.INVARIANCE_TOLERANCE["fp16"]) and label flips.
+  against fp16's tolerance (plan.INVARIANCE_TOLERANCE["fp16"]) and label flips.
 
 ``--allow-cpu`` runs the same code on the CPU provider (with ``--reviews`` small) to check the
 script where no GPU is; its figures are not GPU figures and are marked so.
@@ -139,7 +139,7 @@ def speed_rows(
 def quality(payload: Path, texts: list[str], labels: np.ndarray, device: str) -> dict[str, Any]:
     """fp16 vs fp32 of the stand-in bundle on ``device``, and fp16's batch invariance."""
     import senticlf
-    from senticlf.runtime import batch_choice
+    from senticlf.runtime import plan
 
     half = senticlf.load(payload / "standin", device=device)
     full = senticlf.load(payload / "standin", device=device, quantized=False)
@@ -148,7 +148,7 @@ def quality(payload: Path, texts: list[str], labels: np.ndarray, device: str) ->
     end_to_end = len(texts) / (time.perf_counter() - start)
     p32 = full.probabilities(texts)
     alone = np.vstack([half.probabilities([t]) for t in texts])
-    tolerance = batch_choice.INVARIANCE_TOLERANCE["fp16"]
+    tolerance = plan.INVARIANCE_TOLERANCE["fp16"]
     change = float(np.max(np.abs(alone - p16)))
     return {
         "fp16_model": half.model_file,

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from senticlf.runtime.batch_choice import softmax
+from senticlf.runtime.plan import softmax
 
 # Guo et al. use 15 equal-width confidence bins; so do we, so numbers compare with theirs.
 ECE_BINS = 15

@@ -18,7 +18,8 @@ from rich.console import Console
 from senticlf import __version__, artifacts, cpu, data
 from senticlf.errors import SenticlfError
 from senticlf.evaluation import comparison, report, scoring
-from senticlf.runtime.predictor import DEFAULT_BATCH, SentimentClassifier
+from senticlf.runtime.options import PredictorOptions
+from senticlf.runtime.predictor import SentimentClassifier
 
 
 @dataclass(frozen=True)
@@ -32,11 +33,9 @@ class EvaluationJob:
     fp32: bool = False  # compare the bundle's fp32 model with its INT8 (CUDA: fp16) model
     text_column: str | None = None
     label_column: str | None = None
-    threads: int | None = None
-    batch_size: int | None = DEFAULT_BATCH
     overwrite: bool = False
     target_accuracy: float | None = None  # report the threshold that reaches this accuracy
-    device: str | None = None  # "cpu", "cuda" or None: CUDA when onnxruntime-gpu sees a GPU
+    predictor: PredictorOptions = PredictorOptions()  # threads, streams, batch size, device
 
     def __post_init__(self) -> None:
         if self.compare is not None and self.fp32:
@@ -47,8 +46,6 @@ class EvaluationJob:
             raise SenticlfError(f"{self.out} already exists; pass --overwrite to replace it")
         if self.target_accuracy is not None and not 0 < self.target_accuracy <= 1:
             raise SenticlfError(f"--target-accuracy must be in (0, 1], got {self.target_accuracy}")
-        if self.threads is not None and self.threads < 1:
-            raise SenticlfError(f"--threads must be at least 1, got {self.threads}")
 
 
 def evaluate(job: EvaluationJob, console: Console, progress: Console) -> dict[str, Any]:
@@ -67,7 +64,8 @@ def evaluate(job: EvaluationJob, console: Console, progress: Console) -> dict[st
         "labels": list(labels),
         "models": models,
         "machine": {"cpu": cpu.cpu_name(), "instruction_sets": cpu.instruction_sets()},
-        "threads": job.threads,
+        "threads": job.predictor.threads,
+        "plan": classifiers[0].plan.describe(),
         "senticlf_version": __version__,
     }
     if len(models) == 2:
@@ -84,13 +82,7 @@ def evaluate(job: EvaluationJob, console: Console, progress: Console) -> dict[st
 
 def _classifiers(job: EvaluationJob) -> list[SentimentClassifier]:
     def load(bundle: Path, quantized: bool | None) -> SentimentClassifier:
-        return SentimentClassifier(
-            bundle,
-            quantized=quantized,
-            threads=job.threads,
-            batch_size=job.batch_size,
-            device=job.device,
-        )
+        return SentimentClassifier(bundle, job.predictor.with_changes(quantized=quantized))
 
     if job.fp32:
         # The reduced-precision model of this device (INT8 on a CPU, fp16 on CUDA) vs fp32.

@@ -6,6 +6,8 @@ failed export never leaves something that looks like a working bundle.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -15,12 +17,15 @@ from typing import Any
 
 import numpy as np
 from rich.console import Console
+from rich.progress import Progress
 
 from senticlf import __version__, artifacts, atomic, cpu
 from senticlf.errors import SenticlfError
 from senticlf.evaluation.calibration import Calibrator
 from senticlf.export import calibrate, card, check, fp16, quantize, speed
 from senticlf.export.options import ExportOptions
+from senticlf.runtime import execution_trials, plan
+from senticlf.runtime.options import available_cores
 from senticlf.runtime.tokenize import ReviewEncoder
 from senticlf.training import run_folder
 from senticlf.training.config import TrainConfig
@@ -72,6 +77,7 @@ def export_run(
             else:
                 files.append(artifacts.INT8_MODEL)
                 profiles[artifacts.INT8_MODEL] = int8_profile
+        profiles = _time_call_plans(ref, profiles)
         half: artifacts.Fp16Result | None = None
         if options.fp16:
             half, half_failure = _fp16_checked(ref, files, profiles)
@@ -191,6 +197,35 @@ def _quantize_checked(
         )
     target.unlink(missing_ok=True)
     return artifacts.Int8Result(preset, tuple(tried), None), None
+
+
+def _time_call_plans(
+    ref: _Reference, profiles: dict[str, artifacts.BatchProfile]
+) -> dict[str, artifacts.BatchProfile]:
+    """Each CPU model's call plans (batch size x streams x threads x spinning), timed in fresh
+    processes taking turns; the steadiest fast one is recorded for the runtime to follow."""
+    runs = ref.options.plan_runs
+    if runs == 0:
+        return profiles
+    cores = available_cores()
+    timed = dict(profiles)
+    for name, profile in profiles.items():
+        sizes = sorted({1, profile.batch_size})
+        configs = [(size, e) for size in sizes for e in plan.candidate_executions(cores)]
+        with Progress(console=ref.console, transient=True) as progress:
+            task = progress.add_task(
+                f"timing {len(configs)} call plans of {name}, {runs} fresh processes each",
+                total=len(configs) * runs,
+            )
+            trials = execution_trials.time_configurations(
+                ref.staging / name, ref.ids, ref.encoder.pad_id, configs, runs,
+                on_run=functools.partial(progress.advance, task),
+            )  # fmt: skip
+        best = plan.best_trial(trials)
+        timed[name] = dataclasses.replace(
+            profile, batch_size=best.batch_size, execution=best.execution, trials=trials
+        )
+    return timed
 
 
 def _fp16_checked(

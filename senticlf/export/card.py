@@ -105,14 +105,18 @@ def summary(manifest: artifacts.Manifest) -> list[tuple[str, str]]:
     return rows
 
 
+def _execution(profile: artifacts.BatchProfile) -> str:
+    return f", {profile.execution.label()}" if profile.execution else ""
+
+
 def _batching_rows(manifest: artifacts.Manifest) -> list[tuple[str, str]]:
     if manifest.batching is None:
         return []
     return [
         (
             name,
-            f"batch {profile.batch_size} ({profile.reviews_per_s[profile.batch_size]:.1f} "
-            f"reviews/s on {manifest.batching.cpu}), batch-invariant up to {profile.invariant_up_to}",
+            f"batch {profile.batch_size}{_execution(profile)} ({profile.speed:.1f} reviews/s on "
+            f"{manifest.batching.cpu}), batch-invariant up to {profile.invariant_up_to}",
         )
         for name, profile in manifest.batching.models.items()
     ]

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from senticlf import artifacts
-from senticlf.runtime import batch_choice
+from senticlf.runtime import plan
 from senticlf.runtime.batching import TokenIds, run_length_sorted
 from senticlf.runtime.session import ModelRunner
 from senticlf.runtime.tokenize import ReviewEncoder
@@ -74,7 +74,7 @@ def alone_scores(
 ) -> tuple[ModelRunner, Scores]:
     """Each review in a call of its own: how a model that is not batch-invariant is served."""
     runner = ModelRunner(model_path)
-    logits = batch_choice.run_alone(ids, lambda batch: runner.logits(*encoder.pad(batch)))
+    logits = plan.run_alone(ids, lambda batch: runner.logits(*encoder.pad(batch)))
     return runner, scored(logits, labels)
 
 
@@ -100,7 +100,7 @@ def batch_profile_of(
     cap: int | None = None,
 ) -> artifacts.BatchProfile:
     """:func:`batch_profile` for an open session, on probabilities as served."""
-    return batch_choice.measure(
+    return plan.measure(
         ids,
         lambda batch: runner.logits(*encoder.pad(batch)),
         served,

@@ -20,7 +20,7 @@ import numpy as np
 
 from senticlf import artifacts
 from senticlf.export import check
-from senticlf.runtime import batch_choice
+from senticlf.runtime import plan
 from senticlf.runtime.batching import TokenIds, run_length_sorted
 from senticlf.runtime.session import CPU, ModelRunner
 from senticlf.runtime.tokenize import ReviewEncoder
@@ -69,5 +69,5 @@ def checked(
     )
     if runner.provider != CPU:
         return result, None
-    profile = batch_choice.measure(ids, run, served, precision="fp16")
+    profile = plan.measure(ids, run, served, precision="fp16")
     return result, profile

@@ -29,6 +29,9 @@ class ExportOptions:
     # validation reviews.
     calibration_data: str | None = None
     fp16: bool = False  # add model.fp16.onnx, the model the runtime uses on CUDA
+    # Rounds of fresh-process timings of each call plan (streams x threads x spinning);
+    # 0 skips them and the runtime uses its default plan for the CPU.
+    plan_runs: int = 3
 
     def __post_init__(self) -> None:
         if self.preset is not None and self.preset not in PRESETS:
@@ -52,6 +55,8 @@ class ExportOptions:
             raise SenticlfError(f"--min-agreement must be in (0, 1], got {self.min_agreement}")
         if self.calibration_data is not None and not self.calibrate:
             raise SenticlfError("--calibration-data and --no-calibrate exclude each other")
+        if self.plan_runs < 0:
+            raise SenticlfError(f"--plan-runs must be >= 0, got {self.plan_runs}")
         if self.opset is not None and not 11 <= self.opset <= 25:
             raise SenticlfError(f"--opset must be between 11 and 25, got {self.opset}")
 

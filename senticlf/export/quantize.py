@@ -3,7 +3,7 @@
 INT8 can collapse a classifier onto one class, so each attempt is re-scored by the caller;
 a CPU family's ladder is the order in which to give up speed for accuracy. Every recipe here is
 dynamic (activation ranges taken from each call), so the runtime runs INT8 one text per call
-(runtime/batch_choice.py). Recipes no ladder tries (u8 weights, static QDQ) live with the
+(runtime/plan.py). Recipes no ladder tries (u8 weights, static QDQ) live with the
 benchmarks that compare them (benchmarks/common/int8_recipes.py). What is fastest
 depends on the CPU's integer instructions, so each family has its own ladder, ordered by
 measurement (benchmarks/results/speed-*.md for AVX-512 VNNI, int8-variants-avx2*.md for AVX2).

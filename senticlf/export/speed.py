@@ -1,14 +1,15 @@
 """What export measured about speed, in words: each model at its batch size, INT8 vs fp32.
 
 Without VNNI, INT8 can gain little or even lose to fp32 (benchmarks/results/int8-variants-*.md),
-so the export report says what it measured here, each model at the fastest batch size at
-which it is batch-invariant (runtime/batch_choice.py), and warns when INT8 does not pay.
+so the export report says what it measured here, each model with its call plan (the fastest
+batch-invariant batch size, streams and threads: runtime/plan.py), and warns when INT8 does
+not pay.
 """
 
 from __future__ import annotations
 
 from senticlf import artifacts
-from senticlf.runtime.batch_choice import recorded_speeds
+from senticlf.runtime.plan import recorded_speeds
 
 
 def batching_lines(manifest: artifacts.Manifest) -> list[str]:
@@ -20,11 +21,15 @@ def batching_lines(manifest: artifacts.Manifest) -> list[str]:
             f"{change:.1e} at batch {size}"
             for size, change in profile.max_probability_change.items()
         )
+        plan = f", {profile.execution.label()}" if profile.execution else ""
         lines.append(
-            f"{name}: batch {profile.batch_size}, "
-            f"{profile.reviews_per_s[profile.batch_size]:.1f} reviews/s; batch-invariant up to "
-            f"{profile.invariant_up_to} (largest probability change vs alone: {changes or '-'})"
+            f"{name}: batch {profile.batch_size}{plan}, {profile.speed:.1f} reviews/s; "
+            f"batch-invariant up to {profile.invariant_up_to} (largest probability change vs "
+            f"alone: {changes or '-'})"
         )
+        for trial in profile.trials:
+            runs = ", ".join(f"{speed:.1f}" for speed in trial.reviews_per_s)
+            lines.append(f"  batch {trial.batch_size}, {trial.execution.label()}: {runs}")
     return lines
 
 

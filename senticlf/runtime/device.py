@@ -16,10 +16,9 @@ import onnxruntime as ort
 
 from senticlf import artifacts
 from senticlf.errors import SenticlfError
-from senticlf.runtime import batch_choice
+from senticlf.runtime import plan
+from senticlf.runtime.options import check_device
 from senticlf.runtime.session import CPU, CUDA, default_providers
-
-DEVICES = ("cpu", "cuda")
 
 
 def providers_for(device: str | None, providers: Sequence[str] | None = None) -> list[str]:
@@ -30,7 +29,7 @@ def providers_for(device: str | None, providers: Sequence[str] | None = None) ->
     """
     check_device(device)
     if providers:
-        if device is not None:
+        if device is not None:  # PredictorOptions refuses it too; this function is public
             raise SenticlfError("pass a device or a list of providers, not both")
         return list(providers)
     if device == "cpu":
@@ -45,13 +44,6 @@ def providers_for(device: str | None, providers: Sequence[str] | None = None) ->
         )
         return [CPU]
     return default_providers()
-
-
-def check_device(device: str | None) -> str | None:
-    """The one check of a device name, for the CLI, the Ray driver and the predictor."""
-    if device is not None and device not in DEVICES:
-        raise SenticlfError(f"--device must be one of {', '.join(DEVICES)}, got {device!r}")
-    return device
 
 
 def choose_model(
@@ -77,7 +69,7 @@ def choose_model(
         raise SenticlfError(f"bundle {bundle_dir} has no INT8 model; export it with --quantize")
     if quantized is not None or not has_int8:
         return artifacts.INT8_MODEL if quantized else artifacts.FP32_MODEL
-    speeds = batch_choice.recorded_speeds(manifest)
+    speeds = plan.recorded_speeds(manifest)
     if artifacts.INT8_MODEL in speeds and artifacts.FP32_MODEL in speeds:
         return max((artifacts.INT8_MODEL, artifacts.FP32_MODEL), key=speeds.__getitem__)
     return artifacts.INT8_MODEL

@@ -17,27 +17,33 @@ import numpy as np
 from senticlf import artifacts
 from senticlf.errors import SenticlfError
 from senticlf.evaluation.calibration import Calibrator
-from senticlf.runtime import batch_choice
+from senticlf.runtime import plan
 from senticlf.runtime.batching import (
     TOKEN_BUDGET,
     TokenIds,
     chunks,
-    run_length_sorted,
-    run_token_budget,
+    length_sorted_batches,
+    token_budget_batches,
 )
 from senticlf.runtime.device import choose_model, providers_for
+from senticlf.runtime.options import UNCERTAIN, PredictorOptions, check_min_confidence
 from senticlf.runtime.session import CPU, CUDA, ModelRunner
+from senticlf.runtime.streams import Streams
 from senticlf.runtime.tokenize import ReviewEncoder
 
-# None: the fastest batch-invariant size measured for this model on this CPU (batch_choice.py).
+# None: the fastest batch-invariant size measured for this model on this CPU (plan.py).
 DEFAULT_BATCH: int | None = None
 # One softmax for every caller (it lives beside the batch measurement, which needs it too).
-softmax = batch_choice.softmax
-# Binary bundles label a text positive when P(positive) reaches this.
-DEFAULT_THRESHOLD = 0.5
-# The label of a text whose probability falls below ``min_confidence`` (abstention).
-UNCERTAIN = "uncertain"
-__all__ = ["DEFAULT_BATCH", "UNCERTAIN", "Prediction", "SentimentClassifier", "load", "softmax"]
+softmax = plan.softmax
+__all__ = [
+    "DEFAULT_BATCH",
+    "UNCERTAIN",
+    "Prediction",
+    "PredictorOptions",
+    "SentimentClassifier",
+    "load",
+    "softmax",
+]
 
 
 @dataclass(frozen=True)
@@ -65,89 +71,105 @@ class Prediction:
 class SentimentClassifier:
     """A loaded bundle. Thread-safe: ONNX Runtime sessions may be run from several threads.
 
-    On CUDA (``device="cuda"``, or by default when onnxruntime-gpu sees a GPU) it runs the
-    bundle's fp16 model (fp32 without one, or with ``quantized=False``) in calls of at most
-    :data:`~senticlf.runtime.batching.TOKEN_BUDGET` padded tokens; on the CPU the INT8 model
-    when the bundle has one, in calls of :attr:`batch_size` texts.
+    It follows one :class:`~senticlf.runtime.plan.CallPlan`: on the CPU the model export
+    measured faster here (INT8 or fp32) in calls of :attr:`batch_size` texts, several calls at
+    once (streams) over one session; on CUDA (``device="cuda"``, or by default when
+    onnxruntime-gpu sees a GPU) the bundle's fp16 model (fp32 without one, or with
+    ``quantized=False``) in calls of at most :data:`~senticlf.runtime.batching.TOKEN_BUDGET`
+    padded tokens.
     """
 
-    def __init__(
-        self,
-        bundle_dir: str | Path,
-        quantized: bool | None = None,
-        providers: Sequence[str] | None = None,
-        threads: int | None = None,
-        batch_size: int | None = None,
-        threshold: float | None = None,
-        min_confidence: float | None = None,
-        device: str | None = None,
-    ) -> None:
-        if batch_size is not None and batch_size < 1:
-            raise SenticlfError(f"batch size must be at least 1, got {batch_size}")
+    def __init__(self, bundle_dir: str | Path, options: PredictorOptions | None = None) -> None:
+        self.options = options = options or PredictorOptions()
         self.bundle_dir = Path(bundle_dir)
         self.manifest = artifacts.read_manifest(self.bundle_dir, verify=True)
         self.labels = list(self.manifest.labels)
-        self.threshold = _checked_threshold(threshold, self.labels)
-        self.min_confidence = _checked_min_confidence(min_confidence, self.labels)
-        self.model_file, self.runner = self._open(
-            providers_for(device, providers), quantized, threads
+        self.threshold = _checked_threshold(options.threshold, self.labels)
+        self.min_confidence = _checked_min_confidence(options.min_confidence, self.labels)
+        self.model_file, self.runner, execution, source = self._open(
+            providers_for(options.device, options.providers)
         )
         self.device = "cuda" if self.runner.provider == CUDA else "cpu"
-        # On CUDA a call is sized by padded tokens (batch_size then bounds its texts).
-        self.token_budget: int | None = TOKEN_BUDGET if self.device == "cuda" else None
         self.encoder = ReviewEncoder.for_bundle(self.bundle_dir, self.manifest)
         self.calibrator = _calibrator_of(self.manifest, self.bundle_dir)
         self.batch_profile = self._batch_profile()
-        self.batch_size = batch_choice.effective_batch_size(
-            self.batch_profile, batch_size, by_tokens=self.token_budget is not None
+        by_tokens = self.device == "cuda"
+        self.plan = plan.CallPlan(
+            batch_size=plan.effective_batch_size(
+                self.batch_profile, options.batch_size, by_tokens=by_tokens
+            ),
+            execution=execution,
+            token_budget=TOKEN_BUDGET if by_tokens else None,
+            source=source,
         )
+        self.streams = Streams(execution.streams)
 
-    def _open(
-        self, providers: list[str], quantized: bool | None, threads: int | None
-    ) -> tuple[str, ModelRunner]:
+    @property
+    def batch_size(self) -> int:
+        """Most texts in one ONNX Runtime call (the plan's)."""
+        return self.plan.batch_size
+
+    @property
+    def token_budget(self) -> int | None:
+        """Padded tokens per call on CUDA (None on the CPU)."""
+        return self.plan.token_budget
+
+    def _open(self, providers: list[str]) -> tuple[str, ModelRunner, artifacts.Execution, str]:
         """The model for the planned provider, opened; chosen again if CUDA did not start.
 
         ONNX Runtime drops CUDA (with a log line) when its libraries cannot load; the fp16
         model must not then run on the CPU by accident.
         """
+        quantized = self.options.quantized
         model_file = choose_model(self.manifest, providers[0], quantized, self.bundle_dir)
-        runner = ModelRunner(self.bundle_dir / model_file, providers, threads)
+        runner, execution, source = self._runner(model_file, providers)
         if providers[0] == CUDA and runner.provider != CUDA:
             warnings.warn(
                 f"onnxruntime could not start CUDA for {self.bundle_dir}; running on the CPU",
                 stacklevel=3,
             )
             model_file = choose_model(self.manifest, CPU, quantized, self.bundle_dir)
-            runner = ModelRunner(self.bundle_dir / model_file, [CPU], threads)
-        return model_file, runner
+            runner, execution, source = self._runner(model_file, [CPU])
+        return model_file, runner, execution, source
+
+    def _runner(
+        self, model_file: str, providers: list[str]
+    ) -> tuple[ModelRunner, artifacts.Execution, str]:
+        """A session sized by the execution export measured for this model here (or the
+        caller's, or the default for an unmeasured CPU)."""
+        on_cpu = providers[0] == CPU
+        recorded = plan.recorded_profile(self.manifest, model_file, on_cpu)
+        execution, source = plan.choose_execution(
+            self.options, recorded.execution if recorded else None, on_cpu
+        )
+        runner = ModelRunner(
+            self.bundle_dir / model_file, providers, execution.threads, spinning=execution.spinning
+        )
+        return runner, execution, source
 
     def _batch_profile(self) -> artifacts.BatchProfile:
         """Export's measurement of this model on this CPU, else one taken here and now
         (always on CUDA), with the tolerance of the model's precision."""
         on_cpu = self.runner.provider == CPU
-        recorded = batch_choice.recorded_profile(self.manifest, self.model_file, on_cpu)
+        recorded = plan.recorded_profile(self.manifest, self.model_file, on_cpu)
         if recorded is not None:
             return recorded
         encoder = self.encoder
-        probe = batch_choice.probe_ids(
+        probe = plan.probe_ids(
             encoder.tokenizer.get_vocab_size(),
             encoder.prefix,
             encoder.suffix,
             encoder.max_length,
-            count=batch_choice.PROBE_TEXTS if on_cpu else batch_choice.CUDA_PROBE_TEXTS,
+            count=plan.PROBE_TEXTS if on_cpu else plan.CUDA_PROBE_TEXTS,
         )
-        return batch_choice.measure(
+        return plan.measure(
             probe,
-            self._run,
+            self.run_call,
             self.calibrated,
-            batch_sizes=batch_choice.CANDIDATE_BATCH_SIZES
-            if on_cpu
-            else batch_choice.CUDA_BATCH_SIZES,
-            cap=batch_choice.recorded_cap(self.manifest, self.model_file),
+            batch_sizes=plan.CANDIDATE_BATCH_SIZES if on_cpu else plan.CUDA_BATCH_SIZES,
+            cap=plan.recorded_cap(self.manifest, self.model_file),
             precision=artifacts.MODEL_PRECISION[self.model_file],
         )
-        cap = batch_choice.recorded_cap(self.manifest, self.model_file)
-        return batch_choice.measure(probe, self._run, self.calibrated, cap=cap)
 
     @overload
     def predict(self, texts: str) -> Prediction: ...  # type: ignore[overload-overlap]
@@ -182,16 +204,26 @@ class SentimentClassifier:
         return self.calibrator.apply(logits)
 
     def logits_of_ids(self, ids: Sequence[TokenIds]) -> np.ndarray:
-        """Raw (uncalibrated) logits for already-encoded texts, length-sorted internally."""
-        if self.token_budget is not None:
-            return run_token_budget(ids, self.token_budget, self.batch_size, self._run)
-        return run_length_sorted(ids, self.batch_size, self._run)
+        """Raw (uncalibrated) logits for already-encoded texts, in input order: the plan's
+        length-sorted calls, up to its number of streams at once."""
+        lengths = [len(seq) for seq in ids]
+        if self.plan.token_budget is not None:
+            groups = token_budget_batches(lengths, self.plan.token_budget, self.batch_size)
+        else:
+            groups = length_sorted_batches(lengths, self.batch_size)
+        return self.streams.run(ids, groups, self.run_call)
+
+    def run_call(self, batch: list[TokenIds]) -> np.ndarray:
+        """One ONNX Runtime call on ``batch`` as given (the server's workers call this with
+        the texts the plan lets share a call)."""
+        return self.runner.logits(*self.encoder.pad(batch))
+
+    def close(self) -> None:
+        """Stop the stream threads (they are daemons: dropping the classifier is enough too)."""
+        self.streams.close()
 
     def _predict_chunk(self, texts: list[str]) -> list[Prediction]:
         return [self.to_prediction(row) for row in self.probabilities(texts)]
-
-    def _run(self, batch: list[TokenIds]) -> np.ndarray:
-        return self.runner.logits(*self.encoder.pad(batch))
 
     def to_prediction(
         self, probabilities: np.ndarray, min_confidence: float | None = None
@@ -219,23 +251,15 @@ class SentimentClassifier:
 
 
 def _checked_threshold(threshold: float | None, labels: list[str]) -> float | None:
-    if threshold is None:
-        return None
-    if not artifacts.is_binary_sentiment(labels):
+    if threshold is not None and not artifacts.is_binary_sentiment(labels):
         raise SenticlfError(
             f"a threshold applies to negative/positive bundles only; this one has {labels}"
         )
-    if not 0 < threshold < 1:
-        raise SenticlfError(f"threshold must be between 0 and 1, got {threshold}")
     return threshold
 
 
 def _checked_min_confidence(min_confidence: float | None, labels: list[str]) -> float | None:
-    if min_confidence is None:
-        return None
-    if not 0 < min_confidence <= 1:
-        raise SenticlfError(f"min confidence must be in (0, 1], got {min_confidence}")
-    if UNCERTAIN in labels:
+    if check_min_confidence(min_confidence) is not None and UNCERTAIN in labels:
         raise SenticlfError(
             f"this bundle already has a label named {UNCERTAIN!r}, so abstaining with "
             "min confidence would be ambiguous; drop --min-confidence or rename that label"
@@ -261,32 +285,37 @@ def load(
     quantized: bool | None = None,
     *,
     threads: int | None = None,
+    streams: int | None = None,
     providers: Sequence[str] | None = None,
     batch_size: int | None = None,
     threshold: float | None = None,
     min_confidence: float | None = None,
     device: str | None = None,
 ) -> SentimentClassifier:
-    """Load an exported bundle; on the CPU uses the INT8 model when the bundle has one, on CUDA
-    the fp16 one, unless told not to (``quantized=False``: fp32 on either).
+    """Load an exported bundle and run it as export measured fastest on this CPU.
 
-    ``device`` is "cpu" or "cuda" (default: CUDA when onnxruntime-gpu sees a GPU, else the
-    CPU; CUDA asked for where there is none warns and runs on the CPU), ``threads`` sets ONNX
-    Runtime's intra-op threads (default: all cores), ``providers`` its execution providers
-    (instead of ``device``, for other providers),
-    ``batch_size`` the most texts per ONNX Runtime call (default: the size measured fastest on
-    this CPU; never more than the model was measured batch-invariant at, so a text's answer
-    does not depend on its batch-mates), and ``threshold`` the P(positive) at which a binary
-    bundle says positive (default: the most probable label). With ``min_confidence`` a text
-    whose label has a (calibrated) probability below it is labelled ``uncertain``.
+    On the CPU the faster of the bundle's INT8 and fp32 models as export measured them here
+    (INT8 on a CPU export did not measure), on CUDA the fp16 one; ``quantized=False`` means
+    fp32 on either, ``True`` insists on INT8 (CPU only). ``device`` is "cpu" or "cuda"
+    (default: CUDA when onnxruntime-gpu sees a GPU; CUDA asked for where there is none warns
+    and runs on the CPU); ``providers`` names ONNX Runtime execution providers instead.
+    ``streams`` is how many ONNX Runtime calls run at once and ``threads`` the intra-op threads
+    of each (default: the configuration export measured fastest and steadiest here, else one
+    single-thread call per core). ``batch_size`` is the most texts per call (default: the
+    fastest size measured here; never more than the model was measured batch-invariant at,
+    so a text's answer does not depend on its batch-mates). ``threshold`` is the P(positive)
+    at which a binary bundle says positive (default: the most probable label); with
+    ``min_confidence`` a text whose label has a (calibrated) probability below it is labelled
+    ``uncertain``.
     """
-    return SentimentClassifier(
-        bundle_dir,
+    options = PredictorOptions.of(
+        providers,
         quantized=quantized,
-        providers=providers,
         threads=threads,
+        streams=streams,
         batch_size=batch_size,
         threshold=threshold,
         min_confidence=min_confidence,
         device=device,
     )
+    return SentimentClassifier(bundle_dir, options)

@@ -102,13 +102,18 @@ class ReviewEncoder:
 
     def pad(self, batch: Sequence[Sequence[int]]) -> tuple[np.ndarray, np.ndarray]:
         """Pad to the longest sequence in the batch (dynamic padding), as int64 for ONNX."""
-        width = max(len(ids) for ids in batch)
-        input_ids = np.full((len(batch), width), self.pad_id, dtype=np.int64)
-        attention_mask = np.zeros((len(batch), width), dtype=np.int64)
-        for row, ids in enumerate(batch):
-            input_ids[row, : len(ids)] = ids
-            attention_mask[row, : len(ids)] = 1
-        return input_ids, attention_mask
+        return pad_batch(batch, self.pad_id)
+
+
+def pad_batch(batch: Sequence[Sequence[int]], pad_id: int) -> tuple[np.ndarray, np.ndarray]:
+    """Input ids and attention mask of ``batch``, padded to its longest sequence."""
+    width = max(len(ids) for ids in batch)
+    input_ids = np.full((len(batch), width), pad_id, dtype=np.int64)
+    attention_mask = np.zeros((len(batch), width), dtype=np.int64)
+    for row, ids in enumerate(batch):
+        input_ids[row, : len(ids)] = ids
+        attention_mask[row, : len(ids)] = 1
+    return input_ids, attention_mask
 
 
 def _special_tokens(tokenizer: Tokenizer) -> tuple[list[int], list[int]]:

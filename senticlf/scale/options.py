@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from senticlf.errors import SenticlfError
-from senticlf.runtime.predictor import DEFAULT_BATCH
+from senticlf.runtime.options import PredictorOptions
 
 
 @dataclass(frozen=True)
@@ -28,13 +28,8 @@ class RayJob:
     overwrite: bool = False
     address: str | None = None
     num_workers: int | None = None
-    threads: int | None = None
-    batch_size: int | None = DEFAULT_BATCH
-    quantized: bool | None = None
-    threshold: float | None = None
     ship_bundle: bool = False
-    min_confidence: float | None = None
-    device: str | None = None
+    predictor: PredictorOptions = PredictorOptions()
 
     @classmethod
     def from_cli(

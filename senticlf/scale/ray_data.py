@@ -8,7 +8,8 @@ shipped thousands of times).
 
 ONNX Runtime sizes its thread pool from the host's cores, not from what Ray grants an actor, so
 N workers on a C-core node would start N x C threads. Each actor here asks Ray for exactly the
-CPUs its session uses (``num_cpus=threads``), so workers x threads never exceeds the cores.
+CPUs its classifier uses (streams x threads) and tells the classifier so (``cores``), so
+workers x streams x threads never exceeds the cores.
 """
 
 from __future__ import annotations
@@ -26,8 +27,9 @@ from senticlf import artifacts, tables
 from senticlf.errors import SenticlfError
 from senticlf.runtime import outputs
 from senticlf.runtime.inputs import InputText
+from senticlf.runtime.options import PredictorOptions
 from senticlf.runtime.predict_file import classify_items
-from senticlf.runtime.predictor import DEFAULT_BATCH, Prediction, SentimentClassifier
+from senticlf.runtime.predictor import Prediction, SentimentClassifier
 
 # Prediction columns added to every input row. Prefixed so that a labelled file's own ``label``
 # (an evaluation set, say) survives beside the prediction instead of being overwritten.
@@ -40,14 +42,21 @@ DEFAULT_ROWS_PER_CALL = 256
 
 @dataclass(frozen=True)
 class WorkerPlan:
-    """How many model replicas run, and how many ONNX Runtime threads each one uses."""
+    """How many model replicas run, and how many CPUs each one's calls keep busy."""
 
     workers: int
-    threads: int
+    threads: int  # CPUs per worker: its streams x intra-op threads
 
     @property
     def cpus(self) -> int:
         return self.workers * self.threads
+
+
+def cpus_per_worker(options: PredictorOptions) -> int | None:
+    """What one worker's classifier asks for: streams x threads, if either was given."""
+    if options.threads is None and options.streams is None:
+        return None
+    return (options.threads or 1) * (options.streams or 1)
 
 
 def plan_workers(available_cpus: int, workers: int | None, threads: int | None) -> WorkerPlan:
@@ -112,12 +121,7 @@ class BundleWorker:
         bundle_dir: str,
         expected_files: dict[str, str],
         text_column: str,
-        threads: int,
-        batch_size: int | None = DEFAULT_BATCH,
-        quantized: bool | None = None,
-        threshold: float | None = None,
-        min_confidence: float | None = None,
-        device: str | None = None,
+        options: PredictorOptions,
     ) -> None:
         bundle = Path(bundle_dir)
         found = artifacts.read_manifest(bundle, verify=False).files
@@ -127,10 +131,7 @@ class BundleWorker:
                 f"({artifacts.MANIFEST} lists other files or sha256 sums); copy the same bundle"
             )
         # SentimentClassifier verifies every file's sha256 against the manifest on this host.
-        self.classifier = SentimentClassifier(
-            bundle, quantized=quantized, threads=threads, batch_size=batch_size,
-            threshold=threshold, min_confidence=min_confidence, device=device,
-        )  # fmt: skip
+        self.classifier = SentimentClassifier(bundle, options)
         self.text_column = text_column
 
     def __call__(self, batch: pa.Table) -> pa.Table:
@@ -160,32 +161,30 @@ def _columns(predictions: list[Prediction | None], labels: list[str]) -> dict[st
 def predict_dataset(
     dataset: ray.data.Dataset,
     bundle: str | Path,
+    options: PredictorOptions | None = None,
     *,
     text_column: str | None = None,
     num_workers: int | None = None,
-    threads: int | None = None,
-    batch_size: int | None = DEFAULT_BATCH,
     rows_per_call: int = DEFAULT_ROWS_PER_CALL,
-    quantized: bool | None = None,
-    threshold: float | None = None,
-    min_confidence: float | None = None,
     worker_bundle: str | None = None,
     preserve_order: bool = True,
-    device: str | None = None,
 ) -> ray.data.Dataset:
     """``dataset`` with ``predicted_label``, ``predicted_score`` and ``p_<label>`` columns added.
 
     Lazy, like every Ray Dataset: nothing runs until it is written or iterated. The bundle is
     checked here (so a bad one fails before any worker starts) and again on every worker.
-    ``worker_bundle`` is where workers find it when that differs from the driver's path, e.g.
-    ``"."`` when the bundle travels as the job's runtime_env ``working_dir``. Blank texts keep
-    their row with null predictions. ``preserve_order`` keeps rows in input order.
+    ``options`` are the predictor's (one set for every worker; ``threads`` x ``streams`` are
+    the CPUs each worker holds, 1 by default). ``worker_bundle`` is where workers find the
+    bundle when that differs from the driver's path, e.g. ``"."`` when the bundle travels as
+    the job's runtime_env ``working_dir``. Blank texts keep their row with null predictions.
+    ``preserve_order`` keeps rows in input order.
 
-    The workers hold workers x threads CPUs for the whole run: read ``dataset`` with tasks that
-    hold none (``senticlf.scale.ray_files.read`` does) or leave CPUs for them, else Ray waits
-    for ever for a CPU to read with. ``device="cuda"`` gives each worker one GPU (Ray hides
-    GPUs from actors that do not ask for one) and runs the fp16 model there.
+    The workers hold their CPUs for the whole run: read ``dataset`` with tasks that hold none
+    (``senticlf.scale.ray_files.read`` does) or leave CPUs for them, else Ray waits for ever
+    for a CPU to read with. ``device="cuda"`` gives each worker one GPU (Ray hides GPUs from
+    actors that do not ask for one) and runs the fp16 model there.
     """
+    options = options or PredictorOptions()
     bundle_dir = Path(bundle)
     manifest = artifacts.read_manifest(bundle_dir, verify=True)
     column = pick_text_column(dataset.schema(fetch_if_missing=True), text_column, "the dataset")
@@ -194,15 +193,15 @@ def predict_dataset(
         raise SenticlfError(f"the input already has column(s) {clashes}; rename them first")
     if rows_per_call < 1:
         raise SenticlfError(f"rows per call must be at least 1, got {rows_per_call}")
-    device, num_workers = _gpu_workers(device, num_workers)
-    plan = plan_workers(int(ray.cluster_resources().get("CPU", 1)), num_workers, threads)
+    device, num_workers = _gpu_workers(options.device, num_workers)
+    cpus = int(ray.cluster_resources().get("CPU", 1))
+    plan = plan_workers(cpus, num_workers, cpus_per_worker(options))
+    worker_options = options.with_changes(device=device, cores=plan.threads)
     predicted = dataset.map_batches(
         BundleWorker,
         fn_constructor_kwargs=dict(
             bundle_dir=worker_bundle or str(bundle_dir.resolve()), expected_files=manifest.files,
-            text_column=column, threads=plan.threads, batch_size=batch_size,
-            quantized=quantized, threshold=threshold, min_confidence=min_confidence,
-            device=device,
+            text_column=column, options=worker_options,
         ),
         batch_format="pyarrow", batch_size=rows_per_call,
         compute=ray.data.ActorPoolStrategy(size=plan.workers), num_cpus=plan.threads,

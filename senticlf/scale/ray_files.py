@@ -109,12 +109,13 @@ def run(job: RayJob) -> tuple[str, int]:
         user_errors(job),
     ):
         predicted = predict_dataset(
-            read(job.source, fmt), bundle, text_column=job.text_column,
-            num_workers=job.num_workers, threads=job.threads, quantized=job.quantized,
-            threshold=job.threshold, min_confidence=job.min_confidence, device=job.device,
+            read(job.source, fmt),
+            bundle,
+            job.predictor,
+            text_column=job.text_column,
+            num_workers=job.num_workers,
             worker_bundle=SHIPPED_BUNDLE if job.ship_bundle else None,
-            batch_size=job.batch_size,
-        )  # fmt: skip
+        )
         write(predicted, staging, out_fmt)
         files = sum(1 for _ in staging.iterdir())
     return out_fmt, files

@@ -1,28 +1,22 @@
 """The server's settings: one validated value shared by the CLI, the app and the batcher.
 
-Defaults are chosen for a small CPU box (measured in benchmarks/results/serve-*.md): one
-inference at a time using every core, length-sorted batches, and a queue short enough that an
-overloaded server answers 503 at once instead of letting latency grow without bound.
+Defaults are chosen for a small CPU box (measured in benchmarks/results/serve-*.md): the
+predictor's own call plan (texts per call, calls at once, threads per call: runtime/plan.py)
+and a queue short enough that an overloaded server answers 503 at once instead of letting
+latency grow without bound. How the model runs is the predictor's business (PredictorOptions);
+this record holds what only a server has.
 """
 
 from __future__ import annotations
 
-import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from senticlf.errors import SenticlfError
+from senticlf.runtime.options import check_min_confidence
 
 # A model name is one URL path segment: /v2/models/{name}/infer.
 _URL_SAFE_NAME = re.compile(r"[A-Za-z0-9._-]+")
-
-
-def available_cores() -> int:
-    """Cores this process may run on (a container's CPU set, not the host's count)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # macOS, Windows
-        return os.cpu_count() or 1
 
 
 @dataclass(frozen=True)
@@ -31,16 +25,9 @@ class ServeConfig:
 
     host: str = "127.0.0.1"
     port: int = 8000
-    # ONNX Runtime intra-op threads. One inference runs at a time, so it may use every core;
-    # two concurrent sessions on 2 cores would only take turns on them.
-    threads: int = field(default_factory=available_cores)
-    # Texts the batching loop takes at once. They are sorted by length and split into ONNX
-    # calls of at most the predictor's batch size (planner.py), so a larger pick pads less.
-    max_batch: int = 32
-    # Token budget of one pick (sum of token counts): long reviews make smaller batches.
-    max_batch_tokens: int = 16384
-    # How long the loop waits to fill a batch, and only while requests are arriving together:
-    # a lone client never waits (see DynamicBatcher).
+    # How long a worker waits to fill a call of several texts, and only while requests are
+    # arriving together: a lone client never waits (see DynamicBatcher). Models that run one
+    # text a call (dynamic INT8) never wait.
     max_wait_ms: float = 5.0
     # Texts allowed to wait; a request that would exceed it gets 503 + Retry-After.
     max_queue: int = 256
@@ -54,9 +41,6 @@ class ServeConfig:
 
     def __post_init__(self) -> None:
         positive = {
-            "--threads": self.threads,
-            "--max-batch": self.max_batch,
-            "--max-batch-tokens": self.max_batch_tokens,
             "--max-queue": self.max_queue,
             "--max-inputs": self.max_inputs,
             "--max-body-bytes": self.max_body_bytes,
@@ -72,7 +56,6 @@ class ServeConfig:
             raise SenticlfError(
                 f"--model-name must be letters, digits, '.', '_' or '-', got {self.model_name!r}"
             )
-        if self.min_confidence is not None and not 0 < self.min_confidence <= 1:
-            raise SenticlfError(f"--min-confidence must be in (0, 1], got {self.min_confidence}")
+        check_min_confidence(self.min_confidence, "--min-confidence")
         if self.max_wait_ms < 0:
             raise SenticlfError(f"--max-wait-ms must be >= 0, got {self.max_wait_ms}")

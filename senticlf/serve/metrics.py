@@ -38,7 +38,11 @@ _MODEL_ROUTES = {
     "ready": "/v2/models/{name}/ready",
     "infer": "/v2/models/{name}/infer",
 }
-_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+# Fine below 50 ms: a refused (503) request must be answered within milliseconds, and that is
+# read off these buckets, per status.
+_LATENCY_BUCKETS = (
+    0.001, 0.0025, 0.005, 0.01, 0.02, 0.035, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+)  # fmt: skip
 _BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
 
 Scope = MutableMapping[str, Any]
@@ -63,8 +67,9 @@ class ServerMetrics:
         )
         self.latency = Histogram(
             "senticlf_request_duration_seconds",
-            "HTTP request latency, from the first byte received to the response sent.",
-            ["path"],
+            "HTTP request latency, from the first byte received to the response sent, by path "
+            "and status code.",
+            ["path", "status"],
             buckets=_LATENCY_BUCKETS,
             registry=self.registry,
         )
@@ -76,18 +81,18 @@ class ServerMetrics:
         )
         self.batch_size = Histogram(
             "senticlf_batch_size",
-            "Texts per batch the batching loop ran.",
+            "Texts per ONNX Runtime call the inference streams ran.",
             buckets=_BATCH_BUCKETS,
             registry=self.registry,
         )
         self.batch_seconds = Histogram(
             "senticlf_batch_duration_seconds",
-            "ONNX Runtime time per batch (all its length-sorted calls).",
+            "ONNX Runtime time per call (one stream's call of the plan's batch size).",
             buckets=_LATENCY_BUCKETS,
             registry=self.registry,
         )
         self.queue_depth = Gauge(
-            "senticlf_queue_depth", "Texts waiting for the batching loop.", registry=self.registry
+            "senticlf_queue_depth", "Texts waiting for an inference stream.", registry=self.registry
         )
         self.texts = Counter(
             "senticlf_texts_classified", "Texts classified.", registry=self.registry
@@ -134,7 +139,7 @@ class ServerMetrics:
             finally:
                 in_progress.dec()
                 self.requests.labels(path, str(status)).inc()
-                self.latency.labels(path).observe(time.perf_counter() - start)
+                self.latency.labels(path, str(status)).observe(time.perf_counter() - start)
 
         return wrapped
 

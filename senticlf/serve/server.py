@@ -18,6 +18,7 @@ import uvicorn
 from rich.console import Console
 
 from senticlf.errors import SenticlfError
+from senticlf.runtime.options import PredictorOptions
 from senticlf.runtime.predictor import SentimentClassifier
 from senticlf.serve.app import create_app
 from senticlf.serve.config import ServeConfig
@@ -57,24 +58,18 @@ def bind(host: str, port: int) -> socket.socket:
 def serve(
     bundle: Path,
     config: ServeConfig,
+    options: PredictorOptions,
     console: Console,
-    quantized: bool | None = None,
     api_key: str | None = None,
-    device: str | None = None,
 ) -> None:
     """Serve ``bundle`` until stopped; returns after a graceful shutdown."""
-    classifier = SentimentClassifier(
-        bundle,
-        quantized=quantized,
-        threads=config.threads,
-        min_confidence=config.min_confidence,
-        device=device,
-    )
+    options = options.with_changes(min_confidence=config.min_confidence)
+    classifier = SentimentClassifier(bundle, options)
     sock = bind(config.host, config.port)
     host, port = sock.getsockname()[:2]
     shown_host = f"[{host}]" if ":" in host else host
     console.print(
-        f"serving {bundle} ({classifier.model_file}, {config.threads} threads) on "
+        f"serving {bundle} ({classifier.model_file}; {classifier.plan.describe()}) on "
         f"http://{shown_host}:{port} (docs at /docs" + (", API key required)" if api_key else ")"),
         highlight=False,
         soft_wrap=True,

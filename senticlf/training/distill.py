@@ -416,10 +416,12 @@ def bundle_logits(path: Path, texts: list[str], console: Console | None = None) 
     """The bundle's raw logits (no temperature): what the teacher's PyTorch model gives, with a
     progress bar (a transfer set of thousands of reviews takes minutes on a CPU)."""
     from senticlf.evaluation.scoring import run_logits
+    from senticlf.runtime.options import PredictorOptions
     from senticlf.runtime.predictor import SentimentClassifier
 
     bundle_dir, model_file = resolve_bundle(path)
-    classifier = SentimentClassifier(bundle_dir, quantized=model_file == artifacts.INT8_MODEL)
+    options = PredictorOptions(quantized=model_file == artifacts.INT8_MODEL)
+    classifier = SentimentClassifier(bundle_dir, options)
     logits, _ = run_logits(classifier, texts, console or Console(quiet=True))
     return logits.astype(np.float32)
 

@@ -18,6 +18,7 @@ from senticlf.runtime.session import create_session
 from senticlf.runtime.tokenize import ReviewEncoder
 from tests.conftest import make_reviews
 
+NO_PLAN_TIMING = ExportOptions(plan_runs=0)  # the plan timings are tested once, in conftest
 QUIET = Console(quiet=True)
 
 
@@ -91,7 +92,7 @@ def test_manifest_records_the_check_and_hashes(bundle, trained_run):
 def test_int8_that_loses_accuracy_fails_but_keeps_fp32(trained_run, tmp_path, monkeypatch):
     output = tmp_path / "bundle"
     monkeypatch.setattr(check, "agreement", lambda a, b: 0.5)  # no INT8 setting can pass this
-    strict = ExportOptions(quantize=True)
+    strict = ExportOptions(quantize=True, plan_runs=0)
     with pytest.raises(SenticlfError, match="INT8 lost too much.*fp32 bundle was kept"):
         export_run(trained_run, output, strict, QUIET)
     manifest = artifacts.read_manifest(output)
@@ -108,14 +109,14 @@ def test_unfinished_run_is_refused(trained_run, tmp_path):
     shutil.copytree(trained_run, run)
     shutil.rmtree(run / artifacts.RUN_MODEL_DIR)
     with pytest.raises(SenticlfError, match="no finished model"):
-        export_run(run, tmp_path / "b", ExportOptions(), QUIET)
+        export_run(run, tmp_path / "b", NO_PLAN_TIMING, QUIET)
     assert not (tmp_path / "b").exists()
 
 
 def test_existing_bundle_is_kept_without_overwrite(bundle, trained_run):
     before = (bundle / artifacts.MANIFEST).read_text()
     with pytest.raises(SenticlfError, match="--overwrite"):
-        export_run(trained_run, bundle, ExportOptions(), QUIET)
+        export_run(trained_run, bundle, NO_PLAN_TIMING, QUIET)
     assert (bundle / artifacts.MANIFEST).read_text() == before
 
 
@@ -123,7 +124,9 @@ def test_default_export_fuses_attention_and_no_optimize_does_not(bundle, trained
     fused_ops = {node.op_type for node in onnx.load(bundle / artifacts.FP32_MODEL).graph.node}
     assert {"Attention", "SkipLayerNormalization"} <= fused_ops
     plain = tmp_path / "plain"
-    report = export_run(trained_run, plain, ExportOptions(optimize=False, calibrate=False), QUIET)
+    report = export_run(
+        trained_run, plain, ExportOptions(optimize=False, calibrate=False, plan_runs=0), QUIET
+    )
     plain_ops = {node.op_type for node in onnx.load(plain / artifacts.FP32_MODEL).graph.node}
     assert "Attention" not in plain_ops and report.graph_optimization == "none"
     assert report.fp32_max_logit_difference < 1e-4
@@ -157,7 +160,7 @@ def test_export_calibrates_on_the_calibration_data_it_is_given(trained_run, revi
     from senticlf.evaluation.calibration import Calibrator
 
     out = tmp_path / "cal"
-    options = ExportOptions(optimize=False, calibration_data=str(review_files["csv"]))
+    options = ExportOptions(optimize=False, calibration_data=str(review_files["csv"]), plan_runs=0)
     report = export_run(trained_run, out, options, QUIET)
     fitted = report.calibration
     assert fitted and fitted["reviews"] == 160 and fitted["source"] == str(review_files["csv"])
@@ -174,7 +177,12 @@ def test_export_calibrates_on_the_calibration_data_it_is_given(trained_run, revi
         ExportOptions(calibrate=False, calibration_data="x.csv")
     missing = tmp_path / "missing.csv"
     with pytest.raises(SenticlfError, match="does not exist"):
-        export_run(trained_run, tmp_path / "x", ExportOptions(calibration_data=str(missing)), QUIET)
+        export_run(
+            trained_run,
+            tmp_path / "x",
+            ExportOptions(calibration_data=str(missing), plan_runs=0),
+            QUIET,
+        )
     assert not (tmp_path / "x").exists()
 
 

@@ -74,7 +74,7 @@ def test_fp16_that_loses_accuracy_fails_but_keeps_fp32(trained_run, tmp_path, mo
     monkeypatch.setattr(fp16, "checked", degraded)
     output = tmp_path / "b"
     with pytest.raises(SenticlfError, match="fp16 lost too much"):
-        export_run(trained_run, output, ExportOptions(fp16=True), Console(quiet=True))
+        export_run(trained_run, output, ExportOptions(fp16=True, plan_runs=0), Console(quiet=True))
     manifest = artifacts.read_manifest(output)
     assert artifacts.FP16_MODEL not in manifest.files
     assert not (output / artifacts.FP16_MODEL).exists()

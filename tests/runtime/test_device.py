@@ -11,7 +11,7 @@ import pytest
 import senticlf
 from senticlf import artifacts
 from senticlf.errors import SenticlfError
-from senticlf.runtime import batch_choice, device, predictor
+from senticlf.runtime import device, plan, predictor
 from senticlf.runtime.batching import TOKEN_BUDGET
 from senticlf.runtime.session import CPU, CUDA, ModelRunner
 
@@ -93,7 +93,7 @@ def test_cuda_that_does_not_start_falls_back_to_the_cpu_model(fp16_bundle, with_
 class _ReportsCuda(ModelRunner):
     """A CPU session that says it is CUDA: the predictor's CUDA wiring, tested without a GPU."""
 
-    def __init__(self, model_path, providers=None, threads=None, io_binding=None):
+    def __init__(self, model_path, providers=None, threads=None, io_binding=None, spinning=True):
         super().__init__(model_path, [CPU], threads, io_binding=True)
         self.provider = CUDA
 
@@ -106,9 +106,9 @@ def test_on_cuda_the_fp16_model_runs_by_token_budget_with_fp16_tolerance(
     assert clf.device == "cuda" and clf.model_file == artifacts.FP16_MODEL
     assert clf.token_budget == TOKEN_BUDGET and clf.runner.io_binding
     profile = clf.batch_profile  # measured here (never the CPU's record) on CUDA's sizes
-    assert set(profile.max_probability_change) <= set(batch_choice.CUDA_BATCH_SIZES)
-    assert max(profile.max_probability_change) == max(batch_choice.CUDA_BATCH_SIZES)
-    tolerance = batch_choice.INVARIANCE_TOLERANCE["fp16"]
+    assert set(profile.max_probability_change) <= set(plan.CUDA_BATCH_SIZES)
+    assert max(profile.max_probability_change) == max(plan.CUDA_BATCH_SIZES)
+    tolerance = plan.INVARIANCE_TOLERANCE["fp16"]
     assert clf.batch_size == profile.invariant_up_to  # the token budget sizes the calls
     invariant = [s for s, c in profile.max_probability_change.items() if c <= tolerance]
     assert profile.invariant_up_to == max([1, *invariant])
@@ -141,5 +141,5 @@ def test_fp16_on_cuda_is_batch_invariant_within_fp16_tolerance(fp16_bundle):
     texts = [("an awful boring film " * n).strip() for n in range(1, 60)]
     together = clf.probabilities(texts)
     alone = np.vstack([clf.probabilities([t]) for t in texts])
-    assert np.max(np.abs(together - alone)) <= batch_choice.INVARIANCE_TOLERANCE["fp16"]
+    assert np.max(np.abs(together - alone)) <= plan.INVARIANCE_TOLERANCE["fp16"]
     assert np.array_equal(together.argmax(axis=1), alone.argmax(axis=1))

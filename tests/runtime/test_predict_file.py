@@ -8,6 +8,7 @@ from rich.console import Console
 from senticlf.errors import SenticlfError
 from senticlf.runtime import batching
 from senticlf.runtime.inputs import InputText
+from senticlf.runtime.options import PredictorOptions
 from senticlf.runtime.predict_file import FileJob, classify_items, predict_file
 from senticlf.runtime.predictor import Prediction, SentimentClassifier
 
@@ -57,7 +58,7 @@ def test_predict_file_writes_a_gzipped_table_to_a_complete_file(bundle, tmp_path
     source = tmp_path / "reviews.jsonl.gz"
     source.write_bytes(gzip.compress(b'{"text": "a wonderful film"}\n\n{"text": "awful"}\n'))
     out = tmp_path / "preds.jsonl"
-    classifier = SentimentClassifier(bundle, threads=1)
+    classifier = SentimentClassifier(bundle, PredictorOptions(threads=1))
     predict_file(FileJob(str(source), "jsonl", out), classifier, Console(quiet=True))
     records = [json.loads(line) for line in out.read_text().splitlines()]
     assert [r["line"] for r in records] == [1, 2, 3] and records[1]["label"] is None

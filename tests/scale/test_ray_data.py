@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from senticlf.errors import SenticlfError
+from senticlf.runtime.options import PredictorOptions
 from senticlf.runtime.predictor import SentimentClassifier
 from senticlf.scale import ray_files
 from senticlf.scale.ray_data import (
@@ -21,15 +22,19 @@ from tests.scale.conftest import BLANK_ROWS
 
 ray = pytest.importorskip("ray")
 
+ONE_THREAD = PredictorOptions(threads=1)
+
 
 def test_rows_match_the_single_process_predictor_in_input_order(bundle, review_table, local_ray):
     dataset = ray_files.read(review_table["parquet"], "parquet")  # read tasks hold no CPU
     # fp32: INT8 quantizes activations per batch, so its scores move (~1e-5) with the batch's
     # composition, which differs between one process and several workers; fp32's do not.
-    rows = predict_dataset(dataset, bundle, num_workers=2, threads=1, quantized=False).take_all()
+    rows = predict_dataset(
+        dataset, bundle, PredictorOptions(threads=1, quantized=False), num_workers=2
+    ).take_all()
     texts = [row["review"] for row in rows]
     assert [row["id"] for row in rows] == list(range(300))  # order and every input column kept
-    reference = SentimentClassifier(bundle, quantized=False, threads=1)
+    reference = SentimentClassifier(bundle, PredictorOptions(quantized=False, threads=1))
     expected = iter(reference.predict([t for i, t in enumerate(texts) if i not in BLANK_ROWS]))
     for i, row in enumerate(rows):
         if i in BLANK_ROWS:  # blank texts keep their row, without a prediction
@@ -63,15 +68,15 @@ def test_a_worker_refuses_a_bundle_that_differs_from_the_drivers(bundle, tmp_pat
     from senticlf import artifacts
 
     files = artifacts.read_manifest(copy).files
-    worker = BundleWorker(str(copy), files, "text", threads=1)
+    worker = BundleWorker(str(copy), files, "text", ONE_THREAD)
     out = worker(pa.table({"text": ["a great film", " "]}))
     assert out.column(LABEL_COLUMN).to_pylist()[1] is None
     with pytest.raises(SenticlfError, match="not the one the driver checked"):
-        BundleWorker(str(copy), {**files, "model.onnx": "0" * 64}, "text", threads=1)
+        BundleWorker(str(copy), {**files, "model.onnx": "0" * 64}, "text", ONE_THREAD)
     with open(copy / "model.int8.onnx", "ab") as handle:  # tampered after the driver's check
         handle.write(b"\0")
     with pytest.raises(SenticlfError, match="does not match its sha256"):
-        BundleWorker(str(copy), files, "text", threads=1)
+        BundleWorker(str(copy), files, "text", ONE_THREAD)
 
 
 def test_a_worker_abstains_as_the_predictor_does(bundle):
@@ -80,9 +85,13 @@ def test_a_worker_abstains_as_the_predictor_does(bundle):
     from senticlf import artifacts
 
     texts = ["a great film", "the film was", "awful boring waste", "fine story and music"]
-    local = SentimentClassifier(bundle, min_confidence=0.9, threads=1).predict(texts)
+    local = SentimentClassifier(bundle, PredictorOptions(min_confidence=0.9, threads=1)).predict(
+        texts
+    )
     files = artifacts.read_manifest(bundle).files
-    worker = BundleWorker(str(bundle), files, "text", threads=1, min_confidence=0.9)
+    worker = BundleWorker(
+        str(bundle), files, "text", PredictorOptions(threads=1, min_confidence=0.9)
+    )
     out = worker(pa.table({"text": texts}))
     assert out.column(LABEL_COLUMN).to_pylist() == [p.label for p in local]
 
@@ -98,7 +107,7 @@ def test_workers_load_neither_torch_nor_transformers(bundle, local_ray):
         from senticlf.scale.ray_data import BundleWorker
 
         files = artifacts.read_manifest(bundle_dir).files
-        BundleWorker(bundle_dir, files, "text", threads=1)(pa.table({"text": ["a great film"]}))
+        BundleWorker(bundle_dir, files, "text", ONE_THREAD)(pa.table({"text": ["a great film"]}))
         return sorted(m for m in sys.modules if m.split(".")[0] in ("torch", "transformers"))
 
     assert ray.get(heavy_modules_after_predicting.remote(str(bundle))) == []

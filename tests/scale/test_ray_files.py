@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from senticlf.runtime.options import PredictorOptions
 from senticlf.runtime.predictor import SentimentClassifier
 from tests.helpers import assert_one_line_error, invoke
 from tests.scale.conftest import BLANK_ROWS
@@ -18,7 +19,7 @@ ray = pytest.importorskip("ray")
 
 
 def expected_labels(bundle: Path, texts: list[str]) -> list[str | None]:
-    clf = SentimentClassifier(bundle, threads=1)
+    clf = SentimentClassifier(bundle, PredictorOptions(threads=1))
     predictions = iter(clf.predict([t for i, t in enumerate(texts) if i not in BLANK_ROWS]))
     return [None if i in BLANK_ROWS else next(predictions).label for i in range(len(texts))]
 

@@ -1,4 +1,4 @@
-"""``senticlf serve`` with every batch slowed down: the tests' way to fill the queue for sure.
+"""``senticlf serve`` with every ONNX call slowed down: the tests' way to fill the queue for sure.
 
     python -m tests.serve.slow_server SECONDS serve BUNDLE --port 0 ...
 
@@ -16,13 +16,13 @@ from senticlf.runtime.predictor import SentimentClassifier
 
 def main() -> None:
     delay = float(sys.argv.pop(1))
-    real_logits = SentimentClassifier.logits_of_ids
+    real_call = SentimentClassifier.run_call
 
-    def slow_logits(self, ids):  # type: ignore[no-untyped-def]
+    def slow_call(self, ids):  # type: ignore[no-untyped-def]
         time.sleep(delay)
-        return real_logits(self, ids)
+        return real_call(self, ids)
 
-    SentimentClassifier.logits_of_ids = slow_logits  # type: ignore[method-assign]
+    SentimentClassifier.run_call = slow_call  # type: ignore[method-assign]
     app()
 
 

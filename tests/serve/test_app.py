@@ -12,7 +12,6 @@ import httpx
 import pytest
 
 import senticlf
-from senticlf.serve.planner import CallPlanner
 from tests.conftest import make_reviews
 from tests.serve.conftest import ServerProcess
 
@@ -67,15 +66,12 @@ def test_single_and_batched_results_equal_the_library(server: ServerProcess, bun
     assert set(single[0]) == {"label", "score", "positive", "scores"}
     texts = REVIEWS[:12]
     batch = post(server, {"inputs": texts}).json()
-    # The library, called with the same ONNX calls the server planned, gives the same numbers.
-    planner = CallPlanner(tuple(httpx.get(f"{server.url}/info").json()["token_cost_by_batch_size"]))
+    # A request alone makes the calls the library makes for the same texts (same plan, shortest
+    # texts first), so the numbers are the same to the last bit.
+    plan = httpx.get(f"{server.url}/info").json()["plan"]
     clf = senticlf.load(bundle)
-    lengths = [len(ids) for ids in clf.encoder.encode(texts)]
-    expected: dict[int, dict] = {}
-    for group in planner.plan(lengths):
-        for i, prediction in zip(group, clf.predict([texts[i] for i in group]), strict=True):
-            expected[i] = prediction.as_dict()
-    assert batch == [expected[i] for i in range(len(texts))]
+    assert (plan["batch_size"], plan["streams"]) == (clf.batch_size, clf.plan.streams)
+    assert batch == library(bundle, texts)
 
 
 def test_blank_texts_get_a_note_like_blank_lines_in_predict(
@@ -139,7 +135,7 @@ def test_a_client_that_disconnects_does_not_break_the_server(
 
 def test_a_full_queue_answers_503_with_retry_after(bundle: Path, tmp_path: Path) -> None:
     server = ServerProcess(
-        [str(bundle), "--max-queue", "2", "--max-batch", "1"], tmp_path / "log", slow_s=0.3
+        [str(bundle), "--max-queue", "2", "--streams", "1"], tmp_path / "log", slow_s=0.3
     )
     try:
         server.wait_healthy()
@@ -167,7 +163,7 @@ def metric(server: ServerProcess, line_start: str, headers: dict | None = None) 
 
 
 def test_sigterm_finishes_requests_in_flight_and_exits_0(bundle: Path, tmp_path: Path) -> None:
-    server = ServerProcess([str(bundle), "--max-batch", "2"], tmp_path / "log", slow_s=0.3)
+    server = ServerProcess([str(bundle)], tmp_path / "log", slow_s=0.3)
     try:
         server.wait_healthy()
         with ThreadPoolExecutor(6) as pool:

@@ -30,7 +30,7 @@ class FakeModel:
 
 
 def make(model: FakeModel, **settings) -> DynamicBatcher:
-    options = dict(max_batch=4, max_batch_tokens=1000, max_wait_s=0.0, max_queue=100)
+    options = dict(streams=1, call_size=4, token_budget=1000, max_wait_s=0.0, max_queue=100)
     options.update(settings)
     return DynamicBatcher(model, **options)
 
@@ -43,7 +43,7 @@ def test_each_request_gets_its_own_rows_in_order_across_shared_and_split_batches
     model = FakeModel()
 
     async def scenario() -> list[np.ndarray]:
-        batcher = make(model, max_batch=3)
+        batcher = make(model, call_size=3)
         batcher.start()
         requests = [texts(1, 2, 3, 4, 5), texts(10), texts(20, 21)]
         results = await asyncio.gather(*(batcher.classify(r) for r in requests))
@@ -62,7 +62,7 @@ def test_the_token_budget_caps_a_batch_but_never_starves_a_long_text() -> None:
     model = FakeModel()
 
     async def scenario() -> None:
-        batcher = make(model, max_batch=10, max_batch_tokens=7)
+        batcher = make(model, call_size=10, token_budget=7)
         batcher.start()
         await asyncio.gather(
             batcher.classify(texts(1, 2, 3)), batcher.classify(texts(9, length=50))
@@ -78,7 +78,7 @@ def test_a_full_queue_is_refused_but_an_empty_one_takes_a_large_request() -> Non
     model = FakeModel(gate=gate)
 
     async def scenario() -> None:
-        batcher = make(model, max_batch=1, max_queue=2)
+        batcher = make(model, call_size=1, max_queue=2)
         batcher.start()
         running = asyncio.ensure_future(batcher.classify(texts(1)))
         await asyncio.sleep(0.05)  # the loop took it and blocks on the gate
@@ -100,7 +100,7 @@ def test_a_cancelled_request_is_dropped_and_the_loop_goes_on() -> None:
     model = FakeModel(gate=gate)
 
     async def scenario() -> np.ndarray:
-        batcher = make(model, max_batch=1)
+        batcher = make(model, call_size=1)
         batcher.start()
         first = asyncio.ensure_future(batcher.classify(texts(1)))
         await asyncio.sleep(0.05)
@@ -122,7 +122,7 @@ def test_a_failing_batch_fails_its_requests_only() -> None:
     model = FakeModel(fail_on=2)
 
     async def scenario() -> np.ndarray:
-        batcher = make(model, max_batch=1)
+        batcher = make(model, call_size=1)
         batcher.start()
         with pytest.raises(RuntimeError, match="model failed"):
             await batcher.classify(texts(2))
@@ -137,7 +137,7 @@ def test_stop_finishes_what_is_queued() -> None:
     model = FakeModel()
 
     async def scenario() -> list[np.ndarray]:
-        batcher = make(model, max_batch=2)
+        batcher = make(model, call_size=2)
         batcher.start()
         pending = [asyncio.ensure_future(batcher.classify(texts(i))) for i in range(7)]
         await asyncio.sleep(0)
@@ -151,7 +151,7 @@ def test_under_concurrency_the_loop_waits_to_fill_a_batch() -> None:
     model = FakeModel()
 
     async def scenario() -> None:
-        batcher = make(model, max_batch=4, max_wait_s=0.5)
+        batcher = make(model, call_size=4, max_wait_s=0.5)
         batcher.start()
         await asyncio.gather(batcher.classify(texts(1)), batcher.classify(texts(2)))
 
@@ -182,3 +182,43 @@ def test_a_lone_client_never_waits() -> None:
         return elapsed
 
     assert asyncio.run(scenario()) < 5.0  # behaviour, not speed: a wait would take 5 s each
+
+
+def test_two_streams_run_two_calls_at_once_and_each_request_gets_its_rows() -> None:
+    both_inside = threading.Barrier(2, timeout=10)  # passes only if two calls are in flight
+
+    class TwoAtOnce(FakeModel):
+        def __call__(self, ids: list[Sequence[int]]) -> np.ndarray:
+            if len(self.batches) < 2:
+                both_inside.wait()
+            return super().__call__(ids)
+
+    model = TwoAtOnce()
+
+    async def scenario() -> list[np.ndarray]:
+        batcher = make(model, streams=2, call_size=1)
+        batcher.start()
+        requests = [texts(1, 2), texts(3), texts(4, 5, 6)]
+        results = await asyncio.gather(*(batcher.classify(r) for r in requests))
+        await batcher.stop()
+        return results
+
+    first, second, third = asyncio.run(scenario())
+    assert [r[:, 0].tolist() for r in (first, second, third)] == [[1, 2], [3], [4, 5, 6]]
+    assert sorted(b[0] for b in model.batches) == [1, 2, 3, 4, 5, 6]
+
+
+def test_a_request_is_handed_out_shortest_text_first_as_the_library_sorts_it() -> None:
+    model = FakeModel()
+
+    async def scenario() -> np.ndarray:
+        batcher = make(model, call_size=2)
+        batcher.start()
+        lengths = [5, 1, 3, 1]
+        result = await batcher.classify([[i] * n for i, n in enumerate(lengths, start=1)])
+        await batcher.stop()
+        return result
+
+    result = asyncio.run(scenario())
+    assert result[:, 0].tolist() == [1, 2, 3, 4]  # rows still in input order
+    assert model.batches == [[2, 4], [3, 1]]  # calls of length-sorted texts

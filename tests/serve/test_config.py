@@ -5,15 +5,14 @@ from __future__ import annotations
 import pytest
 
 from senticlf.errors import SenticlfError
-from senticlf.serve.config import ServeConfig, available_cores
+from senticlf.serve.config import ServeConfig
 
 
 @pytest.mark.parametrize(
     ("settings", "fragment"),
     [
-        ({"max_batch": 0}, "--max-batch must be at least 1"),
         ({"max_queue": -1}, "--max-queue must be at least 1"),
-        ({"threads": 0}, "--threads must be at least 1"),
+        ({"min_confidence": 1.5}, "--min-confidence must be in"),
         ({"max_inputs": 0}, "--max-inputs must be at least 1"),
         ({"max_wait_ms": -1}, "--max-wait-ms must be >= 0"),
         ({"port": 70000}, "--port must be between 0"),
@@ -24,7 +23,3 @@ from senticlf.serve.config import ServeConfig, available_cores
 def test_bad_settings_name_the_option(settings: dict, fragment: str) -> None:
     with pytest.raises(SenticlfError, match=fragment):
         ServeConfig(**settings)
-
-
-def test_threads_default_to_the_cores_this_process_may_use() -> None:
-    assert ServeConfig().threads == available_cores() >= 1

@@ -44,7 +44,8 @@ def test_requests_are_counted_by_path_and_status():
     assert _value(metrics, total, path="/health", status="200") == 2
     assert _value(metrics, total, path="other", status="404") == 2  # no label per scanned path
     assert _value(metrics, total, path="other", status="500") == 1  # failed before responding
-    assert _value(metrics, "senticlf_request_duration_seconds_count", path="/health") == 2
+    duration = "senticlf_request_duration_seconds_count"
+    assert _value(metrics, duration, path="/health", status="200") == 2
     assert _value(metrics, "senticlf_requests_in_progress", path="/health") == 0
     assert b'senticlf_requests_total{path="/health",status="200"} 2.0' in metrics.render()
 

@@ -15,7 +15,7 @@ def test_a_missing_bundle_is_one_error_line(tmp_path: Path) -> None:
 
 
 def test_a_bad_option_is_one_error_line(bundle: Path) -> None:
-    assert_one_line_error(invoke("serve", bundle, "--max-batch", "0"), "--max-batch")
+    assert_one_line_error(invoke("serve", bundle, "--streams", "0"), "--streams")
 
 
 def test_an_empty_api_key_is_one_error_line(bundle: Path) -> None:
@@ -41,7 +41,7 @@ def test_serving_imports_neither_torch_nor_transformers(bundle: Path) -> None:
         from senticlf.serve.config import ServeConfig
         from senticlf.serve.server import serve  # uvicorn and the server module too
 
-        app = create_app(senticlf.load({str(bundle)!r}), ServeConfig(threads=1))
+        app = create_app(senticlf.load({str(bundle)!r}, threads=1), ServeConfig())
 
         async def main():
             transport = httpx.ASGITransport(app=app)

@@ -36,7 +36,7 @@ from senticlf.serve.schema import (
 )
 
 if TYPE_CHECKING:
-    from senticlf.serve.app import Service
+    from senticlf.serve.service import Service
 
 INPUT = "text"
 OUTPUTS = ("label", "probabilities")

@@ -30,7 +30,7 @@ from senticlf.serve.schema import (
 )
 
 if TYPE_CHECKING:
-    from senticlf.serve.app import Service
+    from senticlf.serve.service import Service
 
 _FIELDS = ("inputs", "min_confidence")
 _BLANK_RESULT: dict[str, Any] = {"label": None, "score": None, "scores": {}, "note": BLANK_NOTE}

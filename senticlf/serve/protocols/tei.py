@@ -38,7 +38,7 @@ from senticlf.serve.schema import (
 )
 
 if TYPE_CHECKING:
-    from senticlf.serve.app import Service
+    from senticlf.serve.service import Service
 
 FUNCTIONS = ("softmax", "sigmoid", "none")
 _DIRECTIONS = ("left", "right")

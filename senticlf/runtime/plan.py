@@ -1,9 +1,14 @@
-"""How many texts share one ONNX Runtime call: the fastest size that keeps answers unchanged.
+"""The call plan: how many texts share an ONNX Runtime call, and how calls share the cores.
 
+The predictor, the server and the Ray workers all follow one :class:`CallPlan`: texts per
+call (the fastest size that keeps answers unchanged), calls in flight at once over one
+session (streams), intra-op threads per call, and whether those threads spin between calls.
+
+Batch size:
 A user must get the same answer for a text whatever else is in the file or the server's
 queue. Dynamic INT8 breaks that: it quantizes each call's activations with one scale for the
 whole batch tensor (padding included), so a review's probability moved by up to 0.52 between
-batch 1 and batch 8 on a fine-tuned model (issue 17). fp32 does not move. So a model is run
+batch 1 and batch 8 on a fine-tuned model. fp32 does not move. So a model is run
 in batches only as large as it was *measured* to be batch-invariant, and within that bound
 at the size that was fastest on the CPU at hand; which size is fastest differs between CPUs
 (batch 1 on one AVX-512 VNNI CPU, batch 8 on another), so it is measured, never looked up.
@@ -11,6 +16,12 @@ at the size that was fastest on the CPU at hand; which size is fastest differs b
 Export measures every model on its validation reviews and records a
 :class:`~senticlf.artifacts.BatchProfile` in the manifest; a bundle loaded on a different CPU
 (or provider) is measured again at load on synthetic token ids, which takes about a second.
+
+Streams and threads. On 2 cores, one call at a time on 2 threads whose pool spins between
+calls ran at 43 reviews/s in some fresh processes and 56 in others; two calls at once on one
+thread each ran at 54-58 in every one. Export times each configuration in fresh processes
+taking turns (execution_trials.py) and records the winner; a CPU it was not measured on gets
+:func:`default_execution`, the configuration that won where it was measured.
 """
 
 from __future__ import annotations
@@ -18,11 +29,13 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
 from senticlf import artifacts, cpu
 from senticlf.runtime.batching import TokenIds, run_in_groups, run_length_sorted
+from senticlf.runtime.options import PredictorOptions
 
 # The sizes tried; larger batches of IMDb-length reviews fall out of cache on small CPUs.
 CANDIDATE_BATCH_SIZES = (1, 8, 32)
@@ -32,7 +45,7 @@ CUDA_BATCH_SIZES = (1, 32, 128, 256)
 # A text's probabilities alone and among others may differ by float noise, no more; what
 # counts as noise depends on the precision the model computes in. fp16 keeps 11 bits of
 # mantissa, and its kernels (cuBLAS, fused attention) pick their reduction order by shape:
-# issue 23 allows it 2e-3.
+# 2e-3 is allowed.
 INVARIANCE_TOLERANCE = {"fp32": 1e-4, "int8": 1e-4, "fp16": 2e-3}
 # Load-time probe on a CPU the bundle was not measured on: synthetic reviews of mixed length.
 PROBE_TEXTS = 32
@@ -157,13 +170,12 @@ def recorded_profile(
 
 
 def recorded_speeds(manifest: artifacts.Manifest) -> dict[str, float]:
-    """Reviews/s of each model at its chosen batch size, if export measured them on this CPU."""
+    """Reviews/s of each model as it will run (its batch size and execution), if export
+    measured them on this CPU: the INT8-or-fp32 default compares each model at its best."""
     batching = _measured_here(manifest)
     if batching is None:
         return {}
-    return {
-        name: profile.reviews_per_s[profile.batch_size] for name, profile in batching.models.items()
-    }
+    return {name: profile.speed for name, profile in batching.models.items()}
 
 
 def recorded_cap(manifest: artifacts.Manifest, model_file: str) -> int | None:
@@ -192,3 +204,87 @@ def effective_batch_size(
     if requested is None:
         return profile.invariant_up_to if by_tokens else profile.batch_size
     return max(1, min(requested, profile.invariant_up_to))
+
+
+# ---------------------------------------------------------------------------- the whole plan
+
+# A configuration's slowest fresh-process run counts against it below this share of its median.
+STEADY_SHARE = 0.9
+
+
+@dataclass(frozen=True)
+class CallPlan:
+    """How the runtime runs a model: texts per call, calls at once, threads per call.
+
+    ``token_budget`` (CUDA only) sizes a call by padded tokens; ``batch_size`` then bounds the
+    texts in it. ``source`` says where the execution came from (measured at export on this CPU,
+    the default for an unmeasured CPU, or the caller), for /info and the logs.
+    """
+
+    batch_size: int
+    execution: artifacts.Execution
+    token_budget: int | None = None
+    source: str = "default"
+
+    @property
+    def streams(self) -> int:
+        return self.execution.streams
+
+    def describe(self) -> str:
+        size = f"{self.batch_size} text(s) a call"
+        if self.token_budget:
+            size += f" within {self.token_budget} padded tokens"
+        return f"{size}; {self.execution.label()} ({self.source})"
+
+
+def candidate_executions(cores: int) -> list[artifacts.Execution]:
+    """What export times: one call on every core (pool spinning or not), and one call per
+    core; with 4+ cores also pairs of threads. Spinning means nothing to a lone thread."""
+    if cores <= 1:
+        return [artifacts.Execution(1, 1, False)]
+    found = [
+        artifacts.Execution(1, cores, True),
+        artifacts.Execution(1, cores, False),
+        artifacts.Execution(cores, 1, False),
+    ]
+    if cores >= 4:
+        found.append(artifacts.Execution(cores // 2, 2, False))
+    return found
+
+
+def default_execution(cores: int) -> artifacts.Execution:
+    """Where nothing was measured: one single-thread call per core, no spinning threads.
+
+    It never fell into the slow mode in fresh-process runs where one call on every core did
+    (benchmarks/results/streams-*.md), and independent calls need no synchronisation.
+    """
+    return artifacts.Execution(max(1, cores), 1, False)
+
+
+def steady_speed(trial: artifacts.ExecutionTrial) -> float:
+    """A configuration's median, or its slowest run over :data:`STEADY_SHARE` if that is lower:
+    a plan that sometimes falls into a slow mode is credited with its slow runs."""
+    return min(trial.median, trial.worst / STEADY_SHARE)
+
+
+def best_trial(trials: Sequence[artifacts.ExecutionTrial]) -> artifacts.ExecutionTrial:
+    """The configuration with the best median and worst run (:func:`steady_speed`)."""
+    return max(trials, key=steady_speed)
+
+
+def choose_execution(
+    options: PredictorOptions, recorded: artifacts.Execution | None, on_cpu: bool
+) -> tuple[artifacts.Execution, str]:
+    """The caller's streams/threads, else export's measured winner (if it was measured for
+    as many cores as there are here), else :func:`default_execution`. Returns the execution
+    and where it came from."""
+    budget = options.budget
+    if not on_cpu:  # a GPU runs one call at a time; the threads only feed it
+        return artifacts.Execution(1, options.threads or budget, True), "cuda"
+    if options.streams or options.threads:
+        streams = options.streams or max(1, budget // (options.threads or 1))
+        threads = options.threads or max(1, budget // streams)
+        return artifacts.Execution(streams, threads, False), "asked for"
+    if recorded is not None and recorded.streams * recorded.threads == budget:
+        return recorded, "measured at export on this CPU"
+    return default_execution(budget), "default for a CPU export did not measure"
