@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 from rich.console import Console
 
+import senticlf
 from senticlf import artifacts, data
 from senticlf.evaluation import scoring
-from senticlf.runtime.predictor import SentimentClassifier
 
 CACHE_DIR = Path("runs/calibration-cache")  # runs/ is git-ignored
 
@@ -70,7 +70,7 @@ def load_pools(
     val_seen = {r.text for r in val}
     calibration = _sample(_excluding(splits.train, train_seen), calibration_pool, seed)
     test = _sample(_excluding(splits.test, val_seen), test_pool, seed + 1)
-    classifier = SentimentClassifier(bundle, quantized=False, threads=threads)
+    classifier = senticlf.load(bundle, quantized=False, threads=threads)
     arrays: dict[str, np.ndarray] = {}
     for name, reviews in (("calibration", calibration), ("test", test), ("val", val)):
         progress.print(f"scoring {len(reviews)} {name} reviews (fp32)")
