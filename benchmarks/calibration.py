@@ -17,19 +17,16 @@ these numbers do not depend on the machine's load.
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
 import numpy as np
 import typer
 
-from benchmarks.common import machine
+from benchmarks.common import results
 from benchmarks.common.calibration_cache import CACHE_DIR, Pools, load_pools
-from benchmarks.common.machine import machine_line
-from senticlf import atomic
+from benchmarks.common.records import Column, Spread, Table
 from senticlf.evaluation import calibration, coverage, plots
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
@@ -59,12 +56,7 @@ def scores(probabilities: np.ndarray, labels: np.ndarray) -> dict[str, float]:
 
 
 def spread(values: list[float]) -> dict[str, float]:
-    return {
-        "mean": float(np.mean(values)),
-        "sd": float(np.std(values, ddof=1)) if len(values) > 1 else 0.0,
-        "min": float(np.min(values)),
-        "max": float(np.max(values)),
-    }
+    return Spread.of(values).to_dict()
 
 
 def one_split(pools: Pools, seed: int, cal_size: int, test_size: int, target: float) -> dict:
@@ -209,16 +201,12 @@ def targets(summary: dict[str, Any], splits: list[dict]) -> dict[str, Any]:
     }
 
 
-def uptime() -> str:
-    return subprocess.run(["uptime"], capture_output=True, text=True, check=False).stdout.strip()
-
-
 @app.command()
 def main(
     bundle: Annotated[Path, typer.Option(help="The shared run's exported bundle (fp32 used).")],
     archive: Annotated[Path, typer.Option(help="aclImdb archive (labelled train and test).")],
     run: Annotated[Path, typer.Option(help="The run folder (train.csv, val.csv) it came from.")],
-    out: Annotated[Path, typer.Option(help="Results folder.")] = Path("benchmarks/results"),
+    out: Annotated[Path, typer.Option(help="Results folder.")] = results.FOLDER,
     calibration_pool: int = 2000,
     test_pool: int = 1500,
     calibration_size: int = 1000,
@@ -228,18 +216,17 @@ def main(
     threads: int = 2,
     cache_dir: Path = CACHE_DIR,
 ) -> None:
-    before = uptime()
-    pools = load_pools(bundle, archive, run, calibration_pool, test_pool, 0, threads, cache_dir)
-    results = [
-        one_split(pools, seed, calibration_size, test_size, target_accuracy)
-        for seed in range(splits)
-    ]
-    curves = results[0].pop("_curves")
-    for r in results[1:]:
+    with results.load_window() as load:
+        pools = load_pools(bundle, archive, run, calibration_pool, test_pool, 0, threads, cache_dir)
+        split_results = [
+            one_split(pools, seed, calibration_size, test_size, target_accuracy)
+            for seed in range(splits)
+        ]
+    curves = split_results[0].pop("_curves")
+    for r in split_results[1:]:
         r.pop("_curves")
-    summary = summarise(results)
+    summary = summarise(split_results)
     result = {
-        "command": "python -m benchmarks.calibration " + " ".join(sys.argv[1:]),
         "bundle": str(bundle),
         "reviews": {
             "calibration_pool": calibration_pool,
@@ -251,37 +238,131 @@ def main(
         },
         "target_accuracy": target_accuracy,
         "summary": summary,
-        "targets": targets(summary, results),
-        "splits": results,
-        "machine": machine.describe(),
-        "uptime_before": before,
-        "uptime_after": uptime(),
+        "targets": targets(summary, split_results),
+        "splits": split_results,
     }
-    atomic.write_text(out / "calibration.json", json.dumps(result, indent=2) + "\n")
-    atomic.write_text(out / "calibration.md", markdown(result))
     lines = {name: [p.to_dict() for p in points] for name, points in curves.items()}
-    plots.plot_coverage(lines, out / "calibration-coverage.png")
-    print(markdown(result))
+    figures = {COVERAGE_FIGURE: lambda path: plots.plot_coverage(lines, path)}
+    print(
+        results.write(
+            "calibration",
+            result,
+            report(result),
+            title=TITLE,
+            load=load,
+            folder=out,
+            figures=figures,
+        )
+    )
 
 
-def _ms(x: dict[str, float], digits: int = 4, percent: bool = False) -> str:
-    if percent:
-        return f"{x['mean']:.2%} ± {x['sd'] * 100:.2f}"
-    return f"{x['mean']:.{digits}f} ± {x['sd']:.{digits}f}"
+TITLE = "Calibration and abstention on the shared run's bundle (fp32)"
+COVERAGE_FIGURE = "calibration-coverage.png"
 
 
-def markdown(r: dict[str, Any]) -> str:
+@dataclass(frozen=True)
+class CalibratorRow:
+    """One calibrator over the splits (held-out test reviews)."""
+
+    name: str
+    ece: Spread
+    log_loss: Spread
+    accuracy: Spread | None = None  # the export's rows are scored on ECE and log-loss only
+    kinds: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SpreadRow:
+    """One abstention figure over the splits; ``percent`` shares print as percent."""
+
+    name: str
+    spread: Spread
+    percent: bool
+    range_digits: int
+
+
+@dataclass(frozen=True)
+class Target:
+    target: str
+    figure: str
+    met: bool
+
+
+CALIBRATOR_COLUMNS: tuple[Column[CalibratorRow], ...] = (
+    Column("calibrator", lambda c: c.name),
+    Column("ECE", lambda c: c.ece.cell()),
+    Column("log-loss", lambda c: c.log_loss.cell()),
+    Column("accuracy", lambda c: c.accuracy.percent_cell() if c.accuracy else "-"),
+    Column("kinds chosen", lambda c: ", ".join(c.kinds)),
+)
+
+
+def _range(row: SpreadRow, value: float) -> str:
+    return f"{value:.{row.range_digits}%}" if row.percent else f"{value:.{row.range_digits}f}"
+
+
+SPREAD_COLUMNS: tuple[Column[SpreadRow], ...] = (
+    Column("", lambda r: r.name),
+    Column("mean ± sd", lambda r: r.spread.percent_cell() if r.percent else r.spread.cell()),
+    Column("min", lambda r: _range(r, r.spread.min)),
+    Column("max", lambda r: _range(r, r.spread.max)),
+)
+EXPORT_COLUMNS: tuple[Column[CalibratorRow], ...] = (
+    Column("fitted on the 200", lambda c: c.name),
+    Column("ECE on held-out", lambda c: c.ece.cell()),
+    Column("log-loss on held-out", lambda c: c.log_loss.cell()),
+)
+TARGET_COLUMNS: tuple[Column[Target], ...] = (
+    Column("target", lambda t: t.target),
+    Column("figure", lambda t: t.figure),
+    Column("met", lambda t: "yes" if t.met else "no"),
+)
+
+
+def calibrator_rows(table: dict[str, Any]) -> list[CalibratorRow]:
+    return [
+        CalibratorRow(
+            "chosen by cross-validated log-loss (export's default)"
+            if method == "chosen"
+            else method,
+            ece=Spread.from_dict(row["ece"]),
+            log_loss=Spread.from_dict(row["log_loss"]),
+            accuracy=Spread.from_dict(row["accuracy"]),
+            kinds=tuple(row["kinds"]),
+        )
+        for method, row in table.items()
+    ]
+
+
+def abstention_rows(a: dict[str, Any]) -> list[SpreadRow]:
+    return [
+        SpreadRow("threshold", Spread.from_dict(a["threshold"]), False, 4),
+        SpreadRow("coverage promised (calibration reviews)", Spread.from_dict(a["promised_coverage"]), True, 1),
+        SpreadRow("coverage on held-out reviews", Spread.from_dict(a["held_out_coverage"]), True, 1),
+        SpreadRow("accuracy on held-out answered reviews", Spread.from_dict(a["held_out_accuracy"]), True, 2),
+    ]  # fmt: skip
+
+
+def target_rows(r: dict[str, Any]) -> list[Target]:
+    t, n, s = r["targets"], r["reviews"], r["summary"]
+    a = t["abstention"]
+    return [
+        Target(f"ECE {t['ece']['target']} (mean of {n['splits']})", f"{t['ece']['value']:.4f}", t["ece"]["met"]),
+        Target(f"accuracy {t['accuracy']['target']}", f"{t['accuracy']['value'] * 100:+.2f} points", t["accuracy"]["met"]),
+        Target(
+            f"abstention: {a['target']} (mean of {n['splits']})",
+            f"{a['mean_accuracy']:.2%} at a coverage gap of {a['mean_coverage_gap'] * 100:.1f} points",
+            a["met"],
+        ),
+        Target("the same, in every split", f"min {s['abstention']['held_out_accuracy']['min']:.2%}", a["met_in_every_split"]),
+        Target(t["export_default"]["target"], "see above", t["export_default"]["met"]),
+    ]  # fmt: skip
+
+
+def report(r: dict[str, Any]) -> list[results.Block]:
     s, n = r["summary"], r["reviews"]
-    lines = [
-        "# Calibration and abstention on the shared run's bundle (fp32)",
-        "",
-        machine_line(r["machine"]),
-        "",
-        f"Command: `{r['command']}`",
-        "",
-        f"Load (`uptime`) before: {r['uptime_before']}; after: {r['uptime_after']}. No timings are "
-        "taken: these figures depend on logits and labels only.",
-        "",
+    body: list[results.Block] = [
+        "No timings are taken: these figures depend on logits and labels only.",
         f"{n['splits']} seeded splits; each fits on {n['calibration_per_split']:,} IMDb train "
         f"reviews outside the run's 1,000 training reviews (drawn from a pool of "
         f"{n['calibration_pool']:,}) and scores {n['test_per_split']:,} IMDb test reviews outside "
@@ -289,76 +370,36 @@ def markdown(r: dict[str, Any]) -> str:
         f"Mean ± sd over the splits; ECE with {calibration.ECE_BINS} equal-width bins; labels "
         "are the argmax of the calibrated probabilities. fp32 logits are computed once by "
         "`benchmarks.common.calibration_cache` and cached under `runs/calibration-cache/`.",
-        "",
-        "| calibrator | ECE | log-loss | accuracy | kinds chosen |",
-        "|---|---|---|---|---|",
+        Table(calibrator_rows(s["table"]), CALIBRATOR_COLUMNS),
+        f"ECE's noise floor at this size: {Spread.from_dict(s['ece_noise_floor']).cell()}, the ECE "
+        "of the chosen calibrator's probabilities against labels drawn from those same "
+        f"probabilities (perfectly calibrated by construction, {n['test_per_split']:,} reviews "
+        "per split).",
+        f"## Abstention: `--target-accuracy {r['target_accuracy']}`",
     ]
-    for method, row in s["table"].items():
-        name = (
-            "chosen by cross-validated log-loss (export's default)"
-            if method == "chosen"
-            else method
-        )
-        lines.append(
-            f"| {name} | {_ms(row['ece'])} | {_ms(row['log_loss'])} | "
-            f"{_ms(row['accuracy'], percent=True)} | {', '.join(row['kinds'])} |"
-        )
-    lines += [
-        "",
-        f"ECE's noise floor at this size: {_ms(s['ece_noise_floor'])}, the ECE of the chosen "
-        "calibrator's probabilities against labels drawn from those same probabilities "
-        f"(perfectly calibrated by construction, {n['test_per_split']:,} reviews per split).",
-    ]
-    a = s["abstention"]
-    lines += ["", f"## Abstention: `--target-accuracy {r['target_accuracy']}`", ""]
-    if a["threshold"] is None:
-        lines.append("No threshold reached the target on the calibration reviews.")
+    if s["abstention"]["threshold"] is None:
+        body.append("No threshold reached the target on the calibration reviews.")
     else:
-        lines += [
+        body += [
             "The threshold picked on each split's calibration reviews (the chosen calibrator's "
             "probabilities), applied to its held-out test reviews:",
-            "",
-            "| | mean ± sd | min | max |",
-            "|---|---|---|---|",
-            f"| threshold | {_ms(a['threshold'])} | {a['threshold']['min']:.4f} | {a['threshold']['max']:.4f} |",
-            f"| coverage promised (calibration reviews) | {_ms(a['promised_coverage'], percent=True)} | {a['promised_coverage']['min']:.1%} | {a['promised_coverage']['max']:.1%} |",
-            f"| coverage on held-out reviews | {_ms(a['held_out_coverage'], percent=True)} | {a['held_out_coverage']['min']:.1%} | {a['held_out_coverage']['max']:.1%} |",
-            f"| accuracy on held-out answered reviews | {_ms(a['held_out_accuracy'], percent=True)} | {a['held_out_accuracy']['min']:.2%} | {a['held_out_accuracy']['max']:.2%} |",
-            "",
-            "Coverage curve of split 0 (calibration vs held-out reviews): `calibration-coverage.png`.",
+            Table(abstention_rows(s["abstention"]), SPREAD_COLUMNS),
+            f"Coverage curve of split 0 (calibration vs held-out reviews): `{COVERAGE_FIGURE}`.",
         ]
     e = s["export_on_200"]
-    lines += [
-        "",
+    export = [
+        CalibratorRow(name, Spread.from_dict(e[key]["ece"]), Spread.from_dict(e[key]["log_loss"]))
+        for name, key in (("default (cross-validated choice)", "default"), ("temperature", "temperature"))
+    ]  # fmt: skip
+    chosen = sorted({x["export_on_200"]["default"]["calibrator"] for x in r["splits"]})
+    body += [
         f"## The default export, fitted on the run's {n['validation']} validation reviews",
-        "",
-        "| fitted on the 200 | ECE on held-out | log-loss on held-out |",
-        "|---|---|---|",
-        f"| default (cross-validated choice) | {_ms(e['default']['ece'])} | {_ms(e['default']['log_loss'])} |",
-        f"| temperature | {_ms(e['temperature']['ece'])} | {_ms(e['temperature']['log_loss'])} |",
-        "",
-        "Chosen on the 200: "
-        + ", ".join(sorted({x["export_on_200"]["default"]["calibrator"] for x in r["splits"]}))
-        + ".",
-        "",
+        Table(export, EXPORT_COLUMNS),
+        "Chosen on the 200: " + ", ".join(chosen) + ".",
         "## Targets",
-        "",
-        "| target | figure | met |",
-        "|---|---|---|",
+        Table(target_rows(r), TARGET_COLUMNS),
     ]
-    t = r["targets"]
-    lines += [
-        f"| ECE {t['ece']['target']} (mean of {n['splits']}) | {t['ece']['value']:.4f} | {'yes' if t['ece']['met'] else 'no'} |",
-        f"| accuracy {t['accuracy']['target']} | {t['accuracy']['value'] * 100:+.2f} points | {'yes' if t['accuracy']['met'] else 'no'} |",
-        f"| abstention: {t['abstention']['target']} (mean of {n['splits']}) | "
-        f"{t['abstention']['mean_accuracy']:.2%} at a coverage gap of "
-        f"{t['abstention']['mean_coverage_gap'] * 100:.1f} points | "
-        f"{'yes' if t['abstention']['met'] else 'no'} |",
-        f"| the same, in every split | min {s['abstention']['held_out_accuracy']['min']:.2%} | "
-        f"{'yes' if t['abstention']['met_in_every_split'] else 'no'} |",
-        f"| {t['export_default']['target']} | see above | {'yes' if t['export_default']['met'] else 'no'} |",
-    ]
-    return "\n".join(lines) + "\n"
+    return body
 
 
 if __name__ == "__main__":

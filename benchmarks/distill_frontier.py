@@ -27,7 +27,6 @@ held-out reviews are scored once per model, at the end.
 from __future__ import annotations
 
 import json
-import os
 import random
 import subprocess
 import sys
@@ -40,8 +39,9 @@ from typing import Annotated, Any
 import numpy as np
 import typer
 
-from benchmarks.common import backends, machine, timing
-from senticlf import artifacts, atomic, data
+from benchmarks.common import backends, results, timing
+from benchmarks.common.records import Accuracy, Column, Table
+from senticlf import artifacts, atomic, cpu, data
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
 
@@ -210,27 +210,28 @@ def score(bundle: Path, heldout: Path, cache: Path, threads: int) -> dict[str, A
 def time_side_by_side(setting: Setting, bundles: dict[str, Path], heldout: Path) -> dict[str, Any]:
     """Reviews/s at 8 texts a call and batch-1 latency of every model in one run, with the
     load averages around it (the step for which the machine must be idle)."""
-    load_before = os.getloadavg()
-    texts = [r.text for r in data.read_table(heldout, labels=artifacts.LABELS)][
-        : setting.speed_reviews
-    ]
-    teacher_model = Path(setting.teacher) / artifacts.RUN_MODEL_DIR
-    eager = backends.TorchEager(teacher_model, bundles[TEACHER_NAME], setting.threads)
-    eager.name = f"{TEACHER_NAME} torch-eager"
-    models: list[Any] = [eager]
-    served = [backends.ServedInt8(f"{n} int8", b, setting.threads) for n, b in bundles.items()]
-    models += served
-    encoder = models[1].classifier.encoder  # the teacher's length: the longest of all
-    order = sorted(range(len(texts)), key=lambda i: len(encoder.encode([texts[i]])[0]))
-    sorted_texts = [texts[i] for i in order]
-    for model in models:  # warm-up: first calls allocate and pick kernels
-        model.positive(sorted_texts[-8:])
-    per_s, _ = timing.throughput(models, sorted_texts, 8, setting.rounds)
-    latency = timing.latency(models, texts[: setting.latency_reviews])
+    with results.load_window() as window:
+        texts = [r.text for r in data.read_table(heldout, labels=artifacts.LABELS)][
+            : setting.speed_reviews
+        ]
+        teacher_model = Path(setting.teacher) / artifacts.RUN_MODEL_DIR
+        eager = backends.TorchEager(teacher_model, bundles[TEACHER_NAME], setting.threads)
+        eager.name = f"{TEACHER_NAME} torch-eager"
+        models: list[Any] = [eager]
+        served = [backends.ServedInt8(f"{n} int8", b, setting.threads) for n, b in bundles.items()]
+        models += served
+        encoder = models[1].classifier.encoder  # the teacher's length: the longest of all
+        order = sorted(range(len(texts)), key=lambda i: len(encoder.encode([texts[i]])[0]))
+        sorted_texts = [texts[i] for i in order]
+        for model in models:  # warm-up: first calls allocate and pick kernels
+            model.positive(sorted_texts[-8:])
+        per_s, _ = timing.throughput(models, sorted_texts, 8, setting.rounds)
+        latency = timing.latency(models, texts[: setting.latency_reviews])
     return {
-        "load_average": {"before": list(load_before), "after": list(os.getloadavg())},
+        "load_average": window.load.to_dict(),
         "models": {
-            m.name: {"reviews_per_s_batch8": per_s[m.name], **latency[m.name]} for m in models
+            m.name: {"reviews_per_s_batch8": per_s[m.name].median, **latency[m.name].to_dict()}
+            for m in models
         },
         "int8_batch_size": {m.name: m.classifier.batch_size for m in served},
     }
@@ -284,7 +285,7 @@ def main(
     setting = replace(setting, **(SMOKE if smoke else {}))
     setting = replace(setting, **{k: v for k, v in given.items() if v is not None})
     name = name or ("distill-frontier-smoke" if smoke else "distill-frontier")
-    out = out or (work if smoke else Path("benchmarks/results"))
+    out = out or (work if smoke else results.FOLDER)
 
     transfer, heldout = prepare_texts(setting, work)
     teacher_bundle = export(Path(setting.teacher), work / "bundles" / TEACHER_NAME)
@@ -304,22 +305,20 @@ def main(
     measured = json.loads(speed_file.read_text())
     speeds = measured["models"]
 
-    results = {
-        "command": " ".join(["python -m benchmarks.distill_frontier", *sys.argv[1:]]),
+    result = {
         "setting": asdict(setting),
         "students": students(setting),
-        "machine": machine.describe(),
-        "load_average": measured["load_average"],  # around the timing step
         "models": {n: model_row(n, runs[n], scores[n], speeds) for n in runs},
         "teacher_eager": speeds[f"{TEACHER_NAME} torch-eager"],
         "int8_batch_size": measured.get("int8_batch_size", {}),
         "benchmark_wall_s": round(time.perf_counter() - started, 1),
     }
-    out.mkdir(parents=True, exist_ok=True)
-    atomic.write_text(out / f"{name}.json", json.dumps(results, indent=2) + "\n")
-    atomic.write_text(out / f"{name}.md", markdown(results))
-    plot(results, out / f"{name}.png")
-    print(markdown(results))
+    load = results.Load.from_dict(measured["load_average"])  # around the timing step
+    figures = {f"{name}.png": lambda path: plot(result, path)}
+    text = results.write(
+        name, result, report(result), title=TITLE, load=load, folder=out, figures=figures
+    )
+    print(text)
 
 
 def integers(option: str | None) -> tuple[int, ...] | None:
@@ -349,17 +348,63 @@ def model_row(
     }
 
 
-def markdown(r: dict[str, Any]) -> str:
-    s, teacher, eager = r["setting"], r["models"][TEACHER_NAME], r["teacher_eager"]
-    load = r["load_average"]
-    lines = [
-        machine.machine_line(r["machine"]),
-        "",
-        f"Command: `{r['command']}`",
-        "",
-        f"Load average (1, 5, 15 min) before the timing {rounded(load['before'])}, after "
-        f"{rounded(load['after'])}.",
-        "",
+TITLE = "Distillation frontier: INT8 students against their teacher"
+
+
+@dataclass(frozen=True)
+class FrontierRow:
+    """One model of the frontier; the teacher's PyTorch eager model is timed, not scored."""
+
+    name: str
+    scores: Accuracy | None  # the INT8 predictor on the held-out reviews
+    val_accuracy: float | None
+    reviews_per_s: float  # 8 texts a call
+    median_ms: float  # batch 1
+    train_time_s: float | None
+
+
+def frontier_rows(r: dict[str, Any]) -> list[FrontierRow]:
+    eager = r["teacher_eager"]
+    rows = [FrontierRow("teacher, PyTorch eager", None, None, eager["reviews_per_s_batch8"], eager["median_ms"], None)]  # fmt: skip
+    for name, row in r["models"].items():
+        scores = Accuracy(name, row["reviews"], row["accuracy"], macro_f1=row["macro_f1"], ece=row["ece"])  # fmt: skip
+        rows.append(
+            FrontierRow(
+                f"{name} INT8", scores, row["val_accuracy"], row["int8_reviews_per_s_batch8"],
+                row["int8_median_ms"], row["train_time_s"],
+            )
+        )  # fmt: skip
+    return rows
+
+
+def columns(rows: list[FrontierRow]) -> list[Column[FrontierRow]]:
+    """Differences and ratios against the teacher's INT8 bundle and its eager model."""
+    eager = rows[0]
+    teacher = next(row for row in rows if row.name == f"{TEACHER_NAME} INT8")
+    teacher_accuracy = teacher.scores.accuracy if teacher.scores else float("nan")
+
+    def scored(cell: Any) -> Any:
+        return lambda row: cell(row, row.scores) if row.scores else "-"
+
+    return [
+        Column("model", lambda row: row.name),
+        Column("validation (200)", lambda row: "-" if row.val_accuracy is None else f"{row.val_accuracy:.1%}"),
+        Column("accuracy", scored(lambda row, s: f"{s.accuracy:.2%}")),
+        Column("vs teacher (points)", scored(lambda row, s: f"{100 * (s.accuracy - teacher_accuracy):+.2f}")),
+        Column("macro F1", scored(lambda row, s: f"{s.macro_f1:.4f}")),
+        Column("ECE", scored(lambda row, s: f"{s.ece:.4f}")),
+        Column("reviews/s (8 a call)", lambda row: f"{row.reviews_per_s:.1f}"),
+        Column("vs teacher INT8", scored(lambda row, s: f"{row.reviews_per_s / teacher.reviews_per_s:.2f}x")),
+        Column("vs teacher eager", lambda row: f"{row.reviews_per_s / eager.reviews_per_s:.2f}x"),
+        Column("batch-1 median ms", lambda row: f"{row.median_ms:.1f}"),
+        Column("training min", lambda row: "-" if row.train_time_s is None else f"{row.train_time_s / 60:.1f}"),
+    ]  # fmt: skip
+
+
+def report(r: dict[str, Any]) -> list[results.Block]:
+    s, teacher = r["setting"], r["models"][TEACHER_NAME]
+    rows = frontier_rows(r)
+    return [
         f"Teacher `{s['teacher']}`. Students: every k-th teacher layer, {s['max_length']} tokens; "
         f"distilled on the 1,000 labelled reviews + {s['transfer_size']:,} transfer reviews for "
         f"{s['student_epochs']} epoch(s) (T {s['temperature']}, alpha {s['alpha']}, logits of "
@@ -370,28 +415,11 @@ def markdown(r: dict[str, Any]) -> str:
         f"threads (PyTorch runs each call as one batch; each INT8 predictor at its own "
         f"batch-invariant size: {batch_sizes(r)}), the models taking turns over "
         f"{s['rounds']} rounds; batch-1 latency over {s['latency_reviews']}, each model in one "
-        "block. Training minutes: each run's "
-        "metrics.json (the teacher's from its own run).",
-        "",
+        "block; the load averages above are those around this timing. Training minutes: each "
+        "run's metrics.json (the teacher's from its own run).",
         *search_line(r),
-        "| model | validation (200) | accuracy | vs teacher (points) | macro F1 | ECE "
-        "| reviews/s (8 a call) | vs teacher INT8 | vs teacher eager | batch-1 median ms "
-        "| training min |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
-        f"| teacher, PyTorch eager | - | - | - | - | - | {eager['reviews_per_s_batch8']:.1f} "
-        f"| - | 1.00x | {eager['median_ms']:.1f} | - |",
+        Table(rows, columns(rows)),
     ]
-    for name, row in r["models"].items():
-        per_s = row["int8_reviews_per_s_batch8"]
-        lines.append(
-            f"| {name} INT8 | {row['val_accuracy']:.1%} | {row['accuracy']:.2%} "
-            f"| {100 * (row['accuracy'] - teacher['accuracy']):+.2f} | {row['macro_f1']:.4f} "
-            f"| {row['ece']:.4f} | {per_s:.1f} "
-            f"| {per_s / teacher['int8_reviews_per_s_batch8']:.2f}x "
-            f"| {per_s / eager['reviews_per_s_batch8']:.2f}x | {row['int8_median_ms']:.1f} "
-            f"| {row['train_time_s'] / 60:.1f} |"
-        )
-    return "\n".join(lines) + "\n"
 
 
 def search_line(r: dict[str, Any]) -> list[str]:
@@ -404,17 +432,12 @@ def search_line(r: dict[str, Any]) -> list[str]:
         f"Epochs of the distilled students tried: {tried}; the validation reviews chose "
         f"{picks}. Every held-out score below was computed once, after training, and chose "
         "nothing.",
-        "",
     ]
 
 
 def batch_sizes(r: dict[str, Any]) -> str:
     sizes = sorted(set(r["int8_batch_size"].values()))
     return "batch " + ", ".join(map(str, sizes)) if sizes else "not recorded"
-
-
-def rounded(load: list[float]) -> str:
-    return ", ".join(f"{x:.2f}" for x in load)
 
 
 def plot(r: dict[str, Any], path: Path) -> None:
@@ -438,11 +461,11 @@ def plot(r: dict[str, Any], path: Path) -> None:
     axis.set(
         xlabel="reviews / s (8 texts a call; INT8 predictor as served)",
         ylabel=f"accuracy on {r['models'][TEACHER_NAME]['reviews']} test reviews (%)",
-        title=f"Distillation frontier, {r['setting']['threads']} threads, {r['machine']['cpu']}",
+        title=f"Distillation frontier, {r['setting']['threads']} threads, {cpu.cpu_name()}",
     )
     axis.grid(alpha=0.3)
     figure.tight_layout()
-    figure.savefig(path, dpi=100)
+    results.save_png(figure, path)
 
 
 if __name__ == "__main__":

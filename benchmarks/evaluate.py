@@ -2,24 +2,22 @@
 
     python -m benchmarks.evaluate export/full --data test.csv.gz --out benchmarks/results/full-test-int8.json
 
-The numbers come from the package (senticlf.evaluation); this adds the machine description
-and the exact command, and keeps the flat keys ``benchmarks.recipes report`` reads (reviews,
-metrics, misclassified, error_groups, reviews_per_s, threads). The full report sits under
-``report``.
+The numbers come from the package (senticlf.evaluation), and so does the Markdown body (the
+report ``senticlf evaluate --out`` writes); this adds the results header (machine, load,
+command) and keeps the flat keys ``benchmarks.recipes report`` reads (reviews, metrics,
+misclassified, error_groups, reviews_per_s, threads). The full report sits under ``report``.
 """
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
-from benchmarks.common import machine
-from senticlf import atomic
+from benchmarks.common import results
+from senticlf.evaluation import report as evaluation_report
 from senticlf.evaluation.evaluate import EvaluationJob, evaluate
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
@@ -29,17 +27,17 @@ app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
 def main(
     bundle: Path,
     test: Annotated[str, typer.Option("--data", help="Labelled file (anything train reads).")],
-    out: Annotated[Path, typer.Option(help="JSON results file.")],
+    out: Annotated[Path, typer.Option(help="JSON results file (the Markdown goes beside it).")],
     fp32: Annotated[
         bool, typer.Option("--fp32", help="Also score the fp32 model, side by side with INT8.")
     ] = False,
     threads: int = 2,
 ) -> None:
     job = EvaluationJob(bundle=bundle, data=test, fp32=fp32, threads=threads)
-    report = evaluate(job, Console(quiet=True), Console(stderr=True))
+    with results.load_window() as load:
+        report = evaluate(job, Console(quiet=True), Console(stderr=True))
     first = report["models"][0]
     result = {
-        "command": "python -m benchmarks.evaluate " + " ".join(sys.argv[1:]),
         "model_file": first["model_file"],
         "reviews": report["reviews"],
         "metrics": {
@@ -51,16 +49,12 @@ def main(
         "error_groups": first["error_groups"],
         "reviews_per_s": first["throughput"]["reviews_per_s"],
         "threads": threads,
-        "machine": machine.describe(),
         "report": report,
     }
-    atomic.write_text(out, json.dumps(result, indent=2) + "\n")
-    print(
-        json.dumps(
-            {k: result[k] for k in ("reviews", "metrics", "misclassified", "reviews_per_s")},
-            indent=2,
-        )
-    )
+    # The package's report, under this file's title and header instead of its own title line.
+    body = evaluation_report.to_markdown(report).split("\n", 2)[2]
+    title = f"Evaluation of {bundle} on {test}"
+    print(results.write(out.stem, result, [body], title=title, load=load, folder=out.parent))
 
 
 if __name__ == "__main__":

@@ -10,14 +10,31 @@ peak GPU memory, then PyTorch inference throughput at batch 32 and 128. Needs CU
 
 from __future__ import annotations
 
-import json
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
+from benchmarks.common import machine, records, results
+
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+TITLE = "GPU check: the reference training configuration on the DistilBERT-base shape"
+
+
+@dataclass(frozen=True)
+class Measure:
+    """One figure of the check, formatted."""
+
+    name: str
+    value: str
+
+
+COLUMNS: tuple[records.Column[Measure], ...] = (
+    records.Column("measure", lambda m: m.name),
+    records.Column("value", lambda m: m.value, right=True),
+)
 
 
 def _sync_time(torch) -> float:  # type: ignore[no-untyped-def]
@@ -30,9 +47,9 @@ def main(
     steps: Annotated[int, typer.Option(help="Timed optimizer steps after 10 warm-up steps.")] = 60,
     batch_size: int = 16,
     max_length: int = 512,
-    out: Annotated[Path, typer.Option(help="JSON results file.")] = Path(
-        "benchmarks/results/gpu-check.json"
-    ),
+    out: Annotated[
+        Path, typer.Option(help="JSON results file (the Markdown goes beside it).")
+    ] = results.FOLDER / "gpu-check.json",
 ) -> None:
     import torch
     from transformers import DistilBertConfig, DistilBertForSequenceClassification
@@ -57,6 +74,7 @@ def main(
         scaler.update()
         optimizer.zero_grad(set_to_none=True)
 
+    load = results.LoadWindow()
     model.train()
     for _ in range(10):
         train_step()
@@ -78,9 +96,10 @@ def main(
             for _ in range(10):
                 model(input_ids=x, attention_mask=torch.ones_like(x))
             inference[str(infer_batch)] = 10 * infer_batch / (_sync_time(torch) - start)
+    load.close()
+    gpu = torch.cuda.get_device_name(0)
     result = {
-        "command": f"python -m benchmarks.gpu_check --steps {steps}",
-        "gpu": torch.cuda.get_device_name(0),
+        "gpu": gpu,
         "torch": torch.__version__,
         "precision": "bf16" if bf16 else "fp16",
         "batch_size": batch_size,
@@ -94,9 +113,31 @@ def main(
             "full_5_epochs": 5 * 1563 / (steps / elapsed),
         },
     }
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
+    on = machine.describe(gpu=gpu)
+    text = results.write(
+        out.stem, result, report(result), title=TITLE, load=load, folder=out.parent, machine=on
+    )
+    print(text)
+
+
+def report(r: dict[str, Any]) -> list[results.Block]:
+    estimate = r["reference_run_estimate_s"]
+    rows = [
+        Measure("optimizer steps/s", f"{r['train_steps_per_s']:.1f}"),
+        Measure("training reviews/s", f"{r['train_reviews_per_s']:,.0f}"),
+        Measure("peak GPU memory, training (GiB)", f"{r['train_peak_memory_gib']:.2f}"),
+        *(
+            Measure(f"inference reviews/s, batch {batch}", f"{speed:,.0f}")
+            for batch, speed in r["inference_reviews_per_s"].items()
+        ),
+        Measure("reference run, 1,000-review subset, 5 epochs (s)", f"{estimate['subset_5_epochs']:.1f}"),
+        Measure("reference run, full data, 5 epochs (s)", f"{estimate['full_5_epochs']:.0f}"),
+    ]  # fmt: skip
+    return [
+        f"{r['gpu']}, torch {r['torch']}, {r['precision']}; batch {r['batch_size']}, "
+        f"{r['max_length']} tokens, random weights and token ids (speed only).",
+        records.Table(rows, COLUMNS),
+    ]
 
 
 if __name__ == "__main__":

@@ -18,30 +18,26 @@ and, with ``--extra``, on a larger labelled file.
 from __future__ import annotations
 
 import json
-import os
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import numpy as np
 import typer
-from rich.console import Console
 
-from benchmarks.common import int8_recipes, int8_worker, machine
-from benchmarks.common.machine import machine_line
+from benchmarks.common import int8_recipes, int8_worker, internals, records, results
+from benchmarks.common.records import Accuracy, Column, Runs
 from benchmarks.common.timing import read_reviews, rotate
-from senticlf import artifacts, atomic, cpu
-from senticlf.export import quantize
-from senticlf.export.bundle import export_fp32
-from senticlf.runtime.batching import run_length_sorted
-from senticlf.runtime.session import ModelRunner
-from senticlf.runtime.tokenize import ReviewEncoder
-from senticlf.training.config import TrainConfig
+from senticlf import artifacts, cpu
+
+if TYPE_CHECKING:
+    from benchmarks.common.internals import ReviewEncoder
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
 
@@ -156,8 +152,8 @@ def extra_scores(
     ids = encoder.encode(texts)
     reference = None
     for name, path in models.items():
-        runner = ModelRunner(path, threads=threads)
-        logits = run_length_sorted(ids, 8, lambda b, r=runner: r.logits(*encoder.pad(b)))
+        runner = internals.onnx_runner(path, threads)
+        logits = internals.run_length_sorted(ids, 8, lambda b, r=runner: r.logits(*encoder.pad(b)))
         reference = logits if reference is None else reference
         yield name, scored(logits, reference, labels)
 
@@ -195,11 +191,11 @@ def main(
     own_processes: Annotated[bool, typer.Option(help="Also time each model alone.")] = True,
     own_rounds: Annotated[int, typer.Option(help="Batch-8 passes per model alone.")] = 1,
     extra_limit: Annotated[int, typer.Option(help="Score only the first N extra reviews.")] = 2000,
-    out: Path = Path("benchmarks/results"),
+    out: Path = results.FOLDER,
     name: str = "int8-variants",
 ) -> None:
-    load_at_start = os.getloadavg()
     scratch = Path(tempfile.mkdtemp(prefix="int8-variants-"))
+    load = results.LoadWindow()  # other work shared the machine: its load, start to end
     if shape == "distilbert":
         from benchmarks.common.synthetic import distilbert_shaped_bundle
 
@@ -207,7 +203,7 @@ def main(
             raise typer.BadParameter("--shape distilbert needs --tokenizer and --reviews")
         model_dir, synthetic = distilbert_shaped_bundle(tokenizer, scratch, 512, "head", int8=False)
         fp32_path = synthetic / artifacts.FP32_MODEL
-        encoder = ReviewEncoder.for_bundle(synthetic, artifacts.read_manifest(synthetic))
+        encoder = internals.bundle_encoder(synthetic)
         calibration_csv = reviews
     else:
         if run is None:
@@ -215,10 +211,8 @@ def main(
         model_dir = run / artifacts.RUN_MODEL_DIR
         reviews = reviews or run / artifacts.RUN_VAL_CSV
         calibration_csv = run / artifacts.RUN_TRAIN_CSV
-        fp32_path = export_fp32(model_dir, scratch, None, Console(quiet=True))
-        encoder = ReviewEncoder.load(
-            TrainConfig.load(run).encoder_settings(scratch / artifacts.TOKENIZER)
-        )
+        fp32_path = internals.fp32_onnx(model_dir, scratch)
+        encoder = internals.run_encoder(run, scratch / artifacts.TOKENIZER)
     texts, labels = read_reviews(reviews)
     order, batches = padded_batches(encoder, texts, 8)
     sorted_labels = labels[order]
@@ -241,21 +235,17 @@ def main(
 
     runners: dict[str, int8_worker.Logits] = {TORCH: int8_worker.torch_logits(model_dir, threads)}
     for key, path in models.items():
-        runners[key] = ModelRunner(path, threads=threads).logits
+        runners[key] = internals.onnx_runner(path, threads).logits
     print("timing interleaved", flush=True)
     speed, latency, outputs = interleaved(runners, batches, singles, rounds)
     del runners
-    results: dict[str, Any] = {
-        "command": " ".join(["python -m benchmarks.int8_variants", *sys.argv[1:]]),
+    result: dict[str, Any] = {
         "shape": shape,
         "reviews": len(texts),
         "mean_tokens": float(np.mean([int(row.sum()) for _, mask in batches for row in mask])),
         "threads": threads,
         "rounds": rounds,
         "preset": cpu.int8_preset(),
-        "machine": machine.describe(),
-        # Other work shared the machine: the load average says how much, at start and end.
-        "load_average": {"start": load_at_start, "end": os.getloadavg()},
         "variants": info,
         "interleaved_batch8_reviews_per_s": speed,
         "interleaved_batch1_median_ms": latency,
@@ -263,14 +253,14 @@ def main(
     }
     if shape == "real":
         reference = outputs[FP32]
-        results["fp32_torch_max_logit_difference"] = float(
+        result["fp32_torch_max_logit_difference"] = float(
             np.max(np.abs(outputs[TORCH] - reference))
         )
-        results["validation"] = {n: scored(o, reference, sorted_labels) for n, o in outputs.items()}
-    write(results, out, name)  # each phase is kept as soon as it is done
+        result["validation"] = {n: scored(o, reference, sorted_labels) for n, o in outputs.items()}
+    write(result, out, name, load)  # each phase is kept as soon as it is done
     batches_file = scratch / "batches.npz"
     int8_worker.save_batches(batches_file, {"8": batches, "1": singles})
-    alone = results["own_process"]
+    alone = result["own_process"]
     if own_processes:
         print("timing each model in its own process", flush=True)
         alone[TORCH] = own_process(
@@ -280,7 +270,7 @@ def main(
             alone[key] = own_process(path, batches_file, threads, own_rounds, sys.executable)
     if openvino_python:
         best_dynamic = next(
-            (f"int8 {n}" for n in quantize.LADDERS["avx2"] if f"int8 {n}" in models), None
+            (f"int8 {n}" for n in int8_recipes.ladder("avx2") if f"int8 {n}" in models), None
         )
         for key in (FP32, best_dynamic):
             if key:
@@ -292,25 +282,31 @@ def main(
                     str(openvino_python),
                     openvino=True,
                 )
-    results["load_average"]["end"] = os.getloadavg()
-    write(results, out, name)
+    write(result, out, name, load)
     if shape == "real" and extra:
         print("scoring the extra reviews", flush=True)
         extra_texts, extra_labels = read_reviews(extra)
         extra_texts, extra_labels = extra_texts[:extra_limit], extra_labels[:extra_limit]
-        results["extra"] = {"reviews": len(extra_texts)}
+        result["extra"] = {"reviews": len(extra_texts)}
         for key, scores in extra_scores(models, encoder, extra_texts, extra_labels, threads):
-            results["extra"][key] = scores
-            results["load_average"]["end"] = os.getloadavg()
-            write(results, out, name)
-    print(markdown(results))
+            result["extra"][key] = scores
+            write(result, out, name, load)
+    load.close()
+    print(write(result, out, name, load))
 
 
-def write(results: dict[str, Any], out: Path, name: str) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    atomic.write_text(out / f"{name}.json", json.dumps(results, indent=2) + "\n")
-    atomic.write_text(out / f"{name}.md", markdown(results))
-    plot(results, out / f"{name}.png")
+def write(result: dict[str, Any], out: Path, name: str, load: results.LoadWindow) -> str:
+    figures = {f"{name}.png": lambda path: plot(result, path)}
+    return results.write(
+        name, result, report(result), title=title(result), load=load, folder=out, figures=figures
+    )
+
+
+def title(r: dict[str, Any]) -> str:
+    return (
+        f"INT8 variants, {r['shape']} model: {r['reviews']} reviews, mean "
+        f"{r['mean_tokens']:.0f} tokens, {r['threads']} threads"
+    )
 
 
 def _row_names(r: dict[str, Any]) -> list[str]:
@@ -319,72 +315,106 @@ def _row_names(r: dict[str, Any]) -> list[str]:
     ]
 
 
-def markdown(r: dict[str, Any]) -> str:
-    m = r["machine"]
-    lines = [
-        f"### INT8 variants, {r['shape']} model: {r['reviews']} reviews, mean {r['mean_tokens']:.0f} tokens, {r['threads']} threads",
-        "",
-        machine_line(m),
-        "",
-        f"Command: `{r['command']}`",
-        "",
-    ]
-    header = [
-        "model",
-        "batch 8 reviews/s interleaved",
-        "batch 8 reviews/s own process",
-        "batch 1 median ms",
+@dataclass(frozen=True)
+class ModelRow:
+    """One model: batch-8 reviews/s interleaved and alone, batch-1 latency, scores, size."""
+
+    name: str
+    interleaved: float | None  # median of the rounds, every model in one process
+    alone: Runs | None  # each pass alone in its own process
+    alone_error: str | None
+    latency_ms: float | None  # interleaved
+    alone_latency_ms: float | None
+    validation: Accuracy | None
+    extra: Accuracy | None
+    size_mb: float | None
+
+
+def model_rows(r: dict[str, Any]) -> list[ModelRow]:
+    def scores(section: str, name: str, reviews: int) -> Accuracy | None:
+        found = r.get(section, {}).get(name)
+        return Accuracy(name, reviews, found["accuracy"], found["agreement"]) if found else None
+
+    rows = []
+    for name in _row_names(r):
+        own = r["own_process"].get(name, {})
+        rows.append(
+            ModelRow(
+                name,
+                interleaved=r["interleaved_batch8_reviews_per_s"].get(name),
+                alone=Runs.of(own["batch8_rounds"]) if "batch8_rounds" in own else None,
+                alone_error=own.get("error"),
+                latency_ms=r["interleaved_batch1_median_ms"].get(name),
+                alone_latency_ms=own.get("batch1_median_ms"),
+                validation=scores("validation", name, r["reviews"]),
+                extra=scores("extra", name, r.get("extra", {}).get("reviews", 0)),
+                size_mb=r["variants"].get(name, {}).get("size_mb"),
+            )
+        )
+    return rows
+
+
+def columns(r: dict[str, Any], rows: list[ModelRow]) -> list[Column[ModelRow]]:
+    """Ratios are against torch-eager in the same column; the gate is the export's."""
+    eager = next(row for row in rows if row.name == TORCH)
+    eager_alone = eager.alone.median if eager.alone else float("nan")
+    fp32 = next(row for row in rows if row.name == FP32).validation
+
+    def interleaved_cell(row: ModelRow) -> str:
+        if row.interleaved is None or eager.interleaved is None:
+            return "-"
+        return f"{row.interleaved:.1f} ({row.interleaved / eager.interleaved:.2f}x)"
+
+    def alone_cell(row: ModelRow) -> str:
+        if row.alone is None:
+            return row.alone_error or "-"
+        return f"{row.alone.median:.1f} ({row.alone.median / eager_alone:.2f}x)"
+
+    def latency_cell(row: ModelRow) -> str:
+        if row.latency_ms:
+            return f"{row.latency_ms:.0f}"
+        return f"{row.alone_latency_ms or float('nan'):.0f} (own)"
+
+    def gate_cell(row: ModelRow) -> str:
+        v = row.validation
+        if not v or fp32 is None or not row.name.startswith("int8"):
+            return ""
+        agreement = v.agreement or 0.0
+        passes = (fp32.accuracy - v.accuracy) * 100 <= GATE_DROP and agreement >= GATE_AGREEMENT
+        return "yes" if passes else "**no**"
+
+    found = [
+        Column("model", lambda row: row.name),
+        Column("batch 8 reviews/s interleaved", interleaved_cell),
+        Column("batch 8 reviews/s own process", alone_cell),
+        Column("batch 1 median ms", latency_cell),
     ]
     if "validation" in r:
-        header += ["val accuracy (agreement)", "passes gate"]
+        found += [
+            Column("val accuracy (agreement)", lambda row: row.validation.cell() if row.validation else "-"),
+            Column("passes gate", gate_cell),
+        ]  # fmt: skip
     if "extra" in r:
-        header += [f"{r['extra']['reviews']} more: accuracy (agreement)"]
-    header += ["size MB"]
-    lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    inter, alone = r["interleaved_batch8_reviews_per_s"], r["own_process"]
-    eager_alone = alone.get(TORCH, {}).get("batch8_reviews_per_s", float("nan"))
-    for name in _row_names(r):
-        row = [name]
-        row.append(
-            f"{inter[name]:.1f} ({inter[name] / inter[TORCH]:.2f}x)" if name in inter else "-"
-        )
-        own = alone.get(name, {})
-        row.append(
-            f"{own['batch8_reviews_per_s']:.1f} ({own['batch8_reviews_per_s'] / eager_alone:.2f}x)"
-            if "batch8_reviews_per_s" in own
-            else own.get("error", "-")
-        )
-        lat = r["interleaved_batch1_median_ms"].get(name)
-        row.append(
-            f"{lat:.0f}" if lat else f"{own.get('batch1_median_ms', float('nan')):.0f} (own)"
-        )
-        if "validation" in r:
-            v = r["validation"].get(name)
-            fp32_acc = r["validation"][FP32]["accuracy"]
-            row.append(f"{v['accuracy']:.1%} ({v['agreement']:.1%})" if v else "-")
-            passes = (
-                v
-                and (fp32_acc - v["accuracy"]) * 100 <= GATE_DROP
-                and v["agreement"] >= GATE_AGREEMENT
+        found.append(
+            Column(
+                f"{r['extra']['reviews']} more: accuracy (agreement)",
+                lambda row: row.extra.cell() if row.extra else "-",
             )
-            row.append(("yes" if passes else "**no**") if v and name.startswith("int8") else "")
-        if "extra" in r:
-            e = r["extra"].get(name)
-            row.append(f"{e['accuracy']:.1%} ({e['agreement']:.1%})" if e else "-")
-        size = r["variants"].get(name, {}).get("size_mb")
-        row.append(f"{size:.0f}" if size else "")
-        lines.append("| " + " | ".join(row) + " |")
-    failed = {n: v["error"] for n, v in r["variants"].items() if "error" in v}
-    lines.append("")
-    lines.append(
+        )
+    found.append(Column("size MB", lambda row: f"{row.size_mb:.0f}" if row.size_mb else ""))
+    return found
+
+
+def report(r: dict[str, Any]) -> list[results.Block]:
+    rows = model_rows(r)
+    notes = [
         "Ratios are against torch-eager in the same column (interleaved: same process, rotating "
         "order; own process: each model alone, one after another). Agreement is with fp32. "
         f"Gate: at most {GATE_DROP:g} point lost and {GATE_AGREEMENT:.0%} agreement on the validation reviews. "
         f"INT8 variants are built from the same fused fp32 graph; optimum variants use this CPU's preset ({r['preset']})."
-    )
-    for n, error in failed.items():
-        lines.append(f"Not built: {n}: {error}")
-    return "\n".join(lines) + "\n"
+    ]
+    notes += [f"Not built: {n}: {v['error']}" for n, v in r["variants"].items() if "error" in v]
+    return [records.Table(rows, columns(r, rows)), "\n".join(notes)]
 
 
 def plot(r: dict[str, Any], path: Path) -> None:
@@ -404,10 +434,10 @@ def plot(r: dict[str, Any], path: Path) -> None:
     axis.set(ylabel="reviews / s, batch 8 (higher is better)")
     axis.legend()
     figure.suptitle(
-        f"INT8 variants, {r['shape']} model, {r['threads']} threads, {r['machine']['cpu']} ({', '.join(r['machine']['instruction_sets'])})"
+        f"INT8 variants, {r['shape']} model, {r['threads']} threads, {cpu.cpu_name()} ({', '.join(cpu.instruction_sets())})"
     )
     figure.tight_layout()
-    figure.savefig(path, dpi=100)
+    results.save_png(figure, path)
 
 
 if __name__ == "__main__":

@@ -12,21 +12,19 @@ single process's reviews/s), because on a cluster only added machines make it fa
 from __future__ import annotations
 
 import importlib.metadata
-import json
 import os
-import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 
 import senticlf
-from benchmarks.common import machine
-from senticlf import atomic, data
-from senticlf.runtime.predict_file import FileJob, predict_file
+from benchmarks.common import internals, records, results
+from benchmarks.common.records import Column
+from senticlf import data
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
 TARGET = 0.85
@@ -36,7 +34,7 @@ def single_process(bundle: Path, source: Path, folder: Path, threads: int | None
     start = time.perf_counter()
     classifier = senticlf.load(bundle, threads=threads)  # None: as `predict` plans it
     output = folder / "single.csv"
-    predict_file(FileJob(str(source), "csv", output), classifier, Console(quiet=True))
+    internals.predict_csv(classifier, source, output)
     seconds = time.perf_counter() - start
     import pyarrow.csv
 
@@ -47,16 +45,16 @@ def single_process(bundle: Path, source: Path, folder: Path, threads: int | None
 def on_ray(bundle: Path, source: Path, folder: Path, workers: int, threads: int) -> dict[str, Any]:
     import pyarrow.parquet as pq
 
-    from senticlf.scale import ray_files
-    from senticlf.scale.ray_data import LABEL_COLUMN, predict_dataset
+    import senticlf.ray
 
     output = folder / f"ray-{workers}x{threads}"
     start = time.perf_counter()
-    dataset = ray_files.read(source, "parquet")
-    predicted = predict_dataset(dataset, bundle, num_workers=workers, threads=threads)
-    ray_files.write(predicted, output, "parquet")
+    dataset = senticlf.ray.read(source, "parquet")
+    predicted = senticlf.ray.predict_dataset(dataset, bundle, num_workers=workers, threads=threads)
+    senticlf.ray.write(predicted, output, "parquet")
     seconds = time.perf_counter() - start
-    return {"seconds": seconds, "labels": pq.read_table(output).column(LABEL_COLUMN).to_pylist()}
+    labels = pq.read_table(output).column(internals.ray_label_column()).to_pylist()
+    return {"seconds": seconds, "labels": labels}
 
 
 @app.command()
@@ -64,7 +62,7 @@ def main(
     bundle: Annotated[Path, typer.Option(help="Exported bundle folder.")],
     reviews: Annotated[Path, typer.Option(help="CSV of reviews (text,label), .csv.gz too.")],
     count: Annotated[int, typer.Option(help="First N reviews.")] = 2000,
-    out: Annotated[Path, typer.Option(help="Results folder.")] = Path("benchmarks/results"),
+    out: Annotated[Path, typer.Option(help="Results folder.")] = results.FOLDER,
 ) -> None:
     import pyarrow as pa
     import pyarrow.csv
@@ -73,9 +71,7 @@ def main(
 
     texts = [review.text for review in data.read_table(reviews)[:count]]
     cpus = os.cpu_count() or 1
-    results: dict[str, Any] = {
-        "command": " ".join(["python -m benchmarks.ray_scale", *sys.argv[1:]]),
-        "machine": machine.describe(),
+    result: dict[str, Any] = {
         "ray": importlib.metadata.version("ray"),
         "pyarrow": importlib.metadata.version("pyarrow"),
         "bundle": str(bundle),
@@ -83,6 +79,7 @@ def main(
         "note": "one run per engine, one engine at a time",
         "runs": {},
     }
+    load = results.LoadWindow()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         pyarrow.csv.write_csv(pa.table({"text": texts}), folder / "reviews.csv")
@@ -93,61 +90,70 @@ def main(
         ray.init(num_cpus=cpus, include_dashboard=False, logging_level="ERROR",
                  _node_ip_address="127.0.0.1")  # fmt: skip
         ray.data.DataContext.get_current().enable_progress_bars = False
-        results["ray_start_seconds"] = time.perf_counter() - start
+        result["ray_start_seconds"] = time.perf_counter() - start
         try:
             for workers, threads in ((2, 1), (1, 2)):
                 runs[f"Ray {workers} x {threads}"] = on_ray(
                     bundle, folder / "reviews.parquet", folder, workers, threads
                 )
-                save(results, runs, len(texts), out)  # a run cut short keeps what finished
+                save(result, runs, len(texts), out, load)  # a run cut short keeps what finished
         finally:
             ray.shutdown()
-    save(results, runs, len(texts), out)
-    print(markdown(results))
+    load.close()
+    print(save(result, runs, len(texts), out, load))
 
 
-def save(results: dict[str, Any], runs: dict[str, Any], count: int, out: Path) -> None:
+@dataclass(frozen=True)
+class EngineRun:
+    """One engine's single run of the whole job (load, classify, write)."""
+
+    name: str
+    seconds: float
+    reviews_per_s: float
+    share_of_single: float
+    label_agreement: float
+
+
+COLUMNS: tuple[Column[EngineRun], ...] = (
+    Column("engine", lambda e: e.name),
+    Column("seconds", lambda e: f"{e.seconds:.1f}", right=True),
+    Column("reviews/s", lambda e: f"{e.reviews_per_s:.1f}", right=True),
+    Column("vs single process", lambda e: f"{100 * e.share_of_single:.0f}%", right=True),
+    Column("same labels", lambda e: f"{100 * e.label_agreement:.1f}%", right=True),
+)
+TITLE = "Single-process predict vs Ray Data"
+
+
+def save(
+    result: dict[str, Any], runs: dict[str, Any], count: int, out: Path, load: results.LoadWindow
+) -> str:
     reference = runs["single process"]
+    rows = []
     for name, run in runs.items():
         agree = sum(a == b for a, b in zip(run["labels"], reference["labels"], strict=True))
-        results["runs"][name] = {
-            "seconds": run["seconds"],
-            "reviews_per_s": count / run["seconds"],
-            "share_of_single": reference["seconds"] / run["seconds"],
-            "label_agreement": agree / count,
-        }
-    out.mkdir(parents=True, exist_ok=True)
-    atomic.write_text(out / "ray-scale.json", json.dumps(results, indent=2) + "\n")
-    atomic.write_text(out / "ray-scale.md", markdown(results))
-
-
-def markdown(r: dict[str, Any]) -> str:
-    m = r["machine"]
-    lines = [
-        "# Single-process predict vs Ray Data",
-        "",
-        f"Command: `{r['command']}`",
-        "",
-        f"Machine: {m['cpu']} ({', '.join(m['instruction_sets'])}), {m['cores']} cores; "
-        f"Ray {r['ray']}, onnxruntime {m['versions'].get('onnxruntime')}. {r['reviews']:,} IMDb "
-        f"reviews, bundle `{r['bundle']}` (INT8). {r['note']}.",
-        "",
-        "| engine | seconds | reviews/s | vs single process | same labels |",
-        "| --- | ---: | ---: | ---: | ---: |",
-    ]
-    for name, run in r["runs"].items():
-        lines.append(
-            f"| {name} | {run['seconds']:.1f} | {run['reviews_per_s']:.1f} | "
-            f"{100 * run['share_of_single']:.0f}% | {100 * run['label_agreement']:.1f}% |"
+        rows.append(
+            EngineRun(
+                name,
+                seconds=run["seconds"],
+                reviews_per_s=count / run["seconds"],
+                share_of_single=reference["seconds"] / run["seconds"],
+                label_agreement=agree / count,
+            )
         )
-    lines += [
-        "",
+    result["runs"] = records.keyed(rows)
+    return results.write("ray-scale", result, report(result), title=TITLE, load=load, folder=out)
+
+
+def report(r: dict[str, Any]) -> list[results.Block]:
+    rows = [EngineRun(name, **run) for name, run in r["runs"].items()]
+    return [
+        f"Ray {r['ray']}, pyarrow {r['pyarrow']}. {r['reviews']:,} IMDb reviews, bundle "
+        f"`{r['bundle']}` (INT8). {r['note']}.",
+        records.Table(rows, COLUMNS),
         f"Each time covers loading the model, classifying and writing the output. Ray's local "
         f"start ({r['ray_start_seconds']:.1f} s) comes before the clock, as an existing "
         f"cluster's would. Target: >= {100 * TARGET:.0f}% of the single process.",
-        "",
     ]
-    return "\n".join(lines)
 
 
 if __name__ == "__main__":

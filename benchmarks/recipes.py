@@ -15,13 +15,15 @@ import json
 import statistics
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
 import numpy as np
 import typer
-from rich.console import Console
 
+from benchmarks.common import internals, results
+from benchmarks.common.records import Column, Spread, Table
 from senticlf import artifacts, data
 from senticlf.evaluation.metrics import classification_metrics
 
@@ -73,15 +75,12 @@ def evaluate_model(model_dir: Path, config: Any, reviews: list[data.Review]) -> 
     import torch
     from transformers import AutoModelForSequenceClassification
 
-    from senticlf.runtime.tokenize import ReviewEncoder
-    from senticlf.training.inference import predict_logits
-
     device = "cuda" if torch.cuda.is_available() else "cpu"
     model = AutoModelForSequenceClassification.from_pretrained(model_dir, use_safetensors=True).to(
         device
     )
-    encoder = ReviewEncoder.load(config.encoder_settings(model_dir / "tokenizer.json"))
-    logits = predict_logits(model, encoder, encoder.encode([r.text for r in reviews]))
+    encoder = internals.config_encoder(config, model_dir / artifacts.TOKENIZER)
+    logits = internals.torch_logits(model, encoder, encoder.encode([r.text for r in reviews]))
     labels = np.array([r.label for r in reviews])
     return classification_metrics(labels, np.argmax(logits, axis=1))
 
@@ -102,9 +101,6 @@ def sweep(
         str, typer.Option(help="Comma-separated recipe indices to run [default: all].")
     ] = "",
 ) -> None:
-    from senticlf.training.config import TrainConfig
-    from senticlf.training.trainer import train as run_training
-
     started = time.perf_counter()
     extra_rows = data.read_table(extra)
     names = list(RECIPES)
@@ -114,12 +110,12 @@ def sweep(
             if time.perf_counter() - started > budget_s:
                 print(f"budget reached, skipping {name} seed {seed}", flush=True)
                 continue
-            config = TrainConfig(
+            config = internals.train_config(
                 data=str(train), eval_data=str(val), base_model=base_model, train_size=None,
                 val_size=None, max_length=max_length, seed=seed, **RECIPES[name],
             )  # fmt: skip
             run_dir = Path(tempfile.mkdtemp(prefix="recipe-")) / "run"
-            metrics = run_training(config, run_dir, console=Console(quiet=True))
+            metrics = internals.train(config, run_dir)
             record = {
                 "recipe": name,
                 "seed": seed,
@@ -149,15 +145,15 @@ def sweep(
 def evaluate(
     run_dir: Path,
     test: Annotated[Path, typer.Option("--data", help="Labelled CSV/JSONL (gzip allowed).")],
-    out: Annotated[Path, typer.Option(help="JSON results file.")],
+    out: Annotated[Path, typer.Option(help="JSON results file (the Markdown goes beside it).")],
 ) -> None:
     """Score a finished run's model on a large labelled file (GPU when present)."""
-    from senticlf.training.config import TrainConfig
-
-    config = TrainConfig.load(run_dir)
+    config = internals.train_config(run_dir)
     rows = data.read_table(test)
-    start = time.perf_counter()
-    scores = evaluate_model(run_dir / artifacts.RUN_MODEL_DIR, config, rows)
+    with results.load_window() as load:
+        start = time.perf_counter()
+        scores = evaluate_model(run_dir / artifacts.RUN_MODEL_DIR, config, rows)
+        seconds = time.perf_counter() - start
     metrics = json.loads((run_dir / artifacts.RUN_METRICS).read_text())
     result = {
         "run_config": config.to_dict(),
@@ -168,15 +164,51 @@ def evaluate(
         "device": metrics["device"],
         "test_size": len(rows),
         "test": scores,
-        "eval_time_s": time.perf_counter() - start,
+        "eval_time_s": seconds,
     }
-    out.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
+    body = [
+        f"The PyTorch model of `{run_dir}` ({result['train_size']:,} training reviews, best "
+        f"epoch {result['best_epoch']}, trained on {result['device']}) on {len(rows):,} "
+        f"labelled reviews: accuracy {scores['accuracy']:.2%}, F1 {scores['f1']:.3f}, scored "
+        f"in {seconds:.0f} s."
+    ]
+    title = f"Run {run_dir.name} on {test.name}"
+    print(results.write(out.stem, result, body, title=title, load=load, folder=out.parent))
 
 
-def _mean_sd(values: list[float]) -> str:
+@dataclass(frozen=True)
+class RecipeRow:
+    """One recipe over its seeds."""
+
+    recipe: str
+    train_size: int
+    val_accuracy: Spread
+    extra_accuracy: Spread
+    extra_f1: float  # mean over the seeds
+    epochs: int
+    train_s: float  # median over the seeds
+
+
+def _over_seeds(values: list[float]) -> Spread:
+    """Exact means (statistics, not numpy), as the table has always shown them: numpy's
+    0.8845000000000001 prints as 88.5 where the exact 0.8845 prints as 88.4."""
     sd = statistics.stdev(values) if len(values) > 1 else 0.0
-    return f"{100 * statistics.mean(values):.1f} ± {100 * sd:.1f}"
+    return Spread(statistics.mean(values), sd, min(values), max(values))
+
+
+def _points(spread: Spread) -> str:
+    return f"{100 * spread.mean:.1f} ± {100 * spread.sd:.1f}"
+
+
+RECIPE_COLUMNS: tuple[Column[RecipeRow], ...] = (
+    Column("recipe", lambda r: r.recipe),
+    Column("train", lambda r: str(r.train_size)),
+    Column("validation (200) accuracy, mean ± sd", lambda r: _points(r.val_accuracy)),
+    Column("2,000 more test reviews: accuracy", lambda r: _points(r.extra_accuracy)),
+    Column("F1", lambda r: f"{r.extra_f1:.3f}"),
+    Column("epochs", lambda r: str(r.epochs)),
+    Column("GPU train s (median)", lambda r: f"{r.train_s:.0f}"),
+)
 
 
 def _train_command(config: dict[str, Any]) -> str:
@@ -189,15 +221,18 @@ def _train_command(config: dict[str, Any]) -> str:
 
 @app.command()
 def report(
-    results: Path,
+    results_file: Annotated[Path, typer.Argument(metavar="results")],
     full_run: Annotated[Path, typer.Option(help="metrics.json of the full-data run.")],
     full_test: Annotated[
         Path, typer.Option(help="benchmarks.evaluate JSON of that run on the test split.")
     ],
-    out: Path = Path("benchmarks/results/accuracy"),
+    out: Path = results.FOLDER / "accuracy",
 ) -> None:
     """Write accuracy.md and accuracy.json: recipes (mean ± sd over seeds) and the full run."""
-    runs = [json.loads(line) for line in results.read_text().splitlines()]
+    with results.load_window() as load:  # nothing is timed: the figures are read from files
+        runs = [json.loads(line) for line in results_file.read_text().splitlines()]
+        full = json.loads(full_run.read_text())
+        test = json.loads(full_test.read_text())
     rows = []
     for name in RECIPES:
         mine = [r for r in runs if r["recipe"] == name]
@@ -218,42 +253,53 @@ def report(
             "device": mine[0]["device"],
             "commands": [_train_command(r["config"]) for r in mine],
         })  # fmt: skip
-    full = json.loads(full_run.read_text())
-    test = json.loads(full_test.read_text())
     summary = {"recipes": rows, "full_run": {"metrics": full, "test": test}}
-    out.with_suffix(".json").write_text(json.dumps(summary, indent=2) + "\n")
-    lines = [
-        "| recipe | train | validation (200) accuracy, mean ± sd | 2,000 more test reviews: accuracy | F1 | epochs | GPU train s (median) |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for row in rows:
-        lines.append(
-            f"| {row['recipe']} | {row['train_size']} | {_mean_sd(row['val_accuracy'])} | {_mean_sd(row['extra_accuracy'])} | "
-            f"{statistics.mean(row['extra_f1']):.3f} | {row['epochs']} | {statistics.median(row['train_time_s']):.0f} |"
+    text = results.write(
+        out.name, summary, summary_report(summary), title=TITLE, load=load, folder=out.parent
+    )
+    print(text)
+
+
+TITLE = "Training recipes over seeds, and the full-data run"
+
+
+def recipe_rows(summary: dict[str, Any]) -> list[RecipeRow]:
+    return [
+        RecipeRow(
+            row["recipe"],
+            row["train_size"],
+            _over_seeds(row["val_accuracy"]),
+            _over_seeds(row["extra_accuracy"]),
+            statistics.mean(row["extra_f1"]),
+            row["epochs"],
+            statistics.median(row["train_time_s"]),
         )
+        for row in summary["recipes"]
+    ]
+
+
+def summary_report(summary: dict[str, Any]) -> list[results.Block]:
+    rows = summary["recipes"]
+    full, test = summary["full_run"]["metrics"], summary["full_run"]["test"]
     best = full["best"]
-    lines += [
-        "",
+    return [
+        Table(recipe_rows(summary), RECIPE_COLUMNS),
         f"Seeds {rows[0]['seeds']}; every run trains on the same 1,000 reviews and selects its best epoch on the same 200"
         f" (the seed-42 subsets of `senticlf train`), on {rows[0]['device']}. Sweep command: "
         "`OUT=... bash benchmarks/device/device_session.sh` (runs `python -m benchmarks.recipes sweep`); "
         "one run by hand: " + f"`{rows[0]['commands'][0]}` (change the flags per row). "
         "GPU seconds are wall-clock on a shared GPU and include CUDA warm-up in the first run of a session; "
         "the compute of a recipe is proportional to its epochs.",
-        "",
         f"Full data: {full['train_size']:,} training reviews, {full['completed_epochs']} epochs, best epoch {full['best_epoch']}: "
         f"{best['val_accuracy']:.1%} on the 200 validation reviews; INT8 ONNX on all {test['reviews']:,} test reviews: "
         f"accuracy {test['metrics']['accuracy']:.2%}, F1 {test['metrics']['f1']:.3f} ({full['train_time_s']:.0f} s of training on {full['device']}; "
         f"scored at {test['reviews_per_s']:.0f} reviews/s on {test['machine']['cpu']}, {test['threads']} threads). "
         "Commands: `OUT=... bash benchmarks/device/device_full_run.sh`, then `senticlf export runs/full --quantize --output export/full` and "
         f"`{test['command']}`.",
-        "",
         "Misclassified test reviews by group (a review can be in several): "
         + ", ".join(f"{g} {n:,}" for g, n in test["error_groups"].items())
         + f" of {test['misclassified']:,}.",
     ]
-    out.with_suffix(".md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
 
 
 if __name__ == "__main__":

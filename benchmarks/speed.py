@@ -11,24 +11,23 @@ machine hits them alike; each is warmed up first. Writes JSON, Markdown and a PN
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
 import numpy as np
 import typer
 
-from benchmarks.common import backends, footprint, machine
-from benchmarks.common.machine import machine_line
+from benchmarks.common import backends, footprint, internals, records, results
+from benchmarks.common.records import Column, Percentiles
 from benchmarks.common.timing import latency, read_reviews, throughput
-from senticlf import artifacts
+from senticlf import artifacts, cpu
 from senticlf.evaluation.comparison import mcnemar_p
 from senticlf.evaluation.metrics import classification_metrics
-from senticlf.runtime.tokenize import ReviewEncoder
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
 
@@ -145,7 +144,7 @@ def main(
         int, typer.Option(help="Interleaved throughput rounds (median reported).")
     ] = 2,
     latency_reviews: Annotated[int, typer.Option(help="Reviews timed one at a time.")] = 100,
-    out: Annotated[Path, typer.Option(help="Results folder.")] = Path("benchmarks/results"),
+    out: Annotated[Path, typer.Option(help="Results folder.")] = results.FOLDER,
     name: Annotated[
         str | None, typer.Option(help="File stem of the results [default: speed-<shape>].")
     ] = None,
@@ -166,112 +165,145 @@ def main(
     texts, labels = read_reviews(reviews)
     extra_reviews = read_reviews(extra) if extra else None
     manifest = artifacts.read_manifest(bundle)
-    encoder = ReviewEncoder.for_bundle(bundle, manifest)
+    encoder = internals.bundle_encoder(bundle)
     lengths = [len(ids) for ids in encoder.encode(texts)]
     order = sorted(range(len(texts)), key=lambda i: lengths[i])
     sorted_texts = [texts[i] for i in order]
 
-    models = [backends.make(n, model_dir, bundle, threads) for n in backends.NAMES]
-    for model in models:  # warm-up: first calls allocate and pick kernels
-        model.positive(sorted_texts[-8:])
-        model.positive(texts[:1])
-
-    results: dict[str, Any] = {
-        "command": " ".join(["python -m benchmarks.speed", *sys.argv[1:]]),
-        "shape": shape,
-        "reviews": len(texts),
-        "mean_tokens": float(np.mean(lengths)),
-        "max_length": manifest.max_length,
-        "truncation": manifest.truncation,
-        "threads": threads,
-        "machine": machine.describe(),
-        "latency_batch1": latency(models, texts[:latency_reviews]),
-        "throughput": {},
-    }
-    outputs: dict[str, np.ndarray] = {}
-    for batch_size in (int(b) for b in batch_sizes.split(",")):
-        speeds, outputs = throughput(models, sorted_texts, batch_size, rounds)
-        results["throughput"][str(batch_size)] = speeds
-    if shape == "real":
-        sorted_labels = labels[order]
-        results["accuracy"] = accuracy_section(outputs, sorted_labels)
-        if extra_reviews:
-            results["extra_eval"] = extra_eval(bundle, *extra_reviews, threads)
-    del models
-    results["process"] = {
-        n: cold_start(n, model_dir, bundle, threads, reviews) for n in backends.NAMES
-    }
-    results["size"] = sizes(model_dir, bundle)
-    results["install"] = footprint.footprint_mb()
+    with results.load_window() as load:
+        models = [backends.make(n, model_dir, bundle, threads) for n in backends.NAMES]
+        for model in models:  # warm-up: first calls allocate and pick kernels
+            model.positive(sorted_texts[-8:])
+            model.positive(texts[:1])
+        result: dict[str, Any] = {
+            "shape": shape,
+            "reviews": len(texts),
+            "mean_tokens": float(np.mean(lengths)),
+            "max_length": manifest.max_length,
+            "truncation": manifest.truncation,
+            "threads": threads,
+            "latency_batch1": {
+                n: p.to_dict() for n, p in latency(models, texts[:latency_reviews]).items()
+            },
+            "throughput": {},
+        }
+        outputs: dict[str, np.ndarray] = {}
+        for batch_size in (int(b) for b in batch_sizes.split(",")):
+            speeds, outputs = throughput(models, sorted_texts, batch_size, rounds)
+            result["throughput"][str(batch_size)] = {n: runs.median for n, runs in speeds.items()}
+        if shape == "real":
+            sorted_labels = labels[order]
+            result["accuracy"] = accuracy_section(outputs, sorted_labels)
+            if extra_reviews:
+                result["extra_eval"] = extra_eval(bundle, *extra_reviews, threads)
+        del models
+        result["process"] = {
+            n: cold_start(n, model_dir, bundle, threads, reviews) for n in backends.NAMES
+        }
+    result["size"] = sizes(model_dir, bundle)
+    result["install"] = footprint.footprint_mb()
     stem = name or f"speed-{shape}"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / f"{stem}.json").write_text(json.dumps(results, indent=2) + "\n")
-    (out / f"{stem}.md").write_text(markdown(results))
-    plot(results, out / f"{stem}.png")
-    print(markdown(results))
+    figures = {f"{stem}.png": lambda path: plot(result, path)}
+    print(
+        results.write(
+            stem,
+            result,
+            report(result),
+            title=title(result),
+            load=load,
+            folder=out,
+            figures=figures,
+        )
+    )
 
 
-def markdown(r: dict[str, Any]) -> str:
-    m = r["machine"]
-    lines = [
-        f"### {r['shape']} model: {r['reviews']} reviews, mean {r['mean_tokens']:.0f} tokens, max length {r['max_length']}, {r['threads']} threads",
-        "",
-        machine_line(m),
-        "",
-        f"Command: `{r['command']}`",
-        "",
-    ]
-    batch_sizes = list(r["throughput"])
-    header = [
-        "backend",
-        "batch 1 median ms (p90 / p99)",
-        *[f"batch {b} reviews/s" for b in batch_sizes],
-        "cold start s",
-        "peak RSS MB",
-    ]
-    if "accuracy" in r:
-        header.insert(1, "accuracy")
-    lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    base = r["throughput"]
-    eager_latency = r["latency_batch1"]["torch-eager"]["median_ms"]
-    for name in backends.NAMES:
-        lat = r["latency_batch1"][name]
-        row = [
+@dataclass(frozen=True)
+class BackendRow:
+    """One backend in the table: its latency, reviews/s per batch size, process figures."""
+
+    name: str
+    latency: Percentiles
+    reviews_per_s: dict[str, float]  # batch size -> median over the rounds
+    cold_start_s: float
+    peak_rss_mb: float
+    accuracy: float | None
+
+
+def title(r: dict[str, Any]) -> str:
+    return (
+        f"{r['shape']} model: {r['reviews']} reviews, mean {r['mean_tokens']:.0f} tokens, "
+        f"max length {r['max_length']}, {r['threads']} threads"
+    )
+
+
+def backend_rows(r: dict[str, Any]) -> list[BackendRow]:
+    return [
+        BackendRow(
             name,
-            f"{lat['median_ms']:.1f} ({lat['p90_ms']:.0f} / {lat['p99_ms']:.0f}), {eager_latency / lat['median_ms']:.2f}x",
-        ]
-        row += [
-            f"{base[b][name]:.1f} ({base[b][name] / base[b]['torch-eager']:.2f}x)"
-            for b in batch_sizes
-        ]
-        row += [
-            f"{r['process'][name]['cold_start_s']:.1f}",
-            f"{r['process'][name]['peak_rss_mb']:.0f}",
-        ]
-        if "accuracy" in r:
-            row.insert(1, f"{r['accuracy'][name]['accuracy']:.1%}")
-        lines.append("| " + " | ".join(row) + " |")
-    lines.append("")
-    lines.append("Ratios in parentheses are against torch-eager in the same run.")
+            Percentiles.from_dict(r["latency_batch1"][name]),
+            {b: speeds[name] for b, speeds in r["throughput"].items()},
+            r["process"][name]["cold_start_s"],
+            r["process"][name]["peak_rss_mb"],
+            r["accuracy"][name]["accuracy"] if "accuracy" in r else None,
+        )
+        for name in backends.NAMES
+    ]
+
+
+def columns(rows: list[BackendRow]) -> list[Column[BackendRow]]:
+    """Ratios are against torch-eager, the first backend, in the same run."""
+    eager = rows[0]
+
+    def speed(b: str) -> Column[BackendRow]:
+        return Column(
+            f"batch {b} reviews/s",
+            lambda row: (
+                f"{row.reviews_per_s[b]:.1f} ({row.reviews_per_s[b] / eager.reviews_per_s[b]:.2f}x)"
+            ),
+        )
+
+    found: list[Column[BackendRow]] = [Column("backend", lambda row: row.name)]
+    if eager.accuracy is not None:
+        found.append(Column("accuracy", lambda row: f"{row.accuracy:.1%}"))
+    found.append(
+        Column(
+            "batch 1 median ms (p90 / p99)",
+            lambda row: (
+                f"{row.latency.median_ms:.1f} ({row.latency.p90_ms:.0f} / {row.latency.p99_ms:.0f}), "
+                f"{eager.latency.median_ms / row.latency.median_ms:.2f}x"
+            ),
+        )
+    )
+    found += [speed(b) for b in eager.reviews_per_s]
+    found += [
+        Column("cold start s", lambda row: f"{row.cold_start_s:.1f}"),
+        Column("peak RSS MB", lambda row: f"{row.peak_rss_mb:.0f}"),
+    ]
+    return found
+
+
+def report(r: dict[str, Any]) -> list[results.Block]:
+    rows = backend_rows(r)
+    notes = ["Ratios in parentheses are against torch-eager in the same run."]
     if "accuracy" in r:
         a = r["accuracy"]
-        lines.append(
+        notes.append(
             f"INT8 agrees with fp32 on {a['int8_fp32_agreement']:.1%} of reviews; McNemar p = {a['int8_vs_fp32_mcnemar_p']:.2f}; "
             f"F1 fp32 {a['senticlf-fp32']['f1']:.3f}, INT8 {a['senticlf-int8']['f1']:.3f}."
         )
     if "extra_eval" in r:
         e = r["extra_eval"]
-        lines.append(
+        notes.append(
             f"On {e['reviews']} further labelled reviews: fp32 {e['fp32_accuracy']:.2%}, INT8 {e['int8_accuracy']:.2%}, "
             f"agreement {e['agreement']:.1%}, McNemar p = {e['mcnemar_p']:.2f}."
         )
     s, i = r["size"], r["install"]
-    lines.append(
+    notes.append(
         f"Size on disk: PyTorch {s['pytorch_safetensors_mb']:.0f} MB, ONNX fp32 {s['onnx_fp32_mb']:.0f} MB, INT8 {s['onnx_int8_mb']:.0f} MB. "
         f"Installed: predictor only {i['predictor_only_mb']:.0f} MB ({i['predictor_packages']} packages), "
         f"training {i['training_mb']:.0f} MB ({i['training_packages']} packages)."
     )
-    return "\n".join(lines) + "\n"
+    return [records.Table(rows, columns(rows)), "\n".join(notes)]
 
 
 def plot(r: dict[str, Any], path: Path) -> None:
@@ -297,9 +329,9 @@ def plot(r: dict[str, Any], path: Path) -> None:
     right.legend()
     for axis in (left, right):
         axis.tick_params(axis="x", rotation=20)
-    figure.suptitle(f"{r['shape']} model, {r['threads']} threads, {r['machine']['cpu']}")
+    figure.suptitle(f"{r['shape']} model, {r['threads']} threads, {cpu.cpu_name()}")
     figure.tight_layout()
-    figure.savefig(path, dpi=100)
+    results.save_png(figure, path)
 
 
 if __name__ == "__main__":

@@ -64,19 +64,29 @@ def child(bundle: str, reviews: str, config: str) -> dict[str, Any]:
     clf.predict(texts)
     seconds = time.perf_counter() - start
     plan = getattr(clf, "plan", None)
+    if plan is None:  # a checkout from before call plans: one call at a time on every core
+        described = f"{clf.batch_size} text(s) a call; 1 stream, ONNX Runtime's threads, spinning"
+    elif config not in ("default", "baseline") and spin == "spin":
+        described = (
+            f"{clf.batch_size} text(s) a call; {streams} stream(s) x {threads} thread(s), spinning"
+        )
+    else:
+        described = plan.describe()
     return {
         "reviews_per_s": len(texts) / seconds,
         "model_file": clf.model_file,
-        "plan": plan.describe() if plan is not None else f"batch {clf.batch_size}, one stream",
+        "senticlf": str(Path(senticlf.__file__).parent),
+        "plan": described,
     }
 
 
 def run_once(bundle: Path, reviews: Path, config: str, baseline: Path | None) -> dict[str, Any]:
-    path = baseline if config == "baseline" else ROOT
+    # The child's working folder comes first on its sys.path: the checkout whose senticlf it runs.
+    path = baseline if config == "baseline" and baseline is not None else ROOT
     env = {**os.environ, "PYTHONPATH": f"{path}{os.pathsep}{ROOT}"}
     command = [sys.executable, "-m", "benchmarks.streams", "--child", config]
-    command += ["--bundle", str(bundle), "--reviews", str(reviews)]
-    done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=ROOT, check=False)
+    command += ["--bundle", str(bundle.resolve()), "--reviews", str(reviews.resolve())]
+    done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=path, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"{config} failed:\n{done.stderr[-2000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])

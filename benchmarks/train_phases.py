@@ -11,27 +11,41 @@ where. Issue 9 found the reference run on an H200 at 6.6 steps/s where the GPU c
 
 from __future__ import annotations
 
-import json
 import tempfile
 import time
 from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 
-from benchmarks.common.machine import describe
+from benchmarks.common import internals, records, results
+from benchmarks.common.records import Column
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
-RESULTS = Path(__file__).parent / "results"
 _TIMED = ("training_step", "evaluation_loop", "_save_checkpoint")
+TOTAL = "train() total"
+
+
+@dataclass(frozen=True)
+class Phase:
+    """Where part of a training run's time went."""
+
+    name: str
+    seconds: float
+    share: float  # of train()'s wall time
+
+
+COLUMNS: tuple[Column[Phase], ...] = (
+    Column("phase", lambda p: p.name),
+    Column("seconds", lambda p: f"{p.seconds:.2f}"),
+    Column("share of train()", lambda p: f"{p.share:.0%}"),
+)
 
 
 def _timed_run(config: Any, run_dir: Path) -> tuple[dict[str, float], dict[str, Any]]:
     from transformers import Trainer
-
-    from senticlf.training.trainer import train
 
     spent: dict[str, float] = defaultdict(float)
     originals = {name: getattr(Trainer, name) for name in _TIMED}
@@ -50,8 +64,8 @@ def _timed_run(config: Any, run_dir: Path) -> tuple[dict[str, float], dict[str, 
         setattr(Trainer, name, timer(name, method))
     try:
         start = time.perf_counter()
-        metrics = train(config, run_dir, console=Console(quiet=True))
-        spent["train() total"] = time.perf_counter() - start
+        metrics = internals.train(config, run_dir)
+        spent[TOTAL] = time.perf_counter() - start
     finally:
         for name, method in originals.items():
             setattr(Trainer, name, method)
@@ -70,54 +84,37 @@ def main(
     device: str = "cpu",
     lr: float = 5e-5,
 ) -> None:
-    from senticlf.training.config import TrainConfig
-
-    config = TrainConfig(
+    config = internals.train_config(
         data=str(data), eval_data=str(eval_data), base_model=str(base_model), train_size=None,
         val_size=None, epochs=epochs, max_length=max_length, batch_size=batch_size,
         device=device, learning_rate=lr,
     )  # fmt: skip
-    with tempfile.TemporaryDirectory() as scratch:
+    with results.load_window() as load, tempfile.TemporaryDirectory() as scratch:
         spent, metrics = _timed_run(config, Path(scratch) / "run")
-    total = spent["train() total"]
-    steps = metrics.get("train_size", 0)
-    rows = [
-        (phase, seconds, seconds / total)
-        for phase, seconds in sorted(spent.items(), key=lambda kv: -kv[1])
-        if phase != "train() total"
-    ]
-    accounted = sum(seconds for _, seconds, _ in rows)
-    rows.append(
-        ("everything else (loading, data, report)", total - accounted, 1 - accounted / total)
-    )
     result = {
-        "machine": describe(),
-        "command": f"python -m benchmarks.train_phases --data {data} --eval-data {eval_data} "
-        f"--base-model {base_model} --name {name} --epochs {epochs} --max-length {max_length} "
-        f"--device {device}",
-        "train_reviews": steps,
+        "train_reviews": metrics.get("train_size", 0),
         "epochs": epochs,
-        "total_s": total,
+        "total_s": spent[TOTAL],
         "phases_s": spent,
         "train_time_s": metrics.get("train_time_s"),
     }
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
-    lines = [
-        f"# Training phases: {name}",
-        "",
-        f"Command: `{result['command']}`",
-        "",
-        f"Machine: {result['machine']}",
-        "",
-        "| phase | seconds | share of train() |",
-        "|---|---|---|",
-        *(f"| {phase} | {seconds:.2f} | {share:.0%} |" for phase, seconds, share in rows),
-        f"| **train() total** | {total:.2f} | 100% |",
-        "",
-    ]
-    (RESULTS / f"{name}.md").write_text("\n".join(lines))
-    print("\n".join(lines))
+    print(results.write(name, result, report(result), title=f"Training phases: {name}", load=load))
+
+
+def phases(r: dict[str, Any]) -> list[Phase]:
+    """The timed phases, longest first, then what none of them covers, then the total."""
+    total = r["total_s"]
+    timed = sorted(((p, s) for p, s in r["phases_s"].items() if p != TOTAL), key=lambda ps: -ps[1])
+    rows = [Phase(phase, seconds, seconds / total) for phase, seconds in timed]
+    accounted = sum(row.seconds for row in rows)
+    rows.append(
+        Phase("everything else (loading, data, report)", total - accounted, 1 - accounted / total)
+    )
+    return [*rows, Phase(f"**{TOTAL}**", total, 1.0)]
+
+
+def report(r: dict[str, Any]) -> list[results.Block]:
+    return [records.Table(phases(r), COLUMNS)]
 
 
 if __name__ == "__main__":

@@ -14,9 +14,8 @@ from typing import Protocol
 
 import numpy as np
 
+from benchmarks.common import internals
 from senticlf import artifacts
-from senticlf.runtime.predictor import softmax
-from senticlf.runtime.tokenize import ReviewEncoder
 
 NAMES = ("torch-eager", "senticlf-fp32", "senticlf-int8", "hf-pipeline", "optimum-pipeline")
 
@@ -37,8 +36,7 @@ class TorchEager:
         torch.set_num_threads(threads)
         self.torch = torch
         self.model = AutoModelForSequenceClassification.from_pretrained(model_dir).eval()
-        manifest = artifacts.read_manifest(bundle, verify=False)
-        self.encoder = ReviewEncoder.for_bundle(bundle, manifest)
+        self.encoder = internals.bundle_encoder(bundle, verify=False)
 
     def positive(self, texts: list[str]) -> np.ndarray:
         input_ids, attention_mask = self.encoder.pad(self.encoder.encode(texts))
@@ -47,7 +45,7 @@ class TorchEager:
                 input_ids=self.torch.from_numpy(input_ids),
                 attention_mask=self.torch.from_numpy(attention_mask),
             ).logits
-        return softmax(logits.float().numpy())[:, 1]
+        return internals.softmax(logits.float().numpy())[:, 1]
 
 
 class Senticlf:

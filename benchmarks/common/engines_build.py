@@ -22,11 +22,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from rich.console import Console
 
-from benchmarks.common import int8_recipes
+from benchmarks.common import int8_recipes, internals
 from senticlf import artifacts, cpu
-from senticlf.export.bundle import export_fp32
 
 BF16_FLAGS = ("amx_bf16", "avx512_bf16")
 CT2_COMPUTE_TYPES = ("int8", "int8_float32", "int16", "bfloat16", "float32")
@@ -39,7 +37,7 @@ def has_bf16() -> bool:
 def plain_onnx(model_dir: Path, folder: Path) -> Path:
     """Optimum's export without ONNX Runtime's fusions: standard ONNX operators only."""
     folder.mkdir(parents=True, exist_ok=True)
-    return export_fp32(model_dir, folder, None, Console(quiet=True), optimize=False)
+    return internals.fp32_onnx(model_dir, folder, optimize=False)
 
 
 def static_int8(source: Path, target: Path, feeds: int8_recipes.Feeds) -> Path:

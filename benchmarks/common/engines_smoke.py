@@ -7,11 +7,8 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from rich.console import Console
-
-from senticlf import artifacts, cpu
-from senticlf.export import quantize
-from senticlf.export.bundle import export_fp32
+from benchmarks.common import internals
+from senticlf import artifacts
 from tests.conftest import build_tokenizer_json, make_reviews
 
 VAL_REVIEWS, TRAIN_REVIEWS, TEST_REVIEWS = 40, 24, 48
@@ -72,10 +69,8 @@ def tiny_run(folder: Path, shape: str) -> tuple[Path, Path, Path, Path]:
     write_reviews(folder / TEST_CSV, make_reviews(TEST_REVIEWS, seed=3))
     bundle = folder / "bundle"
     bundle.mkdir()
-    fp32 = export_fp32(model_dir, bundle, None, Console(quiet=True))
-    preset = cpu.int8_preset()
-    setting = quantize.LADDERS[preset][0]
-    quantize.quantize(fp32, bundle / artifacts.INT8_MODEL, preset, setting)
+    fp32 = internals.fp32_onnx(model_dir, bundle)
+    internals.int8_onnx(fp32, bundle / artifacts.INT8_MODEL)
     files = [artifacts.FP32_MODEL, artifacts.INT8_MODEL, artifacts.TOKENIZER]
     artifacts.Manifest(
         max_length=64,

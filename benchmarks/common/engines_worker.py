@@ -31,9 +31,9 @@ TIMED = ("s1", "s8", "s32")  # length-sorted batches of 1, 8 and 32: the speed f
 
 
 def ort_logits(spec: dict[str, Any], threads: int) -> Logits:
-    from senticlf.runtime.session import ModelRunner
+    from benchmarks.common import internals
 
-    return ModelRunner(spec["model"], threads=threads).logits
+    return internals.onnx_runner(spec["model"], threads).logits
 
 
 def openvino_logits(spec: dict[str, Any], threads: int) -> Logits:

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from senticlf.export import quantize
-from senticlf.runtime.session import ModelRunner
+from benchmarks.common import internals
+from benchmarks.common.internals import quantize
 
 Feeds = Sequence[dict[str, np.ndarray]]
 
@@ -103,5 +103,10 @@ def _quantize_static(
 def calibration_feeds(fp32_model: Path, padded: Sequence[tuple[np.ndarray, np.ndarray]]) -> Feeds:
     """Model inputs for static calibration, built as the runtime builds them (by the names the
     graph declares: BERT wants token_type_ids, DistilBERT does not)."""
-    runner = ModelRunner(fp32_model)
+    runner = internals.onnx_runner(fp32_model)
     return [runner.feed(ids, mask) for ids, mask in padded]
+
+
+def ladder(preset: str) -> tuple[str, ...]:
+    """The recipes ``senticlf export`` tries on a CPU family, in order."""
+    return tuple(quantize.LADDERS[preset])

@@ -8,11 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rich.console import Console
-
-from senticlf import artifacts, cpu
-from senticlf.export import quantize
-from senticlf.export.bundle import export_fp32
+from benchmarks.common import internals
+from senticlf import artifacts
 
 
 def distilbert_shaped_bundle(
@@ -36,12 +33,11 @@ def distilbert_shaped_bundle(
     )
     tokenizer.save_pretrained(model_dir)
     bundle.mkdir(parents=True)
-    fp32 = export_fp32(model_dir, bundle, None, Console(quiet=True))
-    preset = cpu.int8_preset()
-    name = quantize.LADDERS[preset][0]  # what export tries first on this CPU
+    fp32 = internals.fp32_onnx(model_dir, bundle)
     files = [artifacts.FP32_MODEL, artifacts.TOKENIZER]
-    if int8:
-        quantize.quantize(fp32, bundle / artifacts.INT8_MODEL, preset, name)
+    int8_result = None
+    if int8:  # what export tries first on this CPU
+        int8_result = internals.int8_onnx(fp32, bundle / artifacts.INT8_MODEL)
         files.append(artifacts.INT8_MODEL)
     artifacts.Manifest(
         max_length=max_length,
@@ -54,7 +50,7 @@ def distilbert_shaped_bundle(
             fp32_accuracy=float("nan"),
             fp32_max_logit_difference=float("nan"),
             graph_optimization="O2",
-            int8=artifacts.Int8Result(preset, (), name) if int8 else None,
+            int8=int8_result,
         ),  # fmt: skip
     ).write(bundle)
     return model_dir, bundle

@@ -3,7 +3,6 @@ shared machine hits them alike."""
 
 from __future__ import annotations
 
-import statistics
 import time
 from pathlib import Path
 from typing import Any
@@ -11,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks.common import backends
+from benchmarks.common.records import Percentiles, Runs
 from senticlf import data
 
 
@@ -24,7 +24,7 @@ def rotate(items: list[Any], k: int) -> list[Any]:
     return items[k:] + items[:k]
 
 
-def latency(models: list[backends.Backend], texts: list[str]) -> dict[str, dict[str, float]]:
+def latency(models: list[backends.Backend], texts: list[str]) -> dict[str, Percentiles]:
     """Batch 1, one review at a time; each backend times every review in one block, after an
     untimed call.
 
@@ -39,20 +39,13 @@ def latency(models: list[backends.Backend], texts: list[str]) -> dict[str, dict[
             start = time.perf_counter()
             model.positive([text])
             times[model.name].append(time.perf_counter() - start)
-    return {
-        name: {
-            "median_ms": 1000 * statistics.median(t),
-            "p90_ms": 1000 * float(np.percentile(t, 90)),
-            "p99_ms": 1000 * float(np.percentile(t, 99)),
-        }
-        for name, t in times.items()
-    }
+    return {name: Percentiles.of_seconds(t) for name, t in times.items()}
 
 
 def throughput(
     models: list[backends.Backend], sorted_texts: list[str], batch_size: int, rounds: int
-) -> tuple[dict[str, float], dict[str, np.ndarray]]:
-    """Reviews per second over all texts in length-sorted batches; median over rounds."""
+) -> tuple[dict[str, Runs], dict[str, np.ndarray]]:
+    """Reviews per second over all texts in length-sorted batches, one run per round."""
     speeds: dict[str, list[float]] = {m.name: [] for m in models}
     outputs: dict[str, np.ndarray] = {}
     batches = [sorted_texts[i : i + batch_size] for i in range(0, len(sorted_texts), batch_size)]
@@ -61,4 +54,4 @@ def throughput(
             start = time.perf_counter()
             outputs[model.name] = np.concatenate([model.positive(batch) for batch in batches])
             speeds[model.name].append(len(sorted_texts) / (time.perf_counter() - start))
-    return {name: statistics.median(s) for name, s in speeds.items()}, outputs
+    return {name: Runs.of(s) for name, s in speeds.items()}, outputs

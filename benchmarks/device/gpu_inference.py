@@ -24,11 +24,14 @@ import json
 import random
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
 import numpy as np
 import typer
+
+from benchmarks.common import internals, machine, records, results
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
 BATCHES: tuple[int | str, ...] = (1, 32, 128, "budget")
@@ -52,22 +55,18 @@ def fill_weights(shape_dir: Path, seed: int = 0) -> None:
 
 
 def reviews_per_s(run: Run, ids: list[list[int]], batch: int | str, alone_limit: int) -> float:
-    from senticlf.runtime.batching import TOKEN_BUDGET, run_length_sorted, run_token_budget
-
     sample = ids[:alone_limit] if batch == 1 else ids
     run(sorted(sample, key=len)[-2:])  # warm-up: kernels chosen, memory allocated
     start = time.perf_counter()
     if batch == "budget":
-        run_token_budget(sample, TOKEN_BUDGET, len(sample), run)
+        internals.run_token_budget(sample, run)
     else:
-        run_length_sorted(sample, int(batch), run)
+        internals.run_length_sorted(sample, int(batch), run)
     return len(sample) / (time.perf_counter() - start)
 
 
 def ort_run(model: Path, encoder: Any, providers: list[str]) -> tuple[Run, str]:
-    from senticlf.runtime.session import ModelRunner
-
-    runner = ModelRunner(model, providers)
+    runner = internals.onnx_runner(model, providers=providers)
     return (lambda batch: runner.logits(*encoder.pad(batch))), runner.provider
 
 
@@ -139,7 +138,6 @@ def speed_rows(
 def quality(payload: Path, texts: list[str], labels: np.ndarray, device: str) -> dict[str, Any]:
     """fp16 vs fp32 of the stand-in bundle on ``device``, and fp16's batch invariance."""
     import senticlf
-    from senticlf.runtime import plan
 
     half = senticlf.load(payload / "standin", device=device)
     full = senticlf.load(payload / "standin", device=device, quantized=False)
@@ -148,7 +146,7 @@ def quality(payload: Path, texts: list[str], labels: np.ndarray, device: str) ->
     end_to_end = len(texts) / (time.perf_counter() - start)
     p32 = full.probabilities(texts)
     alone = np.vstack([half.probabilities([t]) for t in texts])
-    tolerance = plan.INVARIANCE_TOLERANCE["fp16"]
+    tolerance = internals.invariance_tolerance("fp16")
     change = float(np.max(np.abs(alone - p16)))
     return {
         "fp16_model": half.model_file,
@@ -170,40 +168,49 @@ def quality(payload: Path, texts: list[str], labels: np.ndarray, device: str) ->
     }
 
 
-def markdown(result: dict[str, Any]) -> str:
-    from benchmarks.common.machine import machine_line
+TITLE = "GPU inference: ONNX Runtime fp16 and fp32 on CUDA against PyTorch eager"
 
-    lines = [
-        "# GPU inference (issue 23)",
-        "",
-        machine_line(result["machine"]) + f"; GPU: {result['gpu']}",
-        "",
+
+@dataclass(frozen=True)
+class EngineSpeeds:
+    """One engine on one model shape: reviews/s at each batch size it was timed at."""
+
+    shape: str
+    engine: str
+    reviews_per_s: dict[int | str, float]
+
+
+def _speed_cell(batch: int | str) -> Callable[[EngineSpeeds], str]:
+    return lambda row: f"{row.reviews_per_s[batch]:,.0f}" if batch in row.reviews_per_s else "-"
+
+
+COLUMNS: tuple[records.Column[EngineSpeeds], ...] = (
+    records.Column("shape", lambda row: row.shape),
+    records.Column("engine", lambda row: row.engine),
+    *(records.Column(f"batch {b}", _speed_cell(b), right=True) for b in BATCHES),
+)
+
+
+def report(result: dict[str, Any]) -> list[results.Block]:
+    keyed: dict[tuple[str, str], dict[int | str, float]] = {}
+    for row in result["speed"]:
+        keyed.setdefault((row["shape"], row["engine"]), {})[row["batch"]] = row["reviews_per_s"]
+    rows = [EngineSpeeds(shape, engine, speeds) for (shape, engine), speeds in keyed.items()]
+    q = result["quality"]
+    return [
         "`bash benchmarks/device/run_gpu_session.sh inference` "
         f"({result['reviews']} test reviews, {MAX_LENGTH} tokens, length-sorted; "
         f"batch 1 on the first {result['alone_limit']})",
-        "",
-        "| shape | engine | " + " | ".join(f"batch {b}" for b in BATCHES) + " |",
-        "|---|---|" + "---:|" * len(BATCHES),
-    ]
-    keyed: dict[tuple[str, str], dict[Any, float]] = {}
-    for row in result["speed"]:
-        keyed.setdefault((row["shape"], row["engine"]), {})[row["batch"]] = row["reviews_per_s"]
-    for (shape, engine), speeds in keyed.items():
-        cells = " | ".join(f"{speeds[b]:,.0f}" if b in speeds else "-" for b in BATCHES)
-        lines.append(f"| {shape} | {engine} | {cells} |")
-    q = result["quality"]
-    lines += [
-        "",
+        records.Table(rows, COLUMNS),
         f"Stand-in on {q['device']}: fp16 accuracy {q['fp16_accuracy']:.2%}, fp32 "
         f"{q['fp32_accuracy']:.2%}, agreement {q['agreement']:.2%}, largest probability "
         f"difference {q['max_probability_difference_fp16_vs_fp32']:.1e}; end to end "
-        f"{q['end_to_end_fp16_reviews_per_s']:,.0f} reviews/s.",
+        f"{q['end_to_end_fp16_reviews_per_s']:,.0f} reviews/s.\n"
         f"Batch invariance (fp16): largest change alone vs batched "
         f"{q['invariance']['max_probability_change_alone_vs_batched']:.1e} (tolerance "
-        f"{q['invariance']['tolerance']}), {q['invariance']['label_flips']} label flips.",
+        f"{q['invariance']['tolerance']}), {q['invariance']['label_flips']} label flips.\n"
         f"Wall time of this script: {result['seconds']:.0f} s.",
     ]
-    return "\n".join(lines) + "\n"
 
 
 @app.command()
@@ -221,17 +228,13 @@ def main(
         torch = None
     import onnxruntime as ort
 
-    from benchmarks.common.machine import describe
     from senticlf import artifacts, data
-    from senticlf.runtime.session import CPU, CUDA
-    from senticlf.runtime.tokenize import ReviewEncoder
 
     if hasattr(ort, "preload_dlls"):
         ort.preload_dlls()  # CUDA and cuDNN from the nvidia-* wheels PyTorch brought
-    has_cuda = CUDA in ort.get_available_providers()
+    providers, has_cuda = internals.execution_providers()
     if not has_cuda and not allow_cpu:
         raise SystemExit(f"no CUDAExecutionProvider in {ort.__file__}; see run_gpu_session.sh")
-    providers = [CUDA, CPU] if has_cuda else [CPU]
     fill_weights(payload / "distilbert-shape")
     labelled = data.read_labelled(
         str(payload / "data" / "extra_eval.csv.gz"), list(artifacts.LABELS)
@@ -239,15 +242,13 @@ def main(
     labelled = labelled[:reviews]
     texts = [r.text for r in labelled]
     labels = np.array([r.label for r in labelled])
-    settings = artifacts.EncoderSettings(
-        payload / "standin" / artifacts.TOKENIZER, MAX_LENGTH, "head"
-    )
-    encoder = ReviewEncoder.load(settings)
+    encoder = internals.encoder(payload / "standin" / artifacts.TOKENIZER, MAX_LENGTH, "head")
     ids = encoder.encode(texts)
     random.Random(0).shuffle(ids)  # batch 1 times a random sample, not the shortest reviews
-    gpu = torch.cuda.get_device_name(0) if torch is not None and torch.cuda.is_available() else "-"
+    on_gpu = torch is not None and torch.cuda.is_available()
+    gpu = torch.cuda.get_device_name(0) if on_gpu else "-"
+    load = results.LoadWindow()
     result: dict[str, Any] = {
-        "machine": describe(),
         "gpu": gpu,
         "onnxruntime": f"{ort.__version__} ({ort.__file__})",
         "measured_on_gpu": has_cuda,
@@ -257,11 +258,13 @@ def main(
         "speed": speed_rows(payload, ids, encoder, providers, alone_limit),
         "quality": quality(payload, texts, labels, "cuda" if has_cuda else "cpu"),
     }
+    load.close()
     result["seconds"] = time.perf_counter() - started
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "gpu-inference.json").write_text(json.dumps(result, indent=1) + "\n")
-    (out / "gpu-inference.md").write_text(markdown(result))
-    print(markdown(result))
+    on = machine.describe(gpu=gpu if on_gpu else None)
+    text = results.write(
+        "gpu-inference", result, report(result), title=TITLE, load=load, folder=out, machine=on
+    )
+    print(text)
 
 
 if __name__ == "__main__":

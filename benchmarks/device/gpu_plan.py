@@ -84,11 +84,9 @@ def _shape_graphs(minilm: Path, out_dir: Path) -> None:
     import tempfile
 
     import torch
-    from rich.console import Console
     from transformers import DistilBertConfig, DistilBertForSequenceClassification
 
-    from senticlf.export import fp16
-    from senticlf.export.bundle import export_fp32
+    from benchmarks.common import internals
 
     torch.manual_seed(0)
     with tempfile.TemporaryDirectory() as scratch:
@@ -100,9 +98,9 @@ def _shape_graphs(minilm: Path, out_dir: Path) -> None:
             shutil.copy(minilm / name, model_dir / name)  # BERT uncased vocabulary, as DistilBERT's
         staging = Path(scratch) / "bundle"
         staging.mkdir()
-        fp32_path = export_fp32(model_dir, staging, None, Console(stderr=True))
+        fp32_path = internals.fp32_onnx(model_dir, staging, quiet=False)
         fp16_path = staging / "model.fp16.onnx"
-        fp16.convert(fp32_path, fp16_path)
+        internals.fp16_onnx(fp32_path, fp16_path)
         specs = {
             "model.onnx": strip_weights(fp32_path, out_dir, "weights.fp32.bin"),
             "model.fp16.onnx": strip_weights(fp16_path, out_dir, "weights.fp16.bin"),
@@ -119,16 +117,11 @@ def prepare(
     ] = ROOT,
 ) -> None:
     """Build the payload (stand-in export, shape graphs, data, wheel) and split it."""
-    from rich.console import Console
-
-    from senticlf.export.bundle import export_run
-    from senticlf.export.options import ExportOptions
+    from benchmarks.common import internals
 
     shutil.rmtree(STAGE, ignore_errors=True)
     STAGE.mkdir(parents=True)
-    export_run(
-        run, STAGE / STANDIN_DIR, ExportOptions(fp16=True, overwrite=True), Console(stderr=True)
-    )
+    internals.export_bundle(run, STAGE / STANDIN_DIR, fp16=True)
     _shape_graphs(device_data / "minilm", STAGE / SHAPE_DIR)
     shutil.copytree(device_data / "minilm", STAGE / "minilm")
     (STAGE / "data").mkdir()

@@ -3,6 +3,7 @@
 import numpy as np
 
 from benchmarks import calibration as bench
+from benchmarks.common import results
 from benchmarks.common.calibration_cache import Pools
 
 
@@ -30,11 +31,9 @@ def test_splits_summary_and_markdown_agree():
     targets = bench.targets(summary, splits)
     assert targets["export_default"]["met"]  # the data is temperature-shaped: the same choice
     result = {
-        "command": "python -m benchmarks.calibration", "summary": summary, "targets": targets,
-        "splits": splits, "target_accuracy": 0.9, "uptime_before": "-", "uptime_after": "-",
-        "machine": {"cpu": "test", "cores": 2, "instruction_sets": [], "versions": {}},
+        "summary": summary, "targets": targets, "splits": splits, "target_accuracy": 0.9,
         "reviews": {"calibration_pool": 600, "test_pool": 500, "validation": 200,
                     "calibration_per_split": 300, "test_per_split": 300, "splits": 2},
     }  # fmt: skip
-    text = bench.markdown(result)
+    text = results.body_markdown(bench.report(result))
     assert "| platt |" in text and "## Targets" in text and "--target-accuracy 0.9" in text
