@@ -20,7 +20,6 @@ import asyncio
 import csv
 import gzip
 import io
-import json
 import multiprocessing
 import os
 import random
@@ -40,7 +39,7 @@ import numpy as np
 import typer
 
 from benchmarks.common import machine
-from benchmarks.common.machine import machine_line
+from benchmarks.common import results as records
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
 ROOT = Path(__file__).resolve().parents[1]
@@ -367,7 +366,7 @@ def main(
         typer.Option(help="ONNX Runtime threads everywhere [default: the library's call plan]."),
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed of the review sample.")] = 0,
-    out: Annotated[Path, typer.Option(help="Results folder.")] = Path("benchmarks/results"),
+    out: Annotated[Path, typer.Option(help="Results folder.")] = records.FOLDER,
     name: Annotated[str | None, typer.Option(help="File stem [default: serve-<shape>].")] = None,
     protocol: Annotated[
         str, typer.Option(help="How `senticlf serve` is called: native (/classify), tei, v2.")
@@ -392,7 +391,6 @@ def main(
     manifest = artifacts.read_manifest(bundle)
     tokens = [len(ids) for ids in ReviewEncoder.for_bundle(bundle, manifest).encode(texts)]
     results: dict[str, Any] = {
-        "command": " ".join(["python -m benchmarks.serve_load", *sys.argv[1:]]),
         "shape": shape,
         "bundle": str(bundle),
         "reviews": len(texts),
@@ -400,12 +398,12 @@ def main(
         "max_length": manifest.max_length,
         "threads": threads,
         "requests_per_level": requests,
-        "machine": machine.describe(),
+        "cpu": machine.describe()["cpu"],
     }
     labels = list(manifest.labels)
     served = Protocol(protocol, labels)
     results["protocol"] = protocol
-    results["load_before"] = uptime()
+    window = records.LoadWindow()  # closed once the last server has stopped
     print("in-process predict ...", flush=True)
     direct = in_process(bundle, threads, texts)
     results["in_process"] = {k: v for k, v in direct.items() if k != "results"}
@@ -441,18 +439,16 @@ def main(
     finally:
         results["overload"]["exit_code"] = small.stop()
 
-    results["load_after"] = uptime()
+    window.close()
     results["targets"] = targets(results, levels)
     stem = name or f"serve-{shape}"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / f"{stem}.json").write_text(json.dumps(results, indent=2) + "\n")
-    (out / f"{stem}.md").write_text(markdown(results, levels))
-    plot(results, levels, out / f"{stem}.png")
-    print(markdown(results, levels))
-
-
-def uptime() -> str:
-    return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+    title = f"`senticlf serve` load test: {shape} bundle"
+    figures = {f"{stem}.png": lambda path: plot(results, levels, path)}
+    text = records.write(
+        stem, results, [markdown(results, levels)], title=title, load=window,
+        folder=out, figures=figures,
+    )  # fmt: skip
+    print(text)
 
 
 def server_side_latency(url: str, path: str) -> dict[str, dict[str, float]]:
@@ -533,15 +529,11 @@ def targets(r: dict[str, Any], levels: list[int]) -> dict[str, Any]:
 
 
 def markdown(r: dict[str, Any], levels: list[int]) -> str:
-    m, ip, t = r["machine"], r["in_process"], r["targets"]
+    ip, t = r["in_process"], r["targets"]
     lines = [
-        f"### `senticlf serve` load test: {r['shape']} bundle, {r['reviews']} IMDb reviews "
-        f"(mean {r['mean_tokens']:.0f} tokens, max length {r['max_length']}), one review per "
-        f"request, {r['requests_per_level']} requests per level, {r['threads']} threads",
-        "",
-        machine_line(m),
-        "",
-        f"Command: `{r['command']}`",
+        f"{r['reviews']} IMDb reviews (mean {r['mean_tokens']:.0f} tokens, max length "
+        f"{r['max_length']}), one review per request, {r['requests_per_level']} requests per "
+        f"level, threads: {r['threads'] or 'the call plan'}.",
         "",
         "| system | concurrency | reviews/s | p50 ms | p90 ms | p99 ms | 503s | errors | peak RSS MB |",
         "|---|---|---|---|---|---|---|---|---|",
@@ -573,8 +565,7 @@ def markdown(r: dict[str, Any], levels: list[int]) -> str:
     ]
     lines += [
         "",
-        f"Load before: `{r.get('load_before', '-')}`; after: `{r.get('load_after', '-')}`. "
-        f"Plan: {ip.get('plan', '-')}.",
+        f"In-process plan: {ip.get('plan', '-')}.",
         "",
         "Targets (same run):",
         "- against the naive server: "
@@ -627,11 +618,11 @@ def plot(r: dict[str, Any], levels: list[int], path: Path) -> None:
         axis.set_xticks(levels, [str(c) for c in levels])
         axis.legend()
     figure.suptitle(
-        f"{r['shape']} bundle, {r['threads']} threads, {r['machine']['cpu']} "
+        f"{r['shape']} bundle, threads: {r['threads'] or 'plan'}, {r['cpu']} "
         f"(c={levels[-1]}: --max-queue {r['overload']['max_queue']})"
     )
     figure.tight_layout()
-    figure.savefig(path, dpi=100)
+    records.save_png(figure, path)
 
 
 if __name__ == "__main__":

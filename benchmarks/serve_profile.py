@@ -16,10 +16,9 @@ time the server did not use. Writes benchmarks/results/<name>.{json,md}.
 from __future__ import annotations
 
 import asyncio
-import json
+import re
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 from collections import Counter
@@ -29,30 +28,30 @@ from typing import Annotated, Any
 import typer
 
 from benchmarks import serve_load
-from benchmarks.common import machine
-from benchmarks.common.machine import machine_line
-from senticlf import atomic
+from benchmarks.common import results
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
 
 # First match wins, innermost frame first: a sample is charged to what it is doing right now.
+# py-spy names a frame "function (file:line)".
 BUCKETS = (
-    ("model (onnxruntime run)", ("onnxruntime_inference_collection.py",)),
-    ("tokenize", ("tokenize.py:encode", "tokenize.py:normalize", "tokenizers")),
-    ("pad and feed", ("tokenize.py:pad", "session.py:feed", "session.py:logits")),
-    ("probabilities and answer", ("predictor.py", "calibration.py", "protocols/", "plan.py")),
-    ("json", ("json/", "orjson", "schema.py:parse_json")),
-    ("batcher and streams", ("batcher.py", "streams.py", "concurrent/futures", "threading.py")),
-    ("metrics", ("metrics.py", "prometheus_client")),
-    ("http and routing", ("uvicorn", "h11", "httptools", "starlette", "fastapi", "pydantic")),
-    ("event loop", ("asyncio/",)),
+    ("model (onnxruntime run)", (r"\(.*onnxruntime_inference_collection\.py",)),
+    ("tokenize", (r"^(encode|normalize|replace_lone_surrogates) \(.*tokenize\.py",)),
+    ("pad and feed", (r"^(pad|pad_batch) \(.*tokenize\.py", r"^(feed|logits) \(.*session\.py")),
+    ("probabilities and answer", (r"\(.*(predictor|calibration|plan)\.py", r"\(.*protocols/")),
+    ("json", (r"\(.*json/", r"orjson", r"^parse_json \(")),
+    ("batcher and streams", (r"\(.*(batcher|streams)\.py", r"\(.*(concurrent/futures|threading)")),
+    ("metrics", (r"\(.*metrics\.py", r"prometheus_client")),
+    ("http and routing", (r"\(.*(uvicorn|h11|httptools|starlette|fastapi|pydantic|anyio)",)),
+    ("event loop", (r"\(.*asyncio/",)),
 )
+_PATTERNS = [(name, [re.compile(m) for m in markers]) for name, markers in BUCKETS]
 
 
 def bucket_of(stack: list[str]) -> str:
     for frame in reversed(stack):  # innermost first
-        for name, markers in BUCKETS:
-            if any(marker in frame for marker in markers):
+        for name, patterns in _PATTERNS:
+            if any(pattern.search(frame) for pattern in patterns):
                 return name
     return "other"
 
@@ -111,51 +110,36 @@ def main(
     requests: Annotated[int, typer.Option(help="Requests per level.")] = 300,
     rate: Annotated[int, typer.Option(help="py-spy samples per second.")] = 200,
     name: Annotated[str, typer.Option(help="Results file stem.")] = "serve-profile",
-    out: Annotated[Path, typer.Option(help="Results folder.")] = serve_load.ROOT
-    / "benchmarks/results",
+    out: Annotated[Path, typer.Option(help="Results folder.")] = results.FOLDER,
 ) -> None:
     from senticlf import artifacts
 
     texts = serve_load.read_texts(reviews, requests, seed=0)
     labels = list(artifacts.read_manifest(bundle).labels)
     levels = [int(c) for c in concurrency.split(",")]
-    record: dict[str, Any] = {
-        "command": " ".join(["python -m benchmarks.serve_profile", *sys.argv[1:]]),
-        "machine": machine.describe(),
-        "load_before": serve_load.uptime(),
-        "servers": {},
-    }
+    record: dict[str, Any] = {"bundle": str(bundle), "requests": requests, "servers": {}}
     scratch = Path(tempfile.mkdtemp(prefix="senticlf-profile-"))
     starts = {
         "senticlf serve": lambda: serve_load.start_senticlf(bundle, None, [], scratch / "s.log"),
         "naive server": lambda: serve_load.start_naive(bundle, None, scratch / "n.log"),
     }
     protocols = {"senticlf serve": "native", "naive server": "naive"}
-    for server_name, start in starts.items():
-        server = start()
-        try:
-            protocol = serve_load.Protocol(protocols[server_name], labels)
-            record["servers"][server_name] = [
-                profile_level(server, texts, c, requests, protocol, rate) for c in levels
-            ]
-        finally:
-            server.stop()
-    record["load_after"] = serve_load.uptime()
-    atomic.write_text(out / f"{name}.json", json.dumps(record, indent=2) + "\n")
-    atomic.write_text(out / f"{name}.md", markdown(record))
-    print(markdown(record))
+    with results.load_window() as load:
+        for server_name, start in starts.items():
+            server = start()
+            try:
+                protocol = serve_load.Protocol(protocols[server_name], labels)
+                record["servers"][server_name] = [
+                    profile_level(server, texts, c, requests, protocol, rate) for c in levels
+                ]
+            finally:
+                server.stop()
+    title = "Where the server's CPU goes (py-spy, busy threads only)"
+    print(results.write(name, record, [markdown(record)], title=title, load=load, folder=out))
 
 
 def markdown(record: dict[str, Any]) -> str:
     lines = [
-        "# Where the server's CPU goes (py-spy, busy threads only)",
-        "",
-        f"Command: `{record['command']}`",
-        "",
-        machine_line(record["machine"]),
-        "",
-        f"Load before: `{record['load_before']}`; after: `{record['load_after']}`.",
-        "",
         "Milliseconds of one core per review, by what the server was doing:",
         "",
     ]

@@ -28,16 +28,10 @@ from typing import Annotated, Any
 
 import typer
 
-from benchmarks.common import machine
-from benchmarks.common.machine import machine_line
-from senticlf import atomic
+from benchmarks.common import results
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def uptime() -> str:
-    return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
 
 
 def child(bundle: str, reviews: str, config: str) -> dict[str, Any]:
@@ -104,7 +98,7 @@ def main(
         Path | None, typer.Option(help="Another senticlf checkout for the 'baseline' config.")
     ] = None,
     name: Annotated[str, typer.Option(help="Results file stem.")] = "streams",
-    out: Annotated[Path, typer.Option(help="Results folder.")] = ROOT / "benchmarks/results",
+    out: Annotated[Path, typer.Option(help="Results folder.")] = results.FOLDER,
     child_config: Annotated[str | None, typer.Option("--child", hidden=True)] = None,
 ) -> None:
     if child_config is not None:
@@ -113,27 +107,22 @@ def main(
     names = configs.split(",")
     if "baseline" in names and baseline is None:
         raise typer.BadParameter("the baseline configuration needs --baseline DIR")
-    load_before = uptime()
-    results: dict[str, list[dict[str, Any]]] = {config: [] for config in names}
-    for round_ in range(runs):
-        shift = round_ % len(names)
-        for config in names[shift:] + names[:shift]:
-            result = run_once(bundle, reviews, config, baseline)
-            results[config].append(result)
-            print(f"round {round_ + 1} {config}: {result['reviews_per_s']:.1f}", flush=True)
+    measured: dict[str, list[dict[str, Any]]] = {config: [] for config in names}
+    with results.load_window() as load:
+        for round_ in range(runs):
+            shift = round_ % len(names)
+            for config in names[shift:] + names[:shift]:
+                result = run_once(bundle, reviews, config, baseline)
+                measured[config].append(result)
+                print(f"round {round_ + 1} {config}: {result['reviews_per_s']:.1f}", flush=True)
     record = {
-        "command": " ".join(["python -m benchmarks.streams", *sys.argv[1:]]),
         "bundle": str(bundle),
         "reviews": str(reviews),
         "runs": runs,
-        "machine": machine.describe(),
-        "load_before": load_before,
-        "load_after": uptime(),
-        "configs": {config: summary(rows) for config, rows in results.items()},
+        "configs": {config: summary(rows) for config, rows in measured.items()},
     }
-    atomic.write_text(out / f"{name}.json", json.dumps(record, indent=2) + "\n")
-    atomic.write_text(out / f"{name}.md", markdown(record))
-    print(markdown(record))
+    title = "The library's call plans in alternating fresh processes"
+    print(results.write(name, record, [markdown(record)], title=title, load=load, folder=out))
 
 
 def summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -154,14 +143,6 @@ def markdown(record: dict[str, Any]) -> str:
     configs = record["configs"]
     reference = configs.get("baseline", next(iter(configs.values())))["median"]
     lines = [
-        "# The library's call plans in alternating fresh processes",
-        "",
-        f"Command: `{record['command']}`",
-        "",
-        machine_line(record["machine"]),
-        "",
-        f"Load before: `{record['load_before']}`; after: `{record['load_after']}`.",
-        "",
         f"{record['runs']} fresh processes per configuration, taking turns; reviews/s of "
         "`clf.predict(texts)` over every review after one untimed call.",
         "",
