@@ -25,6 +25,7 @@ from senticlf.runtime.batching import (
     run_length_sorted,
     run_token_budget,
 )
+from senticlf.runtime.confidence import MIN_CONFIDENCE
 from senticlf.runtime.device import choose_model, providers_for
 from senticlf.runtime.session import CPU, CUDA, ModelRunner
 from senticlf.runtime.tokenize import ReviewEncoder
@@ -233,8 +234,8 @@ def _checked_threshold(threshold: float | None, labels: list[str]) -> float | No
 def _checked_min_confidence(min_confidence: float | None, labels: list[str]) -> float | None:
     if min_confidence is None:
         return None
-    if not 0 < min_confidence <= 1:
-        raise SenticlfError(f"min confidence must be in (0, 1], got {min_confidence}")
+    if min_confidence not in MIN_CONFIDENCE:
+        raise SenticlfError(f"min confidence must be in {MIN_CONFIDENCE}, got {min_confidence}")
     if UNCERTAIN in labels:
         raise SenticlfError(
             f"this bundle already has a label named {UNCERTAIN!r}, so abstaining with "

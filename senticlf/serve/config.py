@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 from senticlf.errors import SenticlfError
+from senticlf.runtime.confidence import MIN_CONFIDENCE
 
 # A model name is one URL path segment: /v2/models/{name}/infer.
 _URL_SAFE_NAME = re.compile(r"[A-Za-z0-9._-]+")
@@ -72,7 +73,9 @@ class ServeConfig:
             raise SenticlfError(
                 f"--model-name must be letters, digits, '.', '_' or '-', got {self.model_name!r}"
             )
-        if self.min_confidence is not None and not 0 < self.min_confidence <= 1:
-            raise SenticlfError(f"--min-confidence must be in (0, 1], got {self.min_confidence}")
+        if self.min_confidence is not None and self.min_confidence not in MIN_CONFIDENCE:
+            raise SenticlfError(
+                f"--min-confidence must be in {MIN_CONFIDENCE}, got {self.min_confidence}"
+            )
         if self.max_wait_ms < 0:
             raise SenticlfError(f"--max-wait-ms must be >= 0, got {self.max_wait_ms}")
