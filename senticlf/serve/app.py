@@ -1,14 +1,15 @@
 """The ASGI app: three protocols over one dynamic batcher, plus /health, /info, /metrics, /docs.
 
 Built on FastAPI (Starlette underneath) for its OpenAPI page; the hot path avoids its body
-models (see schema.py) and every response is plain JSON. Each protocol is a thin adapter in
+parameters (each protocol reads the body with body.py and checks it with its own request
+model, grammar.py) and every response is plain JSON. Each protocol is a thin adapter in
 protocols/ (TEI's /predict, the native /classify, KServe v2): it parses its request, hands the
 texts to ``Service.logits`` and shapes the answer. Probabilities are computed with the
 predictor's own methods (``logits_of_ids``, ``calibrated``, ``to_prediction``), so a text gets
 the numbers ``senticlf predict`` gives it in the same ONNX call (with INT8, a text's last digits
 depend on its batch-mates, in the library as here: dynamic quantization ranges are per call).
 Every error, from a route, from the framework (404, 405) or from a bug (500), is the one JSON
-shape of schema.ErrorBody.
+shape of schema.ErrorBody, its status given by its kind (schema.STATUS_OF_KIND).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from senticlf import __version__, artifacts
 from senticlf.errors import first_line
 from senticlf.runtime.batching import TokenIds
 from senticlf.runtime.predictor import SentimentClassifier
-from senticlf.serve import auth
+from senticlf.serve import auth, body
 from senticlf.serve.batcher import DynamicBatcher, QueueFull, ShuttingDown
 from senticlf.serve.config import ServeConfig
 from senticlf.serve.metrics import ServerMetrics
@@ -44,9 +45,6 @@ from senticlf.serve.schema import ApiError, error_responses, parse_json
 log = logging.getLogger("senticlf.serve")
 _RETRY_AFTER_S = 1
 _INLINE_ENCODE_CHARS = 20_000
-# An oversized body is read and dropped (up to this much) before the 413 is sent: a client
-# that is still sending when the server closes gets a connection reset, not the answer.
-_DRAIN_LIMIT_BYTES = 128 << 20
 
 
 class Service:
@@ -196,39 +194,38 @@ def create_app(
 def _add_error_handlers(app: FastAPI, service: Service) -> None:
     @app.exception_handler(ApiError)
     async def api_error(_: Request, exc: ApiError) -> JSONResponse:
-        return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers)
+        return exc.response()
 
     @app.exception_handler(QueueFull)
     async def overloaded(_: Request, exc: QueueFull) -> JSONResponse:
         # The queue is short by design, so a second is enough for it to drain on any machine.
-        return _error(
-            503,
+        return ApiError.of(
+            "overloaded",
             f"the server is busy ({exc.waiting} texts queued, --max-queue "
             f"{service.config.max_queue}); retry after {_RETRY_AFTER_S} s",
-            "overloaded",
             {"Retry-After": str(_RETRY_AFTER_S)},
-        )
+        ).response()
 
     @app.exception_handler(ShuttingDown)
     async def stopping(_: Request, __: ShuttingDown) -> JSONResponse:
-        return _error(503, "the server is shutting down", "unavailable")
+        return ApiError.of("unavailable", "the server is shutting down").response()
 
     @app.exception_handler(HTTPException)
     async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
-        kind = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http")
-        return _error(exc.status_code, str(exc.detail), kind, dict(exc.headers or {}))
+        headers = dict(exc.headers or {})
+        return ApiError.passed_through(exc.status_code, str(exc.detail), headers).response()
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
         errors = exc.errors()
         where = ".".join(str(p) for p in errors[0]["loc"]) if errors else "request"
         message = errors[0]["msg"] if errors else "invalid request"
-        return _error(422, f"{where}: {message}", "validation")
+        return ApiError.of("validation", f"{where}: {message}").response()
 
     @app.exception_handler(Exception)
     async def bug(_: Request, exc: Exception) -> JSONResponse:
         log.error("unexpected error: %s", first_line(exc))
-        return _error(500, f"internal error: {first_line(exc)}", "backend")
+        return ApiError.of("backend", f"internal error: {first_line(exc)}").response()
 
 
 def _add_operator_routes(app: FastAPI, service: Service, metrics: ServerMetrics) -> None:
@@ -269,39 +266,5 @@ def _add_operator_routes(app: FastAPI, service: Service, metrics: ServerMetrics)
 
 
 async def read_body(request: Request, limit: int) -> bytes:
-    """The body, refused (413) as soon as it passes ``limit`` bytes, declared or streamed.
-
-    The rest of an oversized body is read and dropped before the 413 goes out (up to
-    _DRAIN_LIMIT_BYTES): urllib, requests and httpx send the whole body before they read the
-    answer, and a server that closes on unread data makes the kernel reset the connection, so
-    they would see a reset instead of the 413. A client that sent ``Expect: 100-continue`` has
-    sent nothing yet and is answered at once.
-    """
-    declared = request.headers.get("content-length", "")
-    expects_continue = request.headers.get("expect", "").lower() == "100-continue"
-    if declared.isdigit() and int(declared) > limit and expects_continue:
-        raise _too_large(int(declared), limit)  # nothing sent yet: nothing to drain
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size <= limit:
-            chunks.append(chunk)
-        elif size > _DRAIN_LIMIT_BYTES:  # read and dropped up to here; then close on it
-            break
-    if size > limit:
-        raise _too_large(max(size, int(declared) if declared.isdigit() else 0), limit)
-    return b"".join(chunks)
-
-
-def _too_large(size: int, limit: int) -> ApiError:
-    return ApiError(
-        413,
-        f"the body has {size:,}+ bytes; this server takes at most {limit:,} (--max-body-bytes)",
-        "payload_too_large",
-    )
-
-
-def _error(
-    status: int, message: str, error_type: str, headers: dict[str, str] | None = None
-) -> JSONResponse:
-    return JSONResponse(ApiError(status, message, error_type).body(), status, headers)
+    """The body, refused (413) as soon as it passes ``limit`` bytes (see body.read)."""
+    return await body.read(request.scope, request.receive, limit)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 BLANK_NOTE = "blank text: no prediction (as `senticlf predict` reports blank lines)"
@@ -27,8 +28,30 @@ _JSON_TYPES = {
 }
 
 
+# Each kind of error and its status: the one place that decides what status a refusal gets.
+STATUS_OF_KIND = {
+    "invalid_json": 400,  # not JSON, not UTF-8, nested too deeply
+    "bad_request": 400,  # a KServe v2 request without the protocol's shape (v2 answers 400)
+    "unauthorized": 401,
+    "not_found": 404,
+    "method_not_allowed": 405,
+    "payload_too_large": 413,
+    "validation": 422,  # JSON without the request's shape
+    "backend": 500,
+    "overloaded": 503,
+    "unavailable": 503,
+}
+# The framework's own errors (an unknown path or method) by status; any other keeps its status
+# under the kind "http".
+_FRAMEWORK_KINDS = {STATUS_OF_KIND[kind]: kind for kind in ("not_found", "method_not_allowed")}
+
+
 class ApiError(Exception):
-    """A request answered with ``status`` and the one JSON error body (4xx: the client's to fix)."""
+    """A request answered with the one JSON error body (4xx: the client's to fix).
+
+    Build one with :meth:`of` (the status follows from the kind); the explicit ``status`` form
+    is kept for callers that give both, and is checked against :data:`STATUS_OF_KIND`.
+    """
 
     def __init__(
         self,
@@ -37,14 +60,32 @@ class ApiError(Exception):
         error_type: str = "validation",
         headers: dict[str, str] | None = None,
     ) -> None:
+        if STATUS_OF_KIND.get(error_type, status) != status:
+            raise ValueError(f"error kind {error_type!r} is a {STATUS_OF_KIND[error_type]}")
         super().__init__(message)
         self.status = status
         self.message = message
         self.error_type = error_type
         self.headers = headers
 
+    @classmethod
+    def of(cls, kind: str, message: str, headers: dict[str, str] | None = None) -> ApiError:
+        """The error of ``kind`` (a key of STATUS_OF_KIND) saying ``message``."""
+        return cls(STATUS_OF_KIND[kind], message, kind, headers)
+
+    @classmethod
+    def passed_through(
+        cls, status: int, message: str, headers: dict[str, str] | None = None
+    ) -> ApiError:
+        """The framework's own HTTP error (404, 405, ...), in the one shape."""
+        return cls(status, message, _FRAMEWORK_KINDS.get(status, "http"), headers)
+
     def body(self) -> dict[str, str]:
         return {"error": self.message, "error_type": self.error_type}
+
+    def response(self) -> JSONResponse:
+        """The answer (an ASGI app itself, so that middleware can send it too)."""
+        return JSONResponse(self.body(), status_code=self.status, headers=self.headers)
 
 
 def parse_json(body: bytes) -> Any:
@@ -65,10 +106,10 @@ def parse_json(body: bytes) -> Any:
         raise ApiError(400, "the body's JSON is nested too deeply", "invalid_json") from None
 
 
-def json_object(data: Any, example: str, status: int = 422) -> dict[str, Any]:
+def json_object(data: Any, example: str, kind_: str = "validation") -> dict[str, Any]:
     """``data`` if it is a JSON object, else a refusal that shows the expected shape."""
     if not isinstance(data, dict):
-        raise ApiError(status, f"the body must be a JSON object like {example}, got {kind(data)}")
+        raise ApiError.of(kind_, f"the body must be a JSON object like {example}, got {kind(data)}")
     return data
 
 
@@ -109,8 +150,7 @@ class ErrorBody(BaseModel):
 
     error: str = Field(description="One sentence: what is wrong and what to do.")
     error_type: str = Field(
-        description="validation, invalid_json, payload_too_large, unauthorized, not_found, "
-        "overloaded, unavailable or backend."
+        description=f"{', '.join(STATUS_OF_KIND)} (the status follows from it)."
     )
 
 

@@ -48,12 +48,12 @@ _BINARY_HINT = (
 
 
 def _bad(message: str) -> ApiError:
-    return ApiError(400, message)
+    return ApiError.of("bad_request", message)
 
 
 def parse_infer(data: Any, max_inputs: int) -> tuple[list[str], list[str], Any]:
     """The texts, the outputs asked for, and the request id of a v2 infer body."""
-    data = json_object(data, '{"inputs": [{"name": "text", ...}]}', status=400)
+    data = json_object(data, '{"inputs": [{"name": "text", ...}]}', "bad_request")
     _refuse_binary(data.get("parameters"), "binary_data_output")
     inputs = data.get("inputs")
     if not isinstance(inputs, list) or len(inputs) != 1 or not isinstance(inputs[0], dict):
