@@ -1,11 +1,11 @@
-"""What every protocol shares: the one error shape, JSON parsing, and the checks on texts.
+"""The one error shape of the server, the one table of error kinds, and the OpenAPI helpers.
 
-Bodies are parsed by hand rather than by FastAPI's body models so that every mistake gets one
-sentence that names the field (``inputs[3] is a number, expected a string``), so that the body
-size is checked before the body is parsed, and so that every error, whichever protocol and
-whichever layer refused it, is the same JSON object: ``{"error": "...", "error_type": "..."}``
-(the KServe v2 protocol's error shape is ``{"error": "..."}``, a subset). The pydantic models
-here describe the API in OpenAPI only.
+Every error, whichever protocol and whichever layer refused it (a request model, the key check,
+the body reader, the batcher, the framework's 404), is the same JSON object, ``{"error":
+"...", "error_type": KIND}``, with the HTTP status that :data:`STATUS_OF_KIND` gives its kind
+(the KServe v2 protocol's error shape is ``{"error": "..."}``, a subset). A body that is not
+JSON gets its 400 from :func:`parse_json`; how a JSON body is checked against its request's
+model, and how that refusal is phrased, lives in grammar.py.
 """
 
 from __future__ import annotations
@@ -15,18 +15,6 @@ from typing import Any
 
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-
-BLANK_NOTE = "blank text: no prediction (as `senticlf predict` reports blank lines)"
-_JSON_TYPES = {
-    dict: "an object",
-    list: "a list",
-    str: "a string",
-    bool: "a boolean",
-    int: "a number",
-    float: "a number",
-    type(None): "null",
-}
-
 
 # Each kind of error and its status: the one place that decides what status a refusal gets.
 STATUS_OF_KIND = {
@@ -93,53 +81,17 @@ def parse_json(body: bytes) -> Any:
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise ApiError(
-            400, f"the body is not UTF-8 text (byte {exc.start})", "invalid_json"
+        raise ApiError.of(
+            "invalid_json", f"the body is not UTF-8 text (byte {exc.start})"
         ) from None
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ApiError(
-            400, f"the body is not valid JSON: {exc.msg} at character {exc.pos}", "invalid_json"
+        raise ApiError.of(
+            "invalid_json", f"the body is not valid JSON: {exc.msg} at character {exc.pos}"
         ) from None
     except RecursionError:  # e.g. [[[[...]]]] 100,000 deep: the C parser stops, Python raises
-        raise ApiError(400, "the body's JSON is nested too deeply", "invalid_json") from None
-
-
-def json_object(data: Any, example: str, kind_: str = "validation") -> dict[str, Any]:
-    """``data`` if it is a JSON object, else a refusal that shows the expected shape."""
-    if not isinstance(data, dict):
-        raise ApiError.of(kind_, f"the body must be a JSON object like {example}, got {kind(data)}")
-    return data
-
-
-def checked_count(count: int, max_inputs: int, what: str) -> None:
-    """413 when a request carries more texts than ``--max-inputs``; 422 when it carries none."""
-    if count == 0:
-        raise ApiError(422, f"{what} is an empty list; send at least one text")
-    if count > max_inputs:
-        raise ApiError(
-            413,
-            f"{what} has {count} texts; this server takes at most {max_inputs} per request "
-            "(--max-inputs): split the list",
-            "payload_too_large",
-        )
-
-
-def check_bool(data: dict[str, Any], name: str, where: str = "") -> bool:
-    """A field that must be true, false or absent/null (then false)."""
-    value = data.get(name)
-    if value is not None and not isinstance(value, bool):
-        raise ApiError(422, f"'{where}{name}' must be true or false, got {kind(value)}")
-    return bool(value)
-
-
-def is_blank(text: str) -> bool:
-    return not text.strip()
-
-
-def kind(value: Any) -> str:
-    return _JSON_TYPES.get(type(value), type(value).__name__)
+        raise ApiError.of("invalid_json", "the body's JSON is nested too deeply") from None
 
 
 # ---------------------------------------------------------------------------- OpenAPI
@@ -195,32 +147,3 @@ def request_body(model: type[BaseModel]) -> dict[str, Any]:
         return node
 
     return {"required": True, "content": {"application/json": {"schema": inline(schema)}}}
-
-
-def texts_schema(max_inputs: int, max_body_bytes: int, blank_ok: bool) -> dict[str, Any]:
-    """JSON schema of one text or a list of texts within this server's limits.
-
-    The limits are the server's (--max-inputs, and a per-text length that keeps a full list,
-    JSON-escaped, under --max-body-bytes), so that a request the document calls valid is one
-    the server accepts: the API fuzzer holds the server to that.
-    """
-    text: dict[str, Any] = {
-        "type": "string",
-        "maxLength": max(1, max_body_bytes // (12 * (max_inputs + 1))),
-    }
-    if not blank_ok:
-        text["pattern"] = r"\S"
-    return {
-        "anyOf": [text, {"type": "array", "items": text, "minItems": 1, "maxItems": max_inputs}]
-    }
-
-
-def whole_number(value: Any) -> int | None:
-    """``value`` as an int if it is a JSON integer (JSON Schema counts 1.0 as one), else None."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return None
