@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from senticlf.errors import SenticlfError
+from senticlf.runtime.confidence import MIN_CONFIDENCE
 
 DEVICES = ("cpu", "cuda")
 # The label of a text whose probability falls below ``min_confidence`` (abstention).
@@ -36,9 +37,10 @@ def check_device(device: str | None) -> str | None:
 def check_min_confidence(
     min_confidence: float | None, name: str = "min confidence"
 ) -> float | None:
-    """The one range check of min_confidence: the library, the server and each request."""
-    if min_confidence is not None and not 0 < min_confidence <= 1:
-        raise SenticlfError(f"{name} must be in (0, 1], got {min_confidence}")
+    """The range check of min_confidence for the library and the server's option (a request's
+    field is checked by its schema against the same :data:`MIN_CONFIDENCE`)."""
+    if min_confidence is not None and min_confidence not in MIN_CONFIDENCE:
+        raise SenticlfError(f"{name} must be in {MIN_CONFIDENCE}, got {min_confidence}")
     return min_confidence
 
 

@@ -5,8 +5,10 @@ adapters in protocols/ (TEI's /predict, the native /classify, KServe v2) that pa
 request, hand the texts to ``Service.logits`` and shape the answer. Probabilities come from the
 predictor's own methods (``run_call``, ``calibrated``, ``to_prediction``) in the calls its plan
 allows, so a text gets the numbers ``senticlf predict`` gives it, whatever its batch-mates.
+Each protocol reads the body with body.py and checks it with its own request model
+(grammar.py); every response is plain JSON.
 Every error, from a route, from the framework (404, 405) or from a bug (500), is the one JSON
-shape of schema.ErrorBody.
+shape of schema.ErrorBody, its status given by its kind (schema.STATUS_OF_KIND).
 """
 
 from __future__ import annotations
@@ -81,39 +83,38 @@ def create_app(
 def _add_error_handlers(app: FastAPI, service: Service) -> None:
     @app.exception_handler(ApiError)
     async def api_error(_: Request, exc: ApiError) -> JSONResponse:
-        return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers)
+        return exc.response()
 
     @app.exception_handler(QueueFull)
     async def overloaded(_: Request, exc: QueueFull) -> JSONResponse:
         # The queue is short by design, so a second is enough for it to drain on any machine.
-        return _error(
-            503,
+        return ApiError.of(
+            "overloaded",
             f"the server is busy ({exc.waiting} texts queued, --max-queue "
             f"{service.config.max_queue}); retry after {_RETRY_AFTER_S} s",
-            "overloaded",
             {"Retry-After": str(_RETRY_AFTER_S)},
-        )
+        ).response()
 
     @app.exception_handler(ShuttingDown)
     async def stopping(_: Request, __: ShuttingDown) -> JSONResponse:
-        return _error(503, "the server is shutting down", "unavailable")
+        return ApiError.of("unavailable", "the server is shutting down").response()
 
     @app.exception_handler(HTTPException)
     async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
-        kind = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http")
-        return _error(exc.status_code, str(exc.detail), kind, dict(exc.headers or {}))
+        headers = dict(exc.headers or {})
+        return ApiError.passed_through(exc.status_code, str(exc.detail), headers).response()
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
         errors = exc.errors()
         where = ".".join(str(p) for p in errors[0]["loc"]) if errors else "request"
         message = errors[0]["msg"] if errors else "invalid request"
-        return _error(422, f"{where}: {message}", "validation")
+        return ApiError.of("validation", f"{where}: {message}").response()
 
     @app.exception_handler(Exception)
     async def bug(_: Request, exc: Exception) -> JSONResponse:
         log.error("unexpected error: %s", first_line(exc))
-        return _error(500, f"internal error: {first_line(exc)}", "backend")
+        return ApiError.of("backend", f"internal error: {first_line(exc)}").response()
 
 
 def _add_operator_routes(app: FastAPI, service: Service, metrics: ServerMetrics) -> None:
@@ -151,9 +152,3 @@ def _add_operator_routes(app: FastAPI, service: Service, metrics: ServerMetrics)
     async def prometheus() -> Response:
         """Prometheus metrics."""
         return Response(metrics.render(), media_type=metrics.content_type)
-
-
-def _error(
-    status: int, message: str, error_type: str, headers: dict[str, str] | None = None
-) -> JSONResponse:
-    return JSONResponse(ApiError(status, message, error_type).body(), status, headers)

@@ -11,17 +11,17 @@ credentials.
 from __future__ import annotations
 
 import hmac
-import json
 from typing import Any
 
 from fastapi import FastAPI
 
-from senticlf.serve.metrics import ASGIApp, Message, Receive, Scope, Send, ServerMetrics
+from senticlf.serve import body
+from senticlf.serve.metrics import ASGIApp, Receive, Scope, Send, ServerMetrics
+from senticlf.serve.schema import ApiError
 
 OPEN_PATHS = frozenset({"/health", "/v2/health/live", "/v2/health/ready"})
 _SCHEME = "bearer"
-# A refused client's body is read (so that it sees the 401, not a reset) up to this much.
-_DRAIN_LIMIT_BYTES = 1 << 20
+_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="senticlf"'}
 
 
 def bearer_token(header: str) -> str | None:
@@ -53,8 +53,8 @@ def require_key(app: ASGIApp, key: str, metrics: ServerMetrics) -> ASGIApp:
             message = "malformed Authorization header: expected 'Bearer KEY'"
         else:
             message = "wrong API key"
-        await _drain(receive)
-        await _unauthorized(send, message)
+        await body.drain(scope, receive)  # so that the client reads the 401, not a reset
+        await ApiError.of("unauthorized", message, _CHALLENGE).response()(scope, receive, send)
 
     return guarded
 
@@ -85,30 +85,3 @@ def _header(scope: Scope, name: bytes) -> str | None:
         if key.lower() == name:
             return value.decode("latin-1")
     return None
-
-
-async def _drain(receive: Receive) -> None:
-    size = 0
-    while size <= _DRAIN_LIMIT_BYTES:
-        message: Message = await receive()
-        if message["type"] != "http.request":
-            return
-        size += len(message.get("body", b""))
-        if not message.get("more_body", False):
-            return
-
-
-async def _unauthorized(send: Send, message: str) -> None:
-    body = json.dumps({"error": message, "error_type": "unauthorized"}).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 401,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                (b"www-authenticate", b'Bearer realm="senticlf"'),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})

@@ -1,11 +1,11 @@
-"""What every protocol shares: the one error shape, JSON parsing, and the checks on texts.
+"""The one error shape of the server, the one table of error kinds, and the OpenAPI helpers.
 
-Bodies are parsed by hand rather than by FastAPI's body models so that every mistake gets one
-sentence that names the field (``inputs[3] is a number, expected a string``), so that the body
-size is checked before the body is parsed, and so that every error, whichever protocol and
-whichever layer refused it, is the same JSON object: ``{"error": "...", "error_type": "..."}``
-(the KServe v2 protocol's error shape is ``{"error": "..."}``, a subset). The pydantic models
-here describe the API in OpenAPI only.
+Every error, whichever protocol and whichever layer refused it (a request model, the key check,
+the body reader, the batcher, the framework's 404), is the same JSON object, ``{"error":
+"...", "error_type": KIND}``, with the HTTP status that :data:`STATUS_OF_KIND` gives its kind
+(the KServe v2 protocol's error shape is ``{"error": "..."}``, a subset). A body that is not
+JSON gets its 400 from :func:`parse_json`; how a JSON body is checked against its request's
+model, and how that refusal is phrased, lives in grammar.py.
 """
 
 from __future__ import annotations
@@ -13,22 +13,33 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-BLANK_NOTE = "blank text: no prediction (as `senticlf predict` reports blank lines)"
-_JSON_TYPES = {
-    dict: "an object",
-    list: "a list",
-    str: "a string",
-    bool: "a boolean",
-    int: "a number",
-    float: "a number",
-    type(None): "null",
+# Each kind of error and its status: the one place that decides what status a refusal gets.
+STATUS_OF_KIND = {
+    "invalid_json": 400,  # not JSON, not UTF-8, nested too deeply
+    "bad_request": 400,  # a KServe v2 request without the protocol's shape (v2 answers 400)
+    "unauthorized": 401,
+    "not_found": 404,
+    "method_not_allowed": 405,
+    "payload_too_large": 413,
+    "validation": 422,  # JSON without the request's shape
+    "backend": 500,
+    "overloaded": 503,
+    "unavailable": 503,
 }
+# The framework's own errors (an unknown path or method) by status; any other keeps its status
+# under the kind "http".
+_FRAMEWORK_KINDS = {STATUS_OF_KIND[kind]: kind for kind in ("not_found", "method_not_allowed")}
 
 
 class ApiError(Exception):
-    """A request answered with ``status`` and the one JSON error body (4xx: the client's to fix)."""
+    """A request answered with the one JSON error body (4xx: the client's to fix).
+
+    Build one with :meth:`of` (the status follows from the kind); the explicit ``status`` form
+    is kept for callers that give both, and is checked against :data:`STATUS_OF_KIND`.
+    """
 
     def __init__(
         self,
@@ -37,14 +48,32 @@ class ApiError(Exception):
         error_type: str = "validation",
         headers: dict[str, str] | None = None,
     ) -> None:
+        if STATUS_OF_KIND.get(error_type, status) != status:
+            raise ValueError(f"error kind {error_type!r} is a {STATUS_OF_KIND[error_type]}")
         super().__init__(message)
         self.status = status
         self.message = message
         self.error_type = error_type
         self.headers = headers
 
+    @classmethod
+    def of(cls, kind: str, message: str, headers: dict[str, str] | None = None) -> ApiError:
+        """The error of ``kind`` (a key of STATUS_OF_KIND) saying ``message``."""
+        return cls(STATUS_OF_KIND[kind], message, kind, headers)
+
+    @classmethod
+    def passed_through(
+        cls, status: int, message: str, headers: dict[str, str] | None = None
+    ) -> ApiError:
+        """The framework's own HTTP error (404, 405, ...), in the one shape."""
+        return cls(status, message, _FRAMEWORK_KINDS.get(status, "http"), headers)
+
     def body(self) -> dict[str, str]:
         return {"error": self.message, "error_type": self.error_type}
+
+    def response(self) -> JSONResponse:
+        """The answer (an ASGI app itself, so that middleware can send it too)."""
+        return JSONResponse(self.body(), status_code=self.status, headers=self.headers)
 
 
 def parse_json(body: bytes) -> Any:
@@ -52,53 +81,17 @@ def parse_json(body: bytes) -> Any:
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise ApiError(
-            400, f"the body is not UTF-8 text (byte {exc.start})", "invalid_json"
+        raise ApiError.of(
+            "invalid_json", f"the body is not UTF-8 text (byte {exc.start})"
         ) from None
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ApiError(
-            400, f"the body is not valid JSON: {exc.msg} at character {exc.pos}", "invalid_json"
+        raise ApiError.of(
+            "invalid_json", f"the body is not valid JSON: {exc.msg} at character {exc.pos}"
         ) from None
     except RecursionError:  # e.g. [[[[...]]]] 100,000 deep: the C parser stops, Python raises
-        raise ApiError(400, "the body's JSON is nested too deeply", "invalid_json") from None
-
-
-def json_object(data: Any, example: str, status: int = 422) -> dict[str, Any]:
-    """``data`` if it is a JSON object, else a refusal that shows the expected shape."""
-    if not isinstance(data, dict):
-        raise ApiError(status, f"the body must be a JSON object like {example}, got {kind(data)}")
-    return data
-
-
-def checked_count(count: int, max_inputs: int, what: str) -> None:
-    """413 when a request carries more texts than ``--max-inputs``; 422 when it carries none."""
-    if count == 0:
-        raise ApiError(422, f"{what} is an empty list; send at least one text")
-    if count > max_inputs:
-        raise ApiError(
-            413,
-            f"{what} has {count} texts; this server takes at most {max_inputs} per request "
-            "(--max-inputs): split the list",
-            "payload_too_large",
-        )
-
-
-def check_bool(data: dict[str, Any], name: str, where: str = "") -> bool:
-    """A field that must be true, false or absent/null (then false)."""
-    value = data.get(name)
-    if value is not None and not isinstance(value, bool):
-        raise ApiError(422, f"'{where}{name}' must be true or false, got {kind(value)}")
-    return bool(value)
-
-
-def is_blank(text: str) -> bool:
-    return not text.strip()
-
-
-def kind(value: Any) -> str:
-    return _JSON_TYPES.get(type(value), type(value).__name__)
+        raise ApiError.of("invalid_json", "the body's JSON is nested too deeply") from None
 
 
 # ---------------------------------------------------------------------------- OpenAPI
@@ -109,8 +102,7 @@ class ErrorBody(BaseModel):
 
     error: str = Field(description="One sentence: what is wrong and what to do.")
     error_type: str = Field(
-        description="validation, invalid_json, payload_too_large, unauthorized, not_found, "
-        "overloaded, unavailable or backend."
+        description=f"{', '.join(STATUS_OF_KIND)} (the status follows from it)."
     )
 
 
@@ -155,32 +147,3 @@ def request_body(model: type[BaseModel]) -> dict[str, Any]:
         return node
 
     return {"required": True, "content": {"application/json": {"schema": inline(schema)}}}
-
-
-def texts_schema(max_inputs: int, max_body_bytes: int, blank_ok: bool) -> dict[str, Any]:
-    """JSON schema of one text or a list of texts within this server's limits.
-
-    The limits are the server's (--max-inputs, and a per-text length that keeps a full list,
-    JSON-escaped, under --max-body-bytes), so that a request the document calls valid is one
-    the server accepts: the API fuzzer holds the server to that.
-    """
-    text: dict[str, Any] = {
-        "type": "string",
-        "maxLength": max(1, max_body_bytes // (12 * (max_inputs + 1))),
-    }
-    if not blank_ok:
-        text["pattern"] = r"\S"
-    return {
-        "anyOf": [text, {"type": "array", "items": text, "minItems": 1, "maxItems": max_inputs}]
-    }
-
-
-def whole_number(value: Any) -> int | None:
-    """``value`` as an int if it is a JSON integer (JSON Schema counts 1.0 as one), else None."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return None

@@ -20,11 +20,11 @@ from starlette.concurrency import run_in_threadpool
 from senticlf import __version__, artifacts
 from senticlf.errors import first_line
 from senticlf.runtime.predictor import SentimentClassifier
+from senticlf.serve import body
 from senticlf.serve.batcher import DynamicBatcher, QueueFull, ShuttingDown
-from senticlf.serve.body import read_body
 from senticlf.serve.config import ServeConfig
 from senticlf.serve.metrics import ServerMetrics
-from senticlf.serve.schema import ApiError, parse_json
+from senticlf.serve.schema import ApiError
 
 log = logging.getLogger("senticlf.serve")
 _INLINE_ENCODE_CHARS = 20_000
@@ -69,10 +69,7 @@ class Service:
 
     async def read_body(self, request: Request) -> bytes:
         """The body, refused (413) once past --max-body-bytes, declared or streamed."""
-        return await read_body(request, self.config.max_body_bytes)
-
-    async def read_json(self, request: Request) -> Any:
-        return parse_json(await self.read_body(request))
+        return await body.read(request.scope, request.receive, self.config.max_body_bytes)
 
     async def logits(self, texts: list[str]) -> np.ndarray:
         """Raw logits of non-blank ``texts``, one row each, through the one batcher."""

@@ -67,6 +67,12 @@ def with_speeds(bundle, tmp_path, int8: float, fp32: float, cpu_name: str | None
     for name, speed in ((artifacts.INT8_MODEL, int8), (artifacts.FP32_MODEL, fp32)):
         profile = data["batching"]["models"][name]
         profile["reviews_per_s"][str(profile["batch_size"])] = speed
+        for trial in profile["trials"]:  # the plan's fresh-process runs are what is compared
+            if (trial["execution"], trial["batch_size"]) == (
+                profile["execution"],
+                profile["batch_size"],
+            ):
+                trial["reviews_per_s"] = [speed * 0.99, speed, speed * 1.01]
     (copy / artifacts.MANIFEST).write_text(json.dumps(data))
     return copy
 

@@ -17,6 +17,8 @@ from senticlf.serve.config import ServeConfig
         ({"max_wait_ms": -1}, "--max-wait-ms must be >= 0"),
         ({"port": 70000}, "--port must be between 0"),
         ({"model_name": "a/b"}, "--model-name must be letters"),
+        ({"min_confidence": 0.0}, r"--min-confidence must be in \(0, 1\], got 0.0"),
+        ({"min_confidence": 1.5}, r"--min-confidence must be in \(0, 1\]"),
         ({"model_name": ""}, "--model-name must be letters"),
     ],
 )

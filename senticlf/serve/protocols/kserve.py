@@ -14,32 +14,44 @@ protocol has them, plus the server's ``error_type``.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from enum import Enum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Self, get_args
 
 import numpy as np
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    Field,
+    Strict,
+    ValidationInfo,
+    model_validator,
+)
 
 from senticlf import __version__
-from senticlf.serve.schema import (
-    ApiError,
+from senticlf.serve.grammar import (
+    Phrase,
+    RequestModel,
     checked_count,
-    error_responses,
     is_blank,
-    json_object,
     kind,
-    parse_json,
-    request_body,
+    max_inputs,
+    parse,
     whole_number,
 )
+from senticlf.serve.schema import ApiError, error_responses, request_body
 
 if TYPE_CHECKING:
     from senticlf.serve.service import Service
 
-INPUT = "text"
-OUTPUTS = ("label", "probabilities")
+# The names of the model's tensors: the one input (the texts) and the outputs a client may ask for.
+InputName = Literal["text"]
+Output = Literal["label", "probabilities"]
+INPUT: str = get_args(InputName)[0]
+OUTPUTS: tuple[Output, ...] = get_args(Output)
 BINARY_HEADER = "inference-header-content-length"
 _BINARY_HINT = (
     "binary tensor data (Triton's binary-data extension) is not supported: send JSON tensors "
@@ -48,46 +60,22 @@ _BINARY_HINT = (
 
 
 def _bad(message: str) -> ApiError:
-    return ApiError(400, message)
+    return ApiError.of("bad_request", message)
 
 
-def parse_infer(data: Any, max_inputs: int) -> tuple[list[str], list[str], Any]:
-    """The texts, the outputs asked for, and the request id of a v2 infer body."""
-    data = json_object(data, '{"inputs": [{"name": "text", ...}]}', status=400)
-    _refuse_binary(data.get("parameters"), "binary_data_output")
-    inputs = data.get("inputs")
-    if not isinstance(inputs, list) or len(inputs) != 1 or not isinstance(inputs[0], dict):
-        raise _bad(f"'inputs' must be a list of one tensor named {INPUT!r} (BYTES, the texts)")
-    texts = _texts(inputs[0], max_inputs)
-    return texts, _outputs(data.get("outputs")), data.get("id")
+def _no_binary(key: str) -> Callable[[dict[str, Any] | None], dict[str, Any] | None]:
+    """A check of a ``parameters`` object: ``key`` (a binary-data flag) must not be set."""
+
+    def check(parameters: dict[str, Any] | None) -> dict[str, Any] | None:
+        if parameters and parameters.get(key):
+            raise _bad(_BINARY_HINT)
+        return parameters
+
+    return check
 
 
-def _texts(tensor: dict[str, Any], max_inputs: int) -> list[str]:
-    if tensor.get("name") != INPUT:
-        raise _bad(f"unknown input {tensor.get('name')!r}; this model has one input, {INPUT!r}")
-    _refuse_binary(tensor.get("parameters"), "binary_data_size")
-    if tensor.get("datatype") != "BYTES":
-        raise _bad(f"input {INPUT!r} must have datatype BYTES, got {tensor.get('datatype')!r}")
-    raw_shape = tensor.get("shape")
-    shape = [whole_number(d) for d in raw_shape] if isinstance(raw_shape, list) else []
-    if not shape or any(d is None or d < 0 for d in shape):
-        raise _bad(f"input {INPUT!r} needs a shape: a list of sizes such as [2], got {raw_shape!r}")
-    if "data" not in tensor:
-        raise _bad(f"input {INPUT!r} has no 'data'")
-    texts = _flatten(tensor["data"])
-    if math.prod(d or 0 for d in shape) != len(texts):
-        raise _bad(f"input {INPUT!r} has shape {raw_shape} but {len(texts)} elements")
-    checked_count(len(texts), max_inputs, f"input {INPUT!r}")
-    for index, text in enumerate(texts):
-        if is_blank(text):
-            raise _bad(f"{INPUT}[{index}] is blank: no prediction")
-    return texts
-
-
-def _flatten(data: Any) -> list[str]:
+def _flat(data: list[Any]) -> list[str]:
     """Row-major elements of (possibly nested) tensor data, each a string."""
-    if not isinstance(data, list):
-        raise _bad(f"input {INPUT!r} data must be a list of strings, got {kind(data)}")
     flat: list[str] = []
     stack = [iter(data)]
     while stack:  # iterative: nesting depth is the body parser's business, not recursion's here
@@ -104,29 +92,84 @@ def _flatten(data: Any) -> list[str]:
 
 
 _END = object()
+_Size = Annotated[int, Strict(), Field(ge=0), BeforeValidator(whole_number)]
 
 
-def _outputs(requested: Any) -> list[str]:
-    if requested is None:
-        return list(OUTPUTS)
-    if not isinstance(requested, list) or not all(isinstance(o, dict) for o in requested):
-        raise _bad('\'outputs\' must be a list of objects like {"name": "label"}')
-    names = []
-    for output in requested:
-        _refuse_binary(output.get("parameters"), "binary_data")
-        if output.get("name") not in OUTPUTS:
-            raise _bad(f"unknown output {output.get('name')!r}; this model has {list(OUTPUTS)}")
-        names.append(output["name"])
-    return names
+class InferInput(RequestModel):
+    """The one input tensor: the texts, BYTES, data row-major in ``shape``."""
+
+    name: Annotated[
+        InputName,
+        Phrase(sentence=f"unknown input {{value}}; this model has one input, {INPUT!r}"),
+    ] = Field(examples=[INPUT])
+    datatype: Annotated[
+        Literal["BYTES"],
+        Phrase(sentence=f"input {INPUT!r} must have datatype BYTES, got {{value}}"),
+    ] = Field(examples=["BYTES"])
+    shape: Annotated[
+        list[_Size],
+        Field(min_length=1),
+        Phrase(
+            sentence=f"input {INPUT!r} needs a shape: a list of sizes such as [2], got {{value}}"
+        ),
+    ] = Field(examples=[[2]])
+    parameters: Annotated[dict[str, Any] | None, AfterValidator(_no_binary("binary_data_size"))] = (
+        None
+    )
+    data: Annotated[
+        list[Any],
+        Phrase("a list of strings (the texts)"),
+        AfterValidator(_flat),
+    ] = Field(examples=[["A moving, beautifully shot film.", "Dull and too long."]])
+
+    @model_validator(mode="after")
+    def _texts_fit_the_shape(self, info: ValidationInfo) -> Self:
+        if math.prod(self.shape) != len(self.data):
+            raise _bad(f"input {INPUT!r} has shape {self.shape} but {len(self.data)} elements")
+        checked_count(len(self.data), max_inputs(info), f"input {INPUT!r}", kind="bad_request")
+        for index, text in enumerate(self.data):
+            if is_blank(text):
+                raise _bad(f"{INPUT}[{index}] is blank: no prediction")
+        return self
 
 
-def _refuse_binary(parameters: Any, key: str) -> None:
-    if parameters is None:
-        return
-    if not isinstance(parameters, dict):
-        raise _bad(f"'parameters' must be an object, got {kind(parameters)}")
-    if parameters.get(key):
-        raise _bad(_BINARY_HINT)
+class RequestedOutput(RequestModel):
+    name: Annotated[
+        Output, Phrase(sentence=f"unknown output {{value}}; this model has {list(OUTPUTS)}")
+    ] = Field(examples=["label"])
+    parameters: Annotated[dict[str, Any] | None, AfterValidator(_no_binary("binary_data"))] = None
+
+
+_ONE_TENSOR = f"a list of one tensor named {INPUT!r} (BYTES, the texts)"
+
+
+def _one(inputs: list[InferInput]) -> list[InferInput]:
+    if len(inputs) != 1:
+        raise _bad(f"'inputs' must be {_ONE_TENSOR}")
+    return inputs
+
+
+class InferBody(RequestModel):
+    """A v2 inference request: one BYTES tensor named ``text``."""
+
+    example = '{"inputs": [{"name": "text", ...}]}'
+    refused_as = "bad_request"
+
+    id: Any = Field(None, description="Echoed in the answer when it is a string.")
+    parameters: Annotated[
+        dict[str, Any] | None, AfterValidator(_no_binary("binary_data_output"))
+    ] = None
+    inputs: Annotated[list[InferInput], Phrase(_ONE_TENSOR), AfterValidator(_one)]
+    outputs: Annotated[
+        list[RequestedOutput] | None,
+        Phrase(sentence='\'outputs\' must be a list of objects like {{"name": "label"}}'),
+    ] = None
+
+    @property
+    def outputs_asked(self) -> list[str]:
+        if self.outputs is None:
+            return list(OUTPUTS)
+        return [output.name for output in self.outputs]
 
 
 def infer_answer(
@@ -175,7 +218,7 @@ def model_metadata(service: Service) -> dict[str, Any]:
     }
 
 
-# ---------------------------------------------------------------------------- OpenAPI
+# ---------------------------------------------------------------------------- OpenAPI (answers)
 
 
 class Tensor(BaseModel):
@@ -184,28 +227,6 @@ class Tensor(BaseModel):
     shape: list[int]
     parameters: dict[str, Any] | None = None
     data: list[Any]
-
-
-class InferInput(BaseModel):
-    name: str = Field(examples=[INPUT])
-    datatype: str = Field(examples=["BYTES"])
-    shape: list[int] = Field(examples=[[2]])
-    parameters: dict[str, Any] | None = None
-    data: list[Any] = Field(examples=[["A moving, beautifully shot film.", "Dull and too long."]])
-
-
-class RequestedOutput(BaseModel):
-    name: str = Field(examples=["label"])
-    parameters: dict[str, Any] | None = None
-
-
-class InferBody(BaseModel):
-    """A v2 inference request: one BYTES tensor named ``text``."""
-
-    id: str | None = None
-    parameters: dict[str, Any] | None = None
-    inputs: list[InferInput]
-    outputs: list[RequestedOutput] | None = None
 
 
 class InferAnswer(BaseModel):
@@ -249,10 +270,8 @@ def add_routes(app: FastAPI, service: Service) -> None:
 
     def known(name: str) -> None:
         if name != service.model_name:
-            raise ApiError(
-                404,
-                f"unknown model {name!r}; this server serves {service.model_name!r}",
-                "not_found",
+            raise ApiError.of(
+                "not_found", f"unknown model {name!r}; this server serves {service.model_name!r}"
             )
 
     def ready_or_503(body: dict[str, Any]) -> JSONResponse:
@@ -308,6 +327,7 @@ def add_routes(app: FastAPI, service: Service) -> None:
         known(name)
         if BINARY_HEADER in request.headers:
             raise _bad(_BINARY_HINT)
-        texts, outputs, request_id = parse_infer(parse_json(body), service.config.max_inputs)
+        parsed = parse(InferBody, body, max_inputs=service.config.max_inputs)
+        texts = parsed.inputs[0].data
         logits = await service.logits(texts)
-        return JSONResponse(infer_answer(service, texts, logits, outputs, request_id))
+        return JSONResponse(infer_answer(service, texts, logits, parsed.outputs_asked, parsed.id))

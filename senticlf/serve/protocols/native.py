@@ -4,72 +4,66 @@ One result per input, in order, also for a single string: the fields of
 ``Prediction.as_dict()`` (label, calibrated score, every label's probability, ``positive`` for
 negative/positive bundles), and for a blank text ``label: null`` with a note, as ``senticlf
 predict`` reports blank lines. Unknown fields are refused (422), so that a field this version
-does not know is never silently ignored; a new option (for example ``min_confidence``) is one
-more field in ``NativeRequest`` and ``ClassifyBody``.
+does not know is never silently ignored; a new option is one more field in ``ClassifyBody``,
+the request's one grammar (it checks the body and documents it).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, ValidationInfo
 
-from senticlf.serve.schema import (
-    BLANK_NOTE,
-    ApiError,
+from senticlf.runtime.confidence import MIN_CONFIDENCE
+from senticlf.serve.grammar import (
+    Phrase,
+    RequestModel,
     checked_count,
-    error_responses,
     is_blank,
-    json_object,
-    kind,
-    request_body,
-    texts_schema,
+    limit_texts,
+    max_inputs,
+    parse,
 )
+from senticlf.serve.schema import error_responses, request_body
 
 if TYPE_CHECKING:
     from senticlf.serve.service import Service
 
-_FIELDS = ("inputs", "min_confidence")
+BLANK_NOTE = "blank text: no prediction (as `senticlf predict` reports blank lines)"
 _BLANK_RESULT: dict[str, Any] = {"label": None, "score": None, "scores": {}, "note": BLANK_NOTE}
 
 
-@dataclass(frozen=True)
-class NativeRequest:
-    texts: list[str]
-    min_confidence: float | None = None
+def _counted(inputs: str | list[str], info: ValidationInfo) -> str | list[str]:
+    if isinstance(inputs, list):
+        checked_count(len(inputs), max_inputs(info), "'inputs'")
+    return inputs
 
 
-def parse(data: Any, max_inputs: int) -> NativeRequest:
-    """Check a /classify body (already JSON); raise ApiError with what is wrong."""
-    data = json_object(data, '{"inputs": ["a review"]}')
-    unknown = sorted(set(data) - set(_FIELDS))
-    if unknown:
-        raise ApiError(422, f"unknown field(s) {unknown}; accepted: {', '.join(_FIELDS)}")
-    if "inputs" not in data:
-        raise ApiError(422, "missing 'inputs': a string or a list of strings")
-    inputs = data["inputs"]
-    min_confidence = _min_confidence(data.get("min_confidence"))
-    if isinstance(inputs, str):
-        return NativeRequest([inputs], min_confidence)
-    if not isinstance(inputs, list):
-        raise ApiError(422, f"'inputs' must be a string or a list of strings, got {kind(inputs)}")
-    checked_count(len(inputs), max_inputs, "'inputs'")
-    for index, item in enumerate(inputs):
-        if not isinstance(item, str):
-            raise ApiError(422, f"inputs[{index}] is {kind(item)}, expected a string")
-    return NativeRequest(inputs, min_confidence)
+class ClassifyBody(RequestModel):
+    """POST /classify: one text or a list of texts."""
 
+    model_config = ConfigDict(extra="forbid")
+    example = '{"inputs": ["a review"]}'
 
-def _min_confidence(value: Any) -> float | None:
-    """A request's abstention threshold: a number in (0, 1], or absent/null for the default."""
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 1:
-        raise ApiError(422, f"'min_confidence' must be a number in (0, 1], got {value!r}")
-    return float(value)
+    inputs: Annotated[
+        str | list[str], Phrase("a string or a list of strings"), AfterValidator(_counted)
+    ] = Field(examples=[["A moving, beautifully shot film.", "Dull and too long."]])
+    min_confidence: Annotated[
+        float | None,
+        Strict(),  # a number, not "0.5" or true
+        Field(gt=MIN_CONFIDENCE.low, le=MIN_CONFIDENCE.high),
+        Phrase(f"a number in {MIN_CONFIDENCE}"),
+    ] = Field(
+        None,
+        description="Below this top probability the label is 'uncertain' (scores still given); "
+        "default: the server's --min-confidence, else always answer.",
+    )
+
+    @property
+    def texts(self) -> list[str]:
+        return [self.inputs] if isinstance(self.inputs, str) else self.inputs
 
 
 async def classify(
@@ -87,24 +81,7 @@ async def classify(
     return results
 
 
-# ---------------------------------------------------------------------------- OpenAPI
-
-
-class ClassifyBody(BaseModel):
-    """POST /classify: one text or a list of texts."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    inputs: str | list[str] = Field(
-        examples=[["A moving, beautifully shot film.", "Dull and too long."]]
-    )
-    min_confidence: float | None = Field(
-        None,
-        gt=0,
-        le=1,
-        description="Below this top probability the label is 'uncertain' (scores still given); "
-        "default: the server's --min-confidence, else always answer.",
-    )
+# ---------------------------------------------------------------------------- OpenAPI (answers)
 
 
 class PredictionBody(BaseModel):
@@ -122,8 +99,8 @@ class PredictionBody(BaseModel):
 def _documented_body(service: Service) -> dict[str, Any]:
     body = request_body(ClassifyBody)
     config = service.config
-    inputs = texts_schema(config.max_inputs, config.max_body_bytes, blank_ok=True)
-    body["content"]["application/json"]["schema"]["properties"]["inputs"] = inputs
+    inputs = body["content"]["application/json"]["schema"]["properties"]["inputs"]
+    limit_texts(inputs, config.max_inputs, config.max_body_bytes, blank_ok=True)
     return body
 
 
@@ -137,5 +114,6 @@ def add_routes(app: FastAPI, service: Service) -> None:
     )
     async def classify_route(request: Request) -> JSONResponse:
         """Classify one text or a list of texts: one result per input, in order."""
-        parsed = parse(await service.read_json(request), service.config.max_inputs)
+        body = await service.read_body(request)
+        parsed = parse(ClassifyBody, body, max_inputs=service.config.max_inputs)
         return JSONResponse(await classify(service, parsed.texts, parsed.min_confidence))

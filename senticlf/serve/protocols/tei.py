@@ -16,125 +16,154 @@ with) always applies.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Self, cast
 
 import numpy as np
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    ValidationInfo,
+    model_validator,
+)
 
-from senticlf.serve.schema import (
-    ApiError,
-    check_bool,
+from senticlf.serve.grammar import (
+    Phrase,
+    RequestModel,
     checked_count,
-    error_responses,
     is_blank,
-    json_object,
-    kind,
-    request_body,
-    texts_schema,
+    limit_texts,
+    max_inputs,
+    parse,
     whole_number,
 )
+from senticlf.serve.schema import ApiError, error_responses, request_body
 
 if TYPE_CHECKING:
     from senticlf.serve.service import Service
 
-FUNCTIONS = ("softmax", "sigmoid", "none")
-_DIRECTIONS = ("left", "right")
+# softmax: the calibrated probabilities; sigmoid: of the raw logits; none: the raw logits.
+Function = Literal["softmax", "sigmoid", "none"]
+# TEI's batch form of one text: [["a"], ["b"]] (in TEI a longer inner list is a text pair).
+_OneText = Annotated[list[str], Field(json_schema_extra={"minItems": 1, "maxItems": 1})]
+_BLANK = "is blank: no prediction (POST /classify answers blanks with a note)"
 
 
-@dataclass(frozen=True)
-class TeiRequest:
-    texts: list[str]
-    single: bool  # ``inputs`` was one string: the answer is one flat list
-    function: str  # softmax (calibrated probabilities), sigmoid or none (raw logits)
-    top_k: int | None
-
-
-def parse(data: Any, max_inputs: int) -> TeiRequest:
-    """Check a /predict body (already JSON); raise ApiError with what is wrong."""
-    data = json_object(data, '{"inputs": "a review"}')
-    if "inputs" not in data:
-        raise ApiError(422, "missing 'inputs': a string or a list of strings")
-    check_bool(data, "truncate")
-    direction = data.get("truncation_direction")
-    if direction is not None and (
-        not isinstance(direction, str) or direction.lower() not in _DIRECTIONS
-    ):
-        raise ApiError(422, f"'truncation_direction' must be Left or Right, got {direction!r}")
-    raw_scores = check_bool(data, "raw_scores")
-    function, top_k = _parameters(data.get("parameters"))
-    if raw_scores and function not in (None, "none"):
-        raise ApiError(
-            422, f"raw_scores: true asks for logits, function_to_apply {function!r} for scores"
-        )
-    function = "none" if raw_scores else (function or "softmax")
-    single = isinstance(data["inputs"], str)
-    texts = _texts(data["inputs"], max_inputs)
-    for index, text in enumerate(texts):
-        if is_blank(text):
-            where = "'inputs'" if single else f"inputs[{index}]"
-            raise ApiError(
-                422, f"{where} is blank: no prediction (POST /classify answers blanks with a note)"
-            )
-    return TeiRequest(texts, single, function, top_k)
-
-
-def _parameters(parameters: Any) -> tuple[str | None, int | None]:
-    """The Inference API's ``parameters``: top_k and function_to_apply are honoured."""
-    if parameters is None:
-        return None, None
-    if not isinstance(parameters, dict):
-        raise ApiError(422, f"'parameters' must be an object, got {kind(parameters)}")
-    function, top_k = parameters.get("function_to_apply"), parameters.get("top_k")
-    if function is not None and function not in FUNCTIONS:
-        raise ApiError(
-            422, f"parameters.function_to_apply must be one of {list(FUNCTIONS)}, got {function!r}"
-        )
-    if top_k is not None:
-        k = whole_number(top_k)
-        if k is None or k < 1:
-            raise ApiError(422, f"parameters.top_k must be a whole number >= 1, got {top_k!r}")
-        top_k = k
-    # Anything else would change the answer in a way this server does not implement: say so
-    # rather than answer as if it had been applied.
-    other = sorted(
-        k
-        for k, v in parameters.items()
-        if v is not None and k not in ("function_to_apply", "top_k")
-    )
-    if other:
-        raise ApiError(
-            422,
-            f"parameters {other} are not supported; this server honours top_k and function_to_apply",
-        )
-    return function, top_k
-
-
-def _texts(inputs: Any, max_inputs: int) -> list[str]:
+def _texts(inputs: str | list[str | list[str]], info: ValidationInfo) -> str | list[str]:
+    """One text as is, a batch as a flat list; no pairs and no blank text in either."""
     if isinstance(inputs, str):
-        return [inputs]
-    if not isinstance(inputs, list):
-        raise ApiError(422, f"'inputs' must be a string or a list of strings, got {kind(inputs)}")
-    checked_count(len(inputs), max_inputs, "'inputs'")
+        if is_blank(inputs):
+            raise ApiError.of("validation", f"'inputs' {_BLANK}")
+        return inputs
+    checked_count(len(inputs), max_inputs(info), "'inputs'")
     texts = []
     for index, item in enumerate(inputs):
-        if isinstance(item, list):  # TEI's batch form: [["a"], ["b"]]
+        if isinstance(item, list):
             if len(item) != 1:
-                raise ApiError(
-                    422,
+                raise ApiError.of(
+                    "validation",
                     f"inputs[{index}] is a list of {len(item)}: text pairs are not supported "
                     '(a batch is ["a", "b"] or [["a"], ["b"]])',
                 )
             item = item[0]
-        if not isinstance(item, str):
-            raise ApiError(422, f"inputs[{index}] is {kind(item)}, expected a string")
+        if is_blank(item):
+            raise ApiError.of("validation", f"inputs[{index}] {_BLANK}")
         texts.append(item)
     return texts
 
 
-def scores(service: Service, request: TeiRequest, logits: np.ndarray) -> np.ndarray:
+class TeiParameters(RequestModel):
+    """The Inference API's text-classification parameters; any other is refused.
+
+    Another parameter would change the answer in a way this server does not implement: it says
+    so rather than answer as if it had been applied. A null one is no parameter (clients send
+    the options they leave unset as null).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+    unknown_fields = "parameters {names} are not supported; this server honours {accepted}"
+
+    function_to_apply: Function | None = Field(
+        None,
+        description="softmax (the default): the calibrated probabilities; sigmoid: of the raw "
+        "logits; none: the raw logits.",
+    )
+    top_k: Annotated[
+        int | None,
+        Strict(),
+        Field(ge=1),
+        BeforeValidator(whole_number),
+        Phrase("a whole number >= 1"),
+    ] = Field(None, description="Only the k best labels.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _nulls_are_unset(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            return {key: value for key, value in data.items() if value is not None}
+        return data
+
+
+class TeiBody(RequestModel):
+    """TEI's /predict request; other fields are ignored, as TEI ignores them."""
+
+    example = '{"inputs": "a review"}'
+
+    inputs: Annotated[
+        str | list[str | _OneText], Phrase("a string or a list of strings"), AfterValidator(_texts)
+    ] = Field(
+        description="One text, or a batch: a list of texts or TEI's [[text], [text]].",
+        examples=[["A moving, beautifully shot film.", "Dull and too long."]],
+    )
+    truncate: Annotated[bool | None, Strict()] = Field(
+        None, description="Accepted; the bundle's own truncation rule always applies."
+    )
+    truncation_direction: Literal["Left", "Right", "left", "right"] | None = Field(
+        None, description="Accepted; the bundle's own truncation rule always applies."
+    )
+    raw_scores: Annotated[bool | None, Strict()] = Field(
+        None, description="true: the raw logits (before temperature and softmax)."
+    )
+    parameters: TeiParameters | None = None
+
+    @model_validator(mode="after")
+    def _one_kind_of_score(self) -> Self:
+        asked = self.parameters.function_to_apply if self.parameters else None
+        if self.raw_scores and asked not in (None, "none"):
+            raise ApiError.of(
+                "validation",
+                f"raw_scores: true asks for logits, function_to_apply {asked!r} for scores",
+            )
+        return self
+
+    @property
+    def texts(self) -> list[str]:
+        if isinstance(self.inputs, str):
+            return [self.inputs]
+        return cast("list[str]", self.inputs)  # a batch, flattened by _texts
+
+    @property
+    def single(self) -> bool:
+        """``inputs`` was one string: the answer is one flat list."""
+        return isinstance(self.inputs, str)
+
+    @property
+    def function(self) -> Function:
+        if self.raw_scores:
+            return "none"
+        return (self.parameters.function_to_apply if self.parameters else None) or "softmax"
+
+    @property
+    def top_k(self) -> int | None:
+        return self.parameters.top_k if self.parameters else None
+
+
+def scores(service: Service, request: TeiBody, logits: np.ndarray) -> np.ndarray:
     """The numbers TEI would answer: calibrated probabilities, sigmoid(logits) or logits."""
     if request.function == "softmax":
         return service.classifier.calibrated(logits)
@@ -142,7 +171,7 @@ def scores(service: Service, request: TeiRequest, logits: np.ndarray) -> np.ndar
     return 1 / (1 + np.exp(-raw)) if request.function == "sigmoid" else raw
 
 
-def answer(labels: list[str], rows: np.ndarray, request: TeiRequest) -> list[Any]:
+def answer(labels: list[str], rows: np.ndarray, request: TeiBody) -> list[Any]:
     ranked = [_ranked(labels, row, request.top_k) for row in rows]
     return ranked[0] if request.single else ranked
 
@@ -152,39 +181,7 @@ def _ranked(labels: list[str], row: np.ndarray, top_k: int | None) -> list[dict[
     return [{"label": label, "score": score} for label, score in pairs[:top_k]]
 
 
-# ---------------------------------------------------------------------------- OpenAPI
-
-
-class TeiParameters(BaseModel):
-    """The Inference API's text-classification parameters (others are refused: see _parameters)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    function_to_apply: Literal["softmax", "sigmoid", "none"] | None = Field(
-        None,
-        description="softmax (the default): the calibrated probabilities; sigmoid: of the raw "
-        "logits; none: the raw logits.",
-    )
-    top_k: int | None = Field(None, ge=1, description="Only the k best labels.")
-
-
-class TeiBody(BaseModel):
-    """TEI's /predict request; other fields are ignored, as TEI ignores them."""
-
-    inputs: str | list[str] | list[list[str]] = Field(
-        description="One text, or a batch: a list of texts or TEI's [[text], [text]].",
-        examples=[["A moving, beautifully shot film.", "Dull and too long."]],
-    )
-    truncate: bool | None = Field(
-        None, description="Accepted; the bundle's own truncation rule always applies."
-    )
-    truncation_direction: Literal["Left", "Right", "left", "right"] | None = Field(
-        None, description="Accepted; the bundle's own truncation rule always applies."
-    )
-    raw_scores: bool | None = Field(
-        None, description="true: the raw logits (before temperature and softmax)."
-    )
-    parameters: TeiParameters | None = None
+# ---------------------------------------------------------------------------- OpenAPI (answers)
 
 
 class LabelScore(BaseModel):
@@ -195,15 +192,8 @@ class LabelScore(BaseModel):
 def _documented_body(service: Service) -> dict[str, Any]:
     body = request_body(TeiBody)
     config = service.config
-    inputs = texts_schema(config.max_inputs, config.max_body_bytes, blank_ok=False)
-    inputs["anyOf"].append(
-        {
-            **inputs["anyOf"][1],
-            "items": {"type": "array", "items": inputs["anyOf"][0], "minItems": 1, "maxItems": 1},
-        }
-    )
-    inputs["description"] = "One text, or a batch: a list of texts or TEI's [[text], [text]]."
-    body["content"]["application/json"]["schema"]["properties"]["inputs"] = inputs
+    inputs = body["content"]["application/json"]["schema"]["properties"]["inputs"]
+    limit_texts(inputs, config.max_inputs, config.max_body_bytes, blank_ok=False)
     return body
 
 
@@ -217,7 +207,8 @@ def add_routes(app: FastAPI, service: Service) -> None:
     )
     async def predict(request: Request) -> JSONResponse:
         """TEI's /predict: every label with its score, best first (a list of such lists for a batch)."""
-        parsed = parse(await service.read_json(request), service.config.max_inputs)
+        body = await service.read_body(request)
+        parsed = parse(TeiBody, body, max_inputs=service.config.max_inputs)
         logits = await service.logits(parsed.texts)
         rows = scores(service, parsed, logits)
         return JSONResponse(answer(service.classifier.labels, rows, parsed))
