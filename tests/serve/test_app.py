@@ -25,7 +25,8 @@ def post(
 
 
 def library(bundle: Path, texts: list[str]) -> list[dict]:
-    return [p.as_dict() for p in senticlf.load(bundle).predict(texts)]
+    """What the library answers with the plan the test servers run (they pass --threads 1)."""
+    return [p.as_dict() for p in senticlf.load(bundle, threads=1).predict(texts)]
 
 
 def test_health_info_metrics_and_openapi(server: ServerProcess, bundle: Path) -> None:
@@ -69,7 +70,7 @@ def test_single_and_batched_results_equal_the_library(server: ServerProcess, bun
     # A request alone makes the calls the library makes for the same texts (same plan, shortest
     # texts first), so the numbers are the same to the last bit.
     plan = httpx.get(f"{server.url}/info").json()["plan"]
-    clf = senticlf.load(bundle)
+    clf = senticlf.load(bundle, threads=1)
     assert (plan["batch_size"], plan["streams"]) == (clf.batch_size, clf.plan.streams)
     assert batch == library(bundle, texts)
 

@@ -32,7 +32,8 @@ def ranked(clf: senticlf.SentimentClassifier, row: np.ndarray) -> list[dict]:
 
 @pytest.fixture(scope="module")
 def clf(bundle: Path) -> senticlf.SentimentClassifier:
-    return senticlf.load(bundle)
+    """The library with the plan the test servers run (they pass --threads 1)."""
+    return senticlf.load(bundle, threads=1)
 
 
 # ---------------------------------------------------------------------------- TEI /predict
