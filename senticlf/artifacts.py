@@ -300,7 +300,7 @@ class Manifest:
     # Temperature scaling: logits are divided by this before the softmax (1.0: uncalibrated).
     # Kept beside ``calibration`` (its nearest single temperature) for older readers.
     temperature: float = 1.0
-    # The calibrator (senticlf.evaluation.calibration.Calibrator.to_dict); None in bundles
+    # The calibrator (senticlf.runtime.calibrator.Calibrator.to_dict); None in bundles
     # from before it existed, which are calibrated by ``temperature`` alone.
     calibration: dict[str, Any] | None = None
     format: int = MANIFEST_FORMAT

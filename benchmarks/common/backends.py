@@ -15,7 +15,7 @@ from typing import Protocol
 import numpy as np
 
 from senticlf import artifacts
-from senticlf.runtime.predictor import softmax
+from senticlf.runtime.calibrator import softmax
 from senticlf.runtime.tokenize import ReviewEncoder
 
 NAMES = ("torch-eager", "senticlf-fp32", "senticlf-int8", "hf-pipeline", "optimum-pipeline")

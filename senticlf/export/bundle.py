@@ -18,9 +18,9 @@ from rich.console import Console
 
 from senticlf import __version__, artifacts, atomic, cpu
 from senticlf.errors import SenticlfError
-from senticlf.evaluation.calibration import Calibrator
 from senticlf.export import calibrate, card, check, fp16, quantize, speed
 from senticlf.export.options import ExportOptions
+from senticlf.runtime.calibrator import Calibrator
 from senticlf.runtime.tokenize import ReviewEncoder
 from senticlf.training import run_folder
 from senticlf.training.config import TrainConfig

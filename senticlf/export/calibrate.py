@@ -19,6 +19,7 @@ from senticlf.errors import SenticlfError
 from senticlf.evaluation import calibration
 from senticlf.export import check
 from senticlf.export.options import ExportOptions
+from senticlf.runtime.calibrator import Calibrator
 from senticlf.runtime.tokenize import ReviewEncoder
 from senticlf.training.config import TrainConfig
 
@@ -58,7 +59,7 @@ def fit(
 
 def report(
     fitted: calibration.Calibration,
-    calibrator: calibration.Calibrator,
+    calibrator: Calibrator,
     val: check.Scores,
     val_labels: np.ndarray,
 ) -> dict[str, Any]:

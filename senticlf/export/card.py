@@ -15,7 +15,8 @@ from rich.console import Console
 from rich.table import Table
 
 from senticlf import artifacts
-from senticlf.evaluation.calibration import ECE_BINS, Calibrator
+from senticlf.evaluation.calibration import ECE_BINS
+from senticlf.runtime.calibrator import Calibrator
 
 
 def _percent(value: Any) -> str:

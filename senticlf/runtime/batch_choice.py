@@ -23,6 +23,7 @@ import numpy as np
 
 from senticlf import artifacts, cpu
 from senticlf.runtime.batching import TokenIds, run_in_groups, run_length_sorted
+from senticlf.runtime.calibrator import softmax
 
 # The sizes tried; larger batches of IMDb-length reviews fall out of cache on small CPUs.
 CANDIDATE_BATCH_SIZES = (1, 8, 32)
@@ -42,12 +43,6 @@ _SHUFFLE_SEED = 0
 
 Run = Callable[[list[TokenIds]], np.ndarray]
 ToProbabilities = Callable[[np.ndarray], np.ndarray]
-
-
-def softmax(logits: np.ndarray) -> np.ndarray:
-    shifted = logits.astype(np.float64) - logits.max(axis=-1, keepdims=True)
-    exp = np.exp(shifted)
-    return exp / exp.sum(axis=-1, keepdims=True)
 
 
 def run_alone(ids: Sequence[TokenIds], run: Run) -> np.ndarray:

@@ -16,7 +16,6 @@ import numpy as np
 
 from senticlf import artifacts
 from senticlf.errors import SenticlfError
-from senticlf.evaluation.calibration import Calibrator
 from senticlf.runtime import batch_choice
 from senticlf.runtime.batching import (
     TOKEN_BUDGET,
@@ -25,19 +24,18 @@ from senticlf.runtime.batching import (
     run_length_sorted,
     run_token_budget,
 )
+from senticlf.runtime.calibrator import Calibrator
 from senticlf.runtime.device import choose_model, providers_for
 from senticlf.runtime.session import CPU, CUDA, ModelRunner
 from senticlf.runtime.tokenize import ReviewEncoder
 
 # None: the fastest batch-invariant size measured for this model on this CPU (batch_choice.py).
 DEFAULT_BATCH: int | None = None
-# One softmax for every caller (it lives beside the batch measurement, which needs it too).
-softmax = batch_choice.softmax
 # Binary bundles label a text positive when P(positive) reaches this.
 DEFAULT_THRESHOLD = 0.5
 # The label of a text whose probability falls below ``min_confidence`` (abstention).
 UNCERTAIN = "uncertain"
-__all__ = ["DEFAULT_BATCH", "UNCERTAIN", "Prediction", "SentimentClassifier", "load", "softmax"]
+__all__ = ["DEFAULT_BATCH", "UNCERTAIN", "Prediction", "SentimentClassifier", "load"]
 
 
 @dataclass(frozen=True)

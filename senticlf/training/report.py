@@ -13,7 +13,7 @@ from rich.table import Table
 
 from senticlf import __version__, artifacts, atomic, data
 from senticlf.evaluation import error_analysis
-from senticlf.runtime.predictor import softmax
+from senticlf.runtime.calibrator import softmax
 from senticlf.runtime.tokenize import ReviewEncoder
 
 

@@ -134,7 +134,7 @@ def test_default_export_fuses_attention_and_no_optimize_does_not(bundle, trained
 
 
 def test_export_calibrates_with_a_cross_validated_choice(bundle, trained_run):
-    from senticlf.evaluation.calibration import Calibrator
+    from senticlf.runtime.calibrator import Calibrator
 
     manifest = artifacts.read_manifest(bundle)
     assert manifest.export_check and manifest.export_check.calibration
@@ -154,7 +154,7 @@ def test_export_calibrates_with_a_cross_validated_choice(bundle, trained_run):
 
 def test_export_calibrates_on_the_calibration_data_it_is_given(trained_run, review_files, tmp_path):
     """--calibration-data: any labelled table; the fit, the report and the labels follow it."""
-    from senticlf.evaluation.calibration import Calibrator
+    from senticlf.runtime.calibrator import Calibrator
 
     out = tmp_path / "cal"
     options = ExportOptions(optimize=False, calibration_data=str(review_files["csv"]))
