@@ -187,7 +187,7 @@ def score(bundle: Path, heldout: Path, cache: Path, threads: int) -> dict[str, A
         return dict(json.loads(cache.read_text()))
     import senticlf
     from senticlf.evaluation.calibration import expected_calibration_error
-    from senticlf.evaluation.metrics import classification_metrics
+    from senticlf.evaluation.label_metrics import classification_metrics
 
     rows = data.read_table(heldout, labels=artifacts.LABELS)
     labels = np.array([r.label for r in rows])

@@ -20,7 +20,7 @@ from rich.console import Console
 
 from benchmarks.common import machine
 from senticlf import atomic
-from senticlf.evaluation.evaluate import EvaluationJob, evaluate
+from senticlf.evaluation.evaluate import EvaluationRequest, evaluate
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
 
@@ -35,8 +35,8 @@ def main(
     ] = False,
     threads: int = 2,
 ) -> None:
-    job = EvaluationJob(bundle=bundle, data=test, fp32=fp32, threads=threads)
-    report = evaluate(job, Console(quiet=True), Console(stderr=True))
+    request = EvaluationRequest(bundle=bundle, data=test, fp32=fp32, threads=threads)
+    report = evaluate(request, Console(quiet=True), Console(stderr=True))
     first = report["models"][0]
     result = {
         "command": "python -m benchmarks.evaluate " + " ".join(sys.argv[1:]),

@@ -25,7 +25,7 @@ from rich.console import Console
 
 from benchmarks.common import machine
 from senticlf import atomic, data
-from senticlf.runtime.predict_file import FileJob, predict_file
+from senticlf.runtime.predict_file import FilePredictionRequest, predict_file
 from senticlf.runtime.predictor import SentimentClassifier
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
@@ -36,7 +36,7 @@ def single_process(bundle: Path, source: Path, folder: Path, threads: int | None
     start = time.perf_counter()
     classifier = SentimentClassifier(bundle, threads=threads)  # None: all cores, as `predict`
     output = folder / "single.csv"
-    predict_file(FileJob(str(source), "csv", output), classifier, Console(quiet=True))
+    predict_file(FilePredictionRequest(str(source), "csv", output), classifier, Console(quiet=True))
     seconds = time.perf_counter() - start
     import pyarrow.csv
 

@@ -23,7 +23,7 @@ import typer
 from rich.console import Console
 
 from senticlf import artifacts, data
-from senticlf.evaluation.metrics import classification_metrics
+from senticlf.evaluation.label_metrics import classification_metrics
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
 

@@ -439,7 +439,7 @@ def predict(
     """Classify reviews with an exported bundle (ONNX Runtime only: no torch)."""
 
     def action() -> None:
-        from senticlf.runtime.predict_file import ENGINES, FileJob, predict_file
+        from senticlf.runtime.predict_file import ENGINES, FilePredictionRequest, predict_file
         from senticlf.runtime.predictor import SentimentClassifier
         from senticlf.scale.options import RayJob, refuse_on_local_engine
 
@@ -457,7 +457,7 @@ def predict(
                 )
             )  # fmt: skip
         refuse_on_local_engine(address, num_workers, ship_bundle)
-        job = FileJob(file, fmt, output, text_column, overwrite)
+        request = FilePredictionRequest(file, fmt, output, text_column, overwrite)
         bundle = model or _newest_bundle()
         classifier = SentimentClassifier(
             bundle, quantized=quantized_flag(fp32), threads=threads,
@@ -467,7 +467,7 @@ def predict(
         err.print(
             f"model: {bundle} ({classifier.model_file}, {classifier.device})", highlight=False
         )
-        predict_file(job, classifier, err)
+        predict_file(request, classifier, err)
 
     _run(action)
 
@@ -540,16 +540,16 @@ def evaluate(
     """Accuracy, F1, calibration (ECE), coverage curve, length buckets, error groups."""
 
     def action() -> None:
-        from senticlf.evaluation.evaluate import EvaluationJob
+        from senticlf.evaluation.evaluate import EvaluationRequest
         from senticlf.evaluation.evaluate import evaluate as run_evaluation
 
-        job = EvaluationJob(
+        request = EvaluationRequest(
             bundle=bundle, data=data, out=out, compare=compare, fp32=fp32,
             text_column=text_column, label_column=label_column, threads=threads,
             batch_size=batch_size, overwrite=overwrite, target_accuracy=target_accuracy,
             device=check_device(device),
         )  # fmt: skip
-        run_evaluation(job, Console(), err)
+        run_evaluation(request, Console(), err)
 
     _run(action)
 

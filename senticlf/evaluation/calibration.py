@@ -361,8 +361,8 @@ def fit_calibrator(
 
 
 @dataclass(frozen=True)
-class Calibration:
-    """The export step: the chosen calibrator and what it does on the reviews it was fitted on.
+class CalibrationFit:
+    """A calibrator fitted for export, and what it does on the reviews it was fitted on.
 
     ``to_dict`` is what export stores in ``export_check["calibration"]`` and the model card
     shows; the calibrator itself goes to the manifest's ``calibration``. Accuracy is given
@@ -390,13 +390,16 @@ class Calibration:
         }  # fmt: skip
 
 
-def calibrate(logits: np.ndarray, labels: np.ndarray, source: str = "validation") -> Calibration:
-    """Fit the calibrator on ``logits`` (fp32, held out from training) and measure both sides."""
+def fit_and_measure(
+    logits: np.ndarray, labels: np.ndarray, source: str = "validation"
+) -> CalibrationFit:
+    """Fit the calibrator on ``logits`` (fp32, held out from training) and measure before and
+    after it on the same reviews: what export's calibration step records."""
     logits = np.asarray(logits, dtype=np.float64)
     labels = np.asarray(labels, dtype=np.int64)
     calibrator = fit_calibrator(logits, labels)
     raw, calibrated = softmax(logits), calibrator.apply(logits)
-    return Calibration(
+    return CalibrationFit(
         calibrator=calibrator,
         source=source,
         reviews=len(labels),

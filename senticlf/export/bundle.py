@@ -18,7 +18,7 @@ from rich.console import Console
 
 from senticlf import __version__, artifacts, atomic, cpu
 from senticlf.errors import SenticlfError
-from senticlf.export import calibrate, card, check, fp16, quantize, speed
+from senticlf.export import calibration_step, card, check, fp16, quantize, speed
 from senticlf.export.options import ExportOptions
 from senticlf.runtime.calibrator import Calibrator
 from senticlf.runtime.tokenize import ReviewEncoder
@@ -37,7 +37,7 @@ def export_run(
     config, metrics = run_folder.finished_run(run_dir)
     val = run_folder.read_subset(run_dir, artifacts.RUN_VAL_CSV, config)
     labels = np.array([review.label for review in val])
-    calibration_reviews = calibrate.read_reviews(options, config)  # before the slow export
+    calibration_reviews = calibration_step.read_reviews(options, config)  # before the slow export
     failure: str | None = None
     with atomic.atomic_dir(output, overwrite=options.overwrite) as staging:
         model_path = export_fp32(
@@ -56,7 +56,7 @@ def export_run(
             )
         fitted, calibrator = None, Calibrator()  # Calibrator(): T = 1, uncalibrated
         if options.calibrate:
-            fitted = calibrate.fit(
+            fitted = calibration_step.fit(
                 calibration_reviews, options, model_path, encoder, fp32, labels, console
             )
             calibrator = fitted.calibrator
@@ -84,7 +84,9 @@ def export_run(
             graph_optimization="onnxruntime transformer fusions (O2)"
             if options.optimize
             else "none",
-            calibration=calibrate.report(fitted, calibrator, fp32, labels) if fitted else None,
+            calibration=calibration_step.report(fitted, calibrator, fp32, labels)
+            if fitted
+            else None,
             int8=int8,
             fp16=half,
         )
@@ -273,10 +275,6 @@ def _write_card_and_manifest(
     manifest.write(staging)
 
 
-def _cv(value: float | None) -> str:
-    return "-" if value is None else f"{value:.3f}"
-
-
 def _print_report(console: Console, manifest: artifacts.Manifest, output: Path) -> None:
     report = manifest.export_check
     assert report is not None  # export always writes one
@@ -289,7 +287,7 @@ def _print_report(console: Console, manifest: artifacts.Manifest, output: Path) 
         console.print(
             f"calibration: {fitted['description']}, chosen by cross-validated log-loss on "
             f"{fitted['reviews']} reviews ({fitted['source']}); cross-validated ECE "
-            f"{_cv(fitted['cv_ece'])} (uncalibrated {fitted['ece_before']:.3f}); validation "
+            f"{card.figure_or_dash(fitted['cv_ece'], 3)} (uncalibrated {fitted['ece_before']:.3f}); validation "
             f"accuracy {report.fp32_accuracy:.2%} -> {fitted['validation_accuracy_after']:.2%}"
         )
     kept = report.int8.kept if report.int8 else None

@@ -23,7 +23,7 @@ def _percent(value: Any) -> str:
     return f"{value:.2%}" if isinstance(value, int | float) and value == value else "-"
 
 
-def _number(value: Any, digits: int = 4) -> str:
+def figure_or_dash(value: Any, digits: int = 4) -> str:
     return f"{value:.{digits}f}" if isinstance(value, int | float) and value == value else "-"
 
 
@@ -60,7 +60,7 @@ def summary(manifest: artifacts.Manifest) -> list[tuple[str, str]]:
         ),
         (
             "validation",
-            f"accuracy {_percent(best.get('val_accuracy'))}, {f1} {_number(best.get('val_f1'))} "
+            f"accuracy {_percent(best.get('val_accuracy'))}, {f1} {figure_or_dash(best.get('val_f1'))} "
             f"(epoch {manifest.training_metrics.get('best_epoch', '-')})",
         ),
         (
@@ -91,8 +91,8 @@ def summary(manifest: artifacts.Manifest) -> list[tuple[str, str]]:
     if calibration:
         rows.append((
             "calibration",
-            f"{_calibrator_words(manifest)}; ECE {_number(calibration.get('ece_before'))} "
-            f"uncalibrated, {_number(calibration.get('cv_ece'))} cross-validated, on "
+            f"{_calibrator_words(manifest)}; ECE {figure_or_dash(calibration.get('ece_before'))} "
+            f"uncalibrated, {figure_or_dash(calibration.get('cv_ece'))} cross-validated, on "
             f"{calibration.get('reviews', '-')} held-out reviews",
         ))  # fmt: skip
     else:
@@ -177,9 +177,9 @@ def render_card(
         "## Validation metrics",
         "",
         f"Best epoch {manifest.training_metrics.get('best_epoch', '-')}: accuracy "
-        f"{_percent(best.get('val_accuracy'))}, F1 {_number(best.get('val_f1'))}, precision "
-        f"{_number(best.get('val_precision'))}, recall {_number(best.get('val_recall'))}, loss "
-        f"{_number(best.get('val_loss'))}.",
+        f"{_percent(best.get('val_accuracy'))}, F1 {figure_or_dash(best.get('val_f1'))}, precision "
+        f"{figure_or_dash(best.get('val_precision'))}, recall {figure_or_dash(best.get('val_recall'))}, loss "
+        f"{figure_or_dash(best.get('val_loss'))}.",
         "",
         "## Export check",
         "",
@@ -290,12 +290,12 @@ def _calibration_text(manifest: artifacts.Manifest) -> str:
             f"Logits are divided by a temperature of {manifest.temperature:.3f} before the softmax "
             f"(fp32 and INT8 alike), fitted on {calibration.get('reviews', '-')} held-out "
             "validation reviews by minimising the negative log-likelihood. On those reviews: "
-            f"expected calibration error ({ECE_BINS} bins) {_number(calibration.get('ece_before'))}"
-            f" before, {_number(calibration.get('ece_after'))} after."
+            f"expected calibration error ({ECE_BINS} bins) {figure_or_dash(calibration.get('ece_before'))}"
+            f" before, {figure_or_dash(calibration.get('ece_after'))} after."
         )
     candidates = calibration.get("candidates") or {}
     tried = ", ".join(
-        f"{kind} {_number(scores.get('log_loss'))}" for kind, scores in candidates.items()
+        f"{kind} {figure_or_dash(scores.get('log_loss'))}" for kind, scores in candidates.items()
     )
     check = _check_of(manifest)
     return (
@@ -307,10 +307,10 @@ def _calibration_text(manifest: artifacts.Manifest) -> str:
             else "(too few to cross-validate a choice: temperature only)"
         )
         + ". The label is the most probable label after calibration. On those reviews: expected "
-        f"calibration error ({ECE_BINS} bins) {_number(calibration.get('ece_before'))} "
-        f"uncalibrated, {_number(calibration.get('cv_ece'))} cross-validated; log-loss "
-        f"{_number(calibration.get('nll_before'))} uncalibrated, "
-        f"{_number(calibration.get('cv_log_loss'))} cross-validated; accuracy "
+        f"calibration error ({ECE_BINS} bins) {figure_or_dash(calibration.get('ece_before'))} "
+        f"uncalibrated, {figure_or_dash(calibration.get('cv_ece'))} cross-validated; log-loss "
+        f"{figure_or_dash(calibration.get('nll_before'))} uncalibrated, "
+        f"{figure_or_dash(calibration.get('cv_log_loss'))} cross-validated; accuracy "
         f"{_percent(calibration.get('accuracy_before'))} before calibration, "
         f"{_percent(calibration.get('accuracy_after'))} after. On the validation reviews: "
         f"accuracy {_percent(check.fp32_accuracy)} before, "

@@ -68,7 +68,9 @@ def parse_json(body: bytes) -> Any:
 def json_object(data: Any, example: str, status: int = 422) -> dict[str, Any]:
     """``data`` if it is a JSON object, else a refusal that shows the expected shape."""
     if not isinstance(data, dict):
-        raise ApiError(status, f"the body must be a JSON object like {example}, got {kind(data)}")
+        raise ApiError(
+            status, f"the body must be a JSON object like {example}, got {json_type_name(data)}"
+        )
     return data
 
 
@@ -89,7 +91,7 @@ def check_bool(data: dict[str, Any], name: str, where: str = "") -> bool:
     """A field that must be true, false or absent/null (then false)."""
     value = data.get(name)
     if value is not None and not isinstance(value, bool):
-        raise ApiError(422, f"'{where}{name}' must be true or false, got {kind(value)}")
+        raise ApiError(422, f"'{where}{name}' must be true or false, got {json_type_name(value)}")
     return bool(value)
 
 
@@ -97,7 +99,8 @@ def is_blank(text: str) -> bool:
     return not text.strip()
 
 
-def kind(value: Any) -> str:
+def json_type_name(value: Any) -> str:
+    """What a client sent, in words (an object, a list, a string, ...), for error messages."""
     return _JSON_TYPES.get(type(value), type(value).__name__)
 
 

@@ -63,9 +63,9 @@ def test_the_fitted_temperature_is_the_nll_minimum():
     assert nll(temperature) <= min(nll(temperature * 0.98), nll(temperature * 1.02))
 
 
-def test_calibrate_reports_both_sides():
+def test_fit_and_measure_reports_both_sides():
     logits, labels = over_confident(n=1000)
-    result = calibration.calibrate(logits, labels)
+    result = calibration.fit_and_measure(logits, labels)
     assert result.reviews == 1000 and result.nll_after < result.nll_before
     assert result.calibrator.kind == "temperature"  # 3 labels: temperature only
     assert result.accuracy_before == result.accuracy_after
@@ -166,9 +166,9 @@ def test_a_calibrator_survives_the_manifest_round_trip():
         assert np.array_equal(back.apply(logits), fitted.apply(logits))
 
 
-def test_calibrate_gives_accuracy_before_and_after_when_labels_can_move():
+def test_fit_and_measure_gives_accuracy_before_and_after_when_labels_can_move():
     logits, labels = binary_logits(2000, 7, lambda d: sigmoid(0.5 * d + 0.8))
-    result = calibration.calibrate(logits, labels, "reviews.csv")
+    result = calibration.fit_and_measure(logits, labels, "reviews.csv")
     assert result.calibrator.kind == "platt" and result.source == "reviews.csv"
     predicted = result.calibrator.apply(logits).argmax(axis=1)
     assert result.accuracy_after == np.mean(predicted == labels)

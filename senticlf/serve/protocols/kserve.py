@@ -29,7 +29,7 @@ from senticlf.serve.schema import (
     error_responses,
     is_blank,
     json_object,
-    kind,
+    json_type_name,
     parse_json,
     request_body,
     whole_number,
@@ -47,7 +47,8 @@ _BINARY_HINT = (
 )
 
 
-def _bad(message: str) -> ApiError:
+def _bad_request(message: str) -> ApiError:
+    """The Open Inference Protocol answers a malformed request with 400 (not 422)."""
     return ApiError(400, message)
 
 
@@ -57,37 +58,47 @@ def parse_infer(data: Any, max_inputs: int) -> tuple[list[str], list[str], Any]:
     _refuse_binary(data.get("parameters"), "binary_data_output")
     inputs = data.get("inputs")
     if not isinstance(inputs, list) or len(inputs) != 1 or not isinstance(inputs[0], dict):
-        raise _bad(f"'inputs' must be a list of one tensor named {INPUT!r} (BYTES, the texts)")
+        raise _bad_request(
+            f"'inputs' must be a list of one tensor named {INPUT!r} (BYTES, the texts)"
+        )
     texts = _texts(inputs[0], max_inputs)
     return texts, _outputs(data.get("outputs")), data.get("id")
 
 
 def _texts(tensor: dict[str, Any], max_inputs: int) -> list[str]:
     if tensor.get("name") != INPUT:
-        raise _bad(f"unknown input {tensor.get('name')!r}; this model has one input, {INPUT!r}")
+        raise _bad_request(
+            f"unknown input {tensor.get('name')!r}; this model has one input, {INPUT!r}"
+        )
     _refuse_binary(tensor.get("parameters"), "binary_data_size")
     if tensor.get("datatype") != "BYTES":
-        raise _bad(f"input {INPUT!r} must have datatype BYTES, got {tensor.get('datatype')!r}")
+        raise _bad_request(
+            f"input {INPUT!r} must have datatype BYTES, got {tensor.get('datatype')!r}"
+        )
     raw_shape = tensor.get("shape")
     shape = [whole_number(d) for d in raw_shape] if isinstance(raw_shape, list) else []
     if not shape or any(d is None or d < 0 for d in shape):
-        raise _bad(f"input {INPUT!r} needs a shape: a list of sizes such as [2], got {raw_shape!r}")
+        raise _bad_request(
+            f"input {INPUT!r} needs a shape: a list of sizes such as [2], got {raw_shape!r}"
+        )
     if "data" not in tensor:
-        raise _bad(f"input {INPUT!r} has no 'data'")
+        raise _bad_request(f"input {INPUT!r} has no 'data'")
     texts = _flatten(tensor["data"])
     if math.prod(d or 0 for d in shape) != len(texts):
-        raise _bad(f"input {INPUT!r} has shape {raw_shape} but {len(texts)} elements")
+        raise _bad_request(f"input {INPUT!r} has shape {raw_shape} but {len(texts)} elements")
     checked_count(len(texts), max_inputs, f"input {INPUT!r}")
     for index, text in enumerate(texts):
         if is_blank(text):
-            raise _bad(f"{INPUT}[{index}] is blank: no prediction")
+            raise _bad_request(f"{INPUT}[{index}] is blank: no prediction")
     return texts
 
 
 def _flatten(data: Any) -> list[str]:
     """Row-major elements of (possibly nested) tensor data, each a string."""
     if not isinstance(data, list):
-        raise _bad(f"input {INPUT!r} data must be a list of strings, got {kind(data)}")
+        raise _bad_request(
+            f"input {INPUT!r} data must be a list of strings, got {json_type_name(data)}"
+        )
     flat: list[str] = []
     stack = [iter(data)]
     while stack:  # iterative: nesting depth is the body parser's business, not recursion's here
@@ -99,7 +110,9 @@ def _flatten(data: Any) -> list[str]:
         elif isinstance(item, str):
             flat.append(item)
         else:
-            raise _bad(f"input {INPUT!r} element {len(flat)} is {kind(item)}, expected a string")
+            raise _bad_request(
+                f"input {INPUT!r} element {len(flat)} is {json_type_name(item)}, expected a string"
+            )
     return flat
 
 
@@ -110,12 +123,14 @@ def _outputs(requested: Any) -> list[str]:
     if requested is None:
         return list(OUTPUTS)
     if not isinstance(requested, list) or not all(isinstance(o, dict) for o in requested):
-        raise _bad('\'outputs\' must be a list of objects like {"name": "label"}')
+        raise _bad_request('\'outputs\' must be a list of objects like {"name": "label"}')
     names = []
     for output in requested:
         _refuse_binary(output.get("parameters"), "binary_data")
         if output.get("name") not in OUTPUTS:
-            raise _bad(f"unknown output {output.get('name')!r}; this model has {list(OUTPUTS)}")
+            raise _bad_request(
+                f"unknown output {output.get('name')!r}; this model has {list(OUTPUTS)}"
+            )
         names.append(output["name"])
     return names
 
@@ -124,9 +139,9 @@ def _refuse_binary(parameters: Any, key: str) -> None:
     if parameters is None:
         return
     if not isinstance(parameters, dict):
-        raise _bad(f"'parameters' must be an object, got {kind(parameters)}")
+        raise _bad_request(f"'parameters' must be an object, got {json_type_name(parameters)}")
     if parameters.get(key):
-        raise _bad(_BINARY_HINT)
+        raise _bad_request(_BINARY_HINT)
 
 
 def infer_answer(
@@ -307,7 +322,7 @@ def add_routes(app: FastAPI, service: Service) -> None:
         body = await service.read_body(request)  # read first: an early answer resets clients
         known(name)
         if BINARY_HEADER in request.headers:
-            raise _bad(_BINARY_HINT)
+            raise _bad_request(_BINARY_HINT)
         texts, outputs, request_id = parse_infer(parse_json(body), service.config.max_inputs)
         logits = await service.logits(texts)
         return JSONResponse(infer_answer(service, texts, logits, outputs, request_id))

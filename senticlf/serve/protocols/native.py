@@ -24,7 +24,7 @@ from senticlf.serve.schema import (
     error_responses,
     is_blank,
     json_object,
-    kind,
+    json_type_name,
     request_body,
     texts_schema,
 )
@@ -55,11 +55,13 @@ def parse(data: Any, max_inputs: int) -> NativeRequest:
     if isinstance(inputs, str):
         return NativeRequest([inputs], min_confidence)
     if not isinstance(inputs, list):
-        raise ApiError(422, f"'inputs' must be a string or a list of strings, got {kind(inputs)}")
+        raise ApiError(
+            422, f"'inputs' must be a string or a list of strings, got {json_type_name(inputs)}"
+        )
     checked_count(len(inputs), max_inputs, "'inputs'")
     for index, item in enumerate(inputs):
         if not isinstance(item, str):
-            raise ApiError(422, f"inputs[{index}] is {kind(item)}, expected a string")
+            raise ApiError(422, f"inputs[{index}] is {json_type_name(item)}, expected a string")
     return NativeRequest(inputs, min_confidence)
 
 

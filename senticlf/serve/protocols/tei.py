@@ -31,7 +31,7 @@ from senticlf.serve.schema import (
     error_responses,
     is_blank,
     json_object,
-    kind,
+    json_type_name,
     request_body,
     texts_schema,
     whole_number,
@@ -86,7 +86,7 @@ def _parameters(parameters: Any) -> tuple[str | None, int | None]:
     if parameters is None:
         return None, None
     if not isinstance(parameters, dict):
-        raise ApiError(422, f"'parameters' must be an object, got {kind(parameters)}")
+        raise ApiError(422, f"'parameters' must be an object, got {json_type_name(parameters)}")
     function, top_k = parameters.get("function_to_apply"), parameters.get("top_k")
     if function is not None and function not in FUNCTIONS:
         raise ApiError(
@@ -116,7 +116,9 @@ def _texts(inputs: Any, max_inputs: int) -> list[str]:
     if isinstance(inputs, str):
         return [inputs]
     if not isinstance(inputs, list):
-        raise ApiError(422, f"'inputs' must be a string or a list of strings, got {kind(inputs)}")
+        raise ApiError(
+            422, f"'inputs' must be a string or a list of strings, got {json_type_name(inputs)}"
+        )
     checked_count(len(inputs), max_inputs, "'inputs'")
     texts = []
     for index, item in enumerate(inputs):
@@ -129,7 +131,7 @@ def _texts(inputs: Any, max_inputs: int) -> list[str]:
                 )
             item = item[0]
         if not isinstance(item, str):
-            raise ApiError(422, f"inputs[{index}] is {kind(item)}, expected a string")
+            raise ApiError(422, f"inputs[{index}] is {json_type_name(item)}, expected a string")
         texts.append(item)
     return texts
 

@@ -46,19 +46,19 @@ def fit(
     val: check.Scores,
     val_labels: np.ndarray,
     console: Console,
-) -> calibration.Calibration:
+) -> calibration.CalibrationFit:
     """The calibrator fitted on ``reviews`` (None: the run's validation reviews, ``val``)."""
     if reviews is None:
-        return calibration.calibrate(val.logits, val_labels, VALIDATION_SOURCE)
+        return calibration.fit_and_measure(val.logits, val_labels, VALIDATION_SOURCE)
     console.print(f"scoring {len(reviews)} calibration reviews ({options.calibration_data})")
     labels = np.array([review.label for review in reviews], dtype=np.int64)
     ids = encoder.encode([review.text for review in reviews])
     scored = check.onnx_scores(model_path, encoder, ids, labels)
-    return calibration.calibrate(scored.logits, labels, str(options.calibration_data))
+    return calibration.fit_and_measure(scored.logits, labels, str(options.calibration_data))
 
 
 def report(
-    fitted: calibration.Calibration,
+    fitted: calibration.CalibrationFit,
     calibrator: Calibrator,
     val: check.Scores,
     val_labels: np.ndarray,
