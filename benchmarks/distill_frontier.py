@@ -1,4 +1,4 @@
-"""The accuracy/speed frontier of students distilled from a teacher that learned (issue 22).
+"""The accuracy/speed frontier of students distilled from a teacher that learned.
 
     python -m benchmarks.distill_frontier --work runs/frontier            # CPU scale, ~1.5 h
     python -m benchmarks.distill_frontier --work /tmp/frontier-smoke --smoke   # minutes

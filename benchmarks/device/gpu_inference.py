@@ -1,4 +1,4 @@
-"""GPU inference (issue 23): ORT fp16 and fp32 on CUDA against PyTorch eager, on one GPU.
+"""GPU inference: ORT fp16 and fp32 on CUDA against PyTorch eager, on one GPU.
 
     python -m benchmarks.device.gpu_inference --payload PAYLOAD --out OUT
 
@@ -174,7 +174,7 @@ def markdown(result: dict[str, Any]) -> str:
     from benchmarks.common.machine import machine_line
 
     lines = [
-        "# GPU inference (issue 23)",
+        "# GPU inference: ONNX Runtime fp16 and fp32 on CUDA against PyTorch eager",
         "",
         machine_line(result["machine"]) + f"; GPU: {result['gpu']}",
         "",

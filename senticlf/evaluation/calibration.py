@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from senticlf import artifacts
 from senticlf.runtime.calibrator import (
     ABOVE_HALF,
     KINDS,
@@ -364,43 +365,31 @@ def fit_calibrator(
 class CalibrationFit:
     """A calibrator fitted for export, and what it does on the reviews it was fitted on.
 
-    ``to_dict`` is what export stores in ``export_check["calibration"]`` and the model card
-    shows; the calibrator itself goes to the manifest's ``calibration``. Accuracy is given
-    before and after because Platt and isotonic can move the 0.5 crossing, and the label is
-    the argmax of the calibrated probabilities.
+    The calibrator goes to the manifest's ``calibration``; ``check`` (what it did, and the
+    cross-validated figures that chose it) to the export check and the model card.
     """
 
     calibrator: Calibrator
-    source: str  # where the reviews came from
-    reviews: int
-    accuracy_before: float
-    accuracy_after: float
-    ece_before: float  # uncalibrated (T = 1), on the calibration reviews
-    ece_after: float  # the calibrator, in-sample: optimistic, see cv_ece
-    nll_before: float
-    nll_after: float
-
-    def to_dict(self) -> dict[str, Any]:
-        record = {k: v for k, v in asdict(self).items() if k != "calibrator"}
-        c = self.calibrator
-        return {
-            "kind": c.kind, "description": c.describe(), "temperature": c.equivalent_temperature,
-            **record, "cv_log_loss": c.cv_log_loss, "cv_ece": c.cv_ece,
-            "candidates": c.candidates,
-        }  # fmt: skip
+    check: artifacts.CalibrationCheck
 
 
 def fit_and_measure(
     logits: np.ndarray, labels: np.ndarray, source: str = "validation"
 ) -> CalibrationFit:
     """Fit the calibrator on ``logits`` (fp32, held out from training) and measure before and
-    after it on the same reviews: what export's calibration step records."""
+    after it on the same reviews: what export's calibration step records.
+
+    The label is the argmax of the calibrated probabilities, so accuracy is measured on both
+    sides too: Platt and isotonic can move the 0.5 crossing.
+    """
     logits = np.asarray(logits, dtype=np.float64)
     labels = np.asarray(labels, dtype=np.int64)
     calibrator = fit_calibrator(logits, labels)
     raw, calibrated = softmax(logits), calibrator.apply(logits)
-    return CalibrationFit(
-        calibrator=calibrator,
+    check = artifacts.CalibrationCheck(
+        kind=calibrator.kind,
+        description=calibrator.describe(),
+        temperature=calibrator.equivalent_temperature,
         source=source,
         reviews=len(labels),
         accuracy_before=float(np.mean(raw.argmax(axis=1) == labels)),
@@ -409,4 +398,8 @@ def fit_and_measure(
         ece_after=expected_calibration_error(calibrated, labels),
         nll_before=negative_log_likelihood(raw, labels),
         nll_after=negative_log_likelihood(calibrated, labels),
+        cv_log_loss=calibrator.cv_log_loss,
+        cv_ece=calibrator.cv_ece,
+        candidates=calibrator.candidates,
     )
+    return CalibrationFit(calibrator, check)

@@ -84,15 +84,12 @@ def export_run(
             graph_optimization="onnxruntime transformer fusions (O2)"
             if options.optimize
             else "none",
-            calibration=calibration_step.report(fitted, calibrator, fp32, labels)
-            if fitted
-            else None,
+            calibration=calibration_step.report(fitted, fp32, labels) if fitted else None,
             int8=int8,
             fp16=half,
         )
         manifest = _manifest(staging, files, config, metrics, report, profiles)
         if fitted is not None:
-            manifest.temperature = calibrator.equivalent_temperature
             manifest.calibration = calibrator.to_dict()
         _write_card_and_manifest(staging, manifest, output.name, run_folder.settings(run_dir))
     _print_report(console, manifest, output)
@@ -285,10 +282,11 @@ def _print_report(console: Console, manifest: artifacts.Manifest, output: Path) 
     if report.calibration:
         fitted = report.calibration
         console.print(
-            f"calibration: {fitted['description']}, chosen by cross-validated log-loss on "
-            f"{fitted['reviews']} reviews ({fitted['source']}); cross-validated ECE "
-            f"{card.figure_or_dash(fitted['cv_ece'], 3)} (uncalibrated {fitted['ece_before']:.3f}); validation "
-            f"accuracy {report.fp32_accuracy:.2%} -> {fitted['validation_accuracy_after']:.2%}"
+            f"calibration: {fitted.description}, chosen by cross-validated log-loss on "
+            f"{fitted.reviews} reviews ({fitted.source}); cross-validated ECE "
+            f"{card.figure_or_dash(fitted.cv_ece, 3)} (uncalibrated {fitted.ece_before:.3f}); "
+            f"validation accuracy {report.fp32_accuracy:.2%} -> "
+            f"{fitted.validation_accuracy_after:.2%}"
         )
     kept = report.int8.kept if report.int8 else None
     if report.int8 and kept:

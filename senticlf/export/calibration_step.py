@@ -8,18 +8,17 @@ the fp32 ONNX model the bundle ships, as served.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from rich.console import Console
 
-from senticlf import data
+from senticlf import artifacts, data
 from senticlf.errors import SenticlfError
 from senticlf.evaluation import calibration
 from senticlf.export import check
 from senticlf.export.options import ExportOptions
-from senticlf.runtime.calibrator import Calibrator
 from senticlf.runtime.tokenize import ReviewEncoder
 from senticlf.training.config import TrainConfig
 
@@ -58,14 +57,10 @@ def fit(
 
 
 def report(
-    fitted: calibration.CalibrationFit,
-    calibrator: Calibrator,
-    val: check.Scores,
-    val_labels: np.ndarray,
-) -> dict[str, Any]:
+    fitted: calibration.CalibrationFit, val: check.Scores, val_labels: np.ndarray
+) -> artifacts.CalibrationCheck:
     """The export check's ``calibration``: the fit, and validation accuracy with its labels."""
-    predicted = calibrator.apply(val.logits).argmax(axis=1)
-    return {
-        **fitted.to_dict(),
-        "validation_accuracy_after": float(np.mean(predicted == val_labels)),
-    }
+    predicted = fitted.calibrator.apply(val.logits).argmax(axis=1)
+    return dataclasses.replace(
+        fitted.check, validation_accuracy_after=float(np.mean(predicted == val_labels))
+    )

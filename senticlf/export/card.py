@@ -27,10 +27,9 @@ def figure_or_dash(value: Any, digits: int = 4) -> str:
     return f"{value:.{digits}f}" if isinstance(value, int | float) and value == value else "-"
 
 
-def calibration_of(manifest: artifacts.Manifest) -> dict[str, Any] | None:
+def calibration_of(manifest: artifacts.Manifest) -> artifacts.CalibrationCheck | None:
     """What export measured around the calibrator it fitted (None: not calibrated)."""
-    check = manifest.export_check
-    return check.calibration if check and isinstance(check.calibration, dict) else None
+    return manifest.export_check.calibration if manifest.export_check else None
 
 
 def _check_of(manifest: artifacts.Manifest) -> artifacts.ExportCheck:
@@ -91,12 +90,12 @@ def summary(manifest: artifacts.Manifest) -> list[tuple[str, str]]:
     if calibration:
         rows.append((
             "calibration",
-            f"{_calibrator_words(manifest)}; ECE {figure_or_dash(calibration.get('ece_before'))} "
-            f"uncalibrated, {figure_or_dash(calibration.get('cv_ece'))} cross-validated, on "
-            f"{calibration.get('reviews', '-')} held-out reviews",
+            f"{_calibrator_words(manifest)}; ECE {figure_or_dash(calibration.ece_before)} "
+            f"uncalibrated, {figure_or_dash(calibration.cv_ece)} cross-validated, on "
+            f"{calibration.reviews or '-'} held-out reviews",
         ))  # fmt: skip
     else:
-        rows.append(("calibration", f"temperature {manifest.temperature:.3f} (not fitted)"))
+        rows.append(("calibration", f"temperature {_temperature(manifest)} (not fitted)"))
     rows += [(f"batching {name}", line) for name, line in _batching_rows(manifest)]
     rows.append((
         "format",
@@ -271,50 +270,61 @@ def _export_check_text(manifest: artifacts.Manifest) -> str:
     return text
 
 
-def _calibrator_words(manifest: artifacts.Manifest) -> str:
+def _calibrator(manifest: artifacts.Manifest) -> Calibrator | None:
+    """The bundle's calibrator; None where it is unreadable (``info`` still shows the rest)."""
     try:
-        return Calibrator.for_manifest(manifest.calibration, manifest.temperature).describe()
+        return Calibrator.for_manifest(manifest.calibration)
     except ValueError:
-        return "unreadable calibrator"
+        return None
+
+
+def _calibrator_words(manifest: artifacts.Manifest) -> str:
+    calibrator = _calibrator(manifest)
+    return calibrator.describe() if calibrator else "unreadable calibrator"
+
+
+def _temperature(manifest: artifacts.Manifest) -> str:
+    calibrator = _calibrator(manifest)
+    return figure_or_dash(calibrator.equivalent_temperature if calibrator else None, 3)
 
 
 def _calibration_text(manifest: artifacts.Manifest) -> str:
     calibration = calibration_of(manifest)
     if not calibration:
         return (
-            f"Temperature {manifest.temperature:.3f}: no temperature was fitted "
+            f"Temperature {_temperature(manifest)}: no temperature was fitted "
             "(exported with --no-calibrate, or by an older senticlf)."
         )
-    if manifest.calibration is None:  # bundles from before the choice of calibrators
+    if calibration.kind is None:  # bundles from before the choice of calibrators
         return (
-            f"Logits are divided by a temperature of {manifest.temperature:.3f} before the softmax "
-            f"(fp32 and INT8 alike), fitted on {calibration.get('reviews', '-')} held-out "
+            f"Logits are divided by a temperature of {_temperature(manifest)} before the softmax "
+            f"(fp32 and INT8 alike), fitted on {calibration.reviews or '-'} held-out "
             "validation reviews by minimising the negative log-likelihood. On those reviews: "
-            f"expected calibration error ({ECE_BINS} bins) {figure_or_dash(calibration.get('ece_before'))}"
-            f" before, {figure_or_dash(calibration.get('ece_after'))} after."
+            f"expected calibration error ({ECE_BINS} bins) {figure_or_dash(calibration.ece_before)}"
+            f" before, {figure_or_dash(calibration.ece_after)} after."
         )
-    candidates = calibration.get("candidates") or {}
+    candidates = calibration.candidates
     tried = ", ".join(
         f"{kind} {figure_or_dash(scores.get('log_loss'))}" for kind, scores in candidates.items()
     )
     check = _check_of(manifest)
     return (
         f"Probabilities come from {_calibrator_words(manifest)} (fp32 and INT8 alike), fitted on "
-        f"{calibration.get('reviews', '-')} held-out labelled reviews ({calibration.get('source', '-')}) "
+        f"{calibration.reviews or '-'} held-out labelled reviews ({calibration.source or '-'}) "
         + (
             f"and chosen by the lowest cross-validated log-loss ({tried})"
             if tried
             else "(too few to cross-validate a choice: temperature only)"
         )
         + ". The label is the most probable label after calibration. On those reviews: expected "
-        f"calibration error ({ECE_BINS} bins) {figure_or_dash(calibration.get('ece_before'))} "
-        f"uncalibrated, {figure_or_dash(calibration.get('cv_ece'))} cross-validated; log-loss "
-        f"{figure_or_dash(calibration.get('nll_before'))} uncalibrated, "
-        f"{figure_or_dash(calibration.get('cv_log_loss'))} cross-validated; accuracy "
-        f"{_percent(calibration.get('accuracy_before'))} before calibration, "
-        f"{_percent(calibration.get('accuracy_after'))} after. On the validation reviews: "
+        f"calibration error ({ECE_BINS} bins) {figure_or_dash(calibration.ece_before)} "
+        f"uncalibrated, {figure_or_dash(calibration.cv_ece)} cross-validated; log-loss "
+        f"{figure_or_dash(calibration.nll_before)} uncalibrated, "
+        f"{figure_or_dash(calibration.cv_log_loss)} cross-validated; accuracy "
+        f"{_percent(calibration.accuracy_before)} before calibration, "
+        f"{_percent(calibration.accuracy_after)} after. On the validation reviews: "
         f"accuracy {_percent(check.fp32_accuracy)} before, "
-        f"{_percent(calibration.get('validation_accuracy_after'))} after."
+        f"{_percent(calibration.validation_accuracy_after)} after."
     )
 
 

@@ -63,8 +63,8 @@ _OPTIMUM_LADDER = (
 # Per CPU family, fastest first; the export gate takes the first that keeps accuracy.
 # AVX-512 VNNI (measured, results/speed-*.md) and AVX-512/ARM64 (not measured) keep Optimum's
 # presets (s8 weights). On AVX2 without VNNI, Optimum's preset uses u8 weights, which were the
-# slowest dynamic INT8 there: ONNX Runtime's s8 weights were 1.2-1.3x faster at batch 8 on a
-# quiet EPYC (issue 13's probe) and 20% faster at batch 1 in results/int8-variants-avx2*.md.
+# slowest dynamic INT8 there: ONNX Runtime's s8 weights were 1.2-1.3x faster at batch 8 in a
+# probe on a quiet AMD EPYC and 20% faster at batch 1 in results/int8-variants-avx2*.md.
 # Static QDQ was slower still (fused attention stays fp32), so it is not on any ladder; 7-bit
 # per-tensor weights agreed worst with fp32 on the stand-in (85.5%) and were not faster.
 LADDERS: dict[str, tuple[str, ...]] = {

@@ -3,7 +3,7 @@
 A user must get the same answer for a text whatever else is in the file or the server's
 queue. Dynamic INT8 breaks that: it quantizes each call's activations with one scale for the
 whole batch tensor (padding included), so a review's probability moved by up to 0.52 between
-batch 1 and batch 8 on a fine-tuned model (issue 17). fp32 does not move. So a model is run
+batch 1 and batch 8 on a fine-tuned model. fp32 does not move. So a model is run
 in batches only as large as it was *measured* to be batch-invariant, and within that bound
 at the size that was fastest on the CPU at hand; which size is fastest differs between CPUs
 (batch 1 on one AVX-512 VNNI CPU, batch 8 on another), so it is measured, never looked up.
@@ -33,7 +33,7 @@ CUDA_BATCH_SIZES = (1, 32, 128, 256)
 # A text's probabilities alone and among others may differ by float noise, no more; what
 # counts as noise depends on the precision the model computes in. fp16 keeps 11 bits of
 # mantissa, and its kernels (cuBLAS, fused attention) pick their reduction order by shape:
-# issue 23 allows it 2e-3.
+# fp16 is allowed 2e-3.
 INVARIANCE_TOLERANCE = {"fp32": 1e-4, "int8": 1e-4, "fp16": 2e-3}
 # Load-time probe on a CPU the bundle was not measured on: synthetic reviews of mixed length.
 PROBE_TEXTS = 32

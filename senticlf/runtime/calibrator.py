@@ -137,8 +137,6 @@ class Calibrator:
             raise ValueError(f"calibration is malformed: {exc}") from None
 
     @classmethod
-    def for_manifest(cls, calibration: dict[str, Any] | None, temperature: float) -> Calibrator:
-        """A bundle's calibrator; bundles older than ``calibration`` have a temperature only."""
-        if calibration:
-            return cls.from_dict(calibration)
-        return cls(kind="temperature", temperature=temperature)
+    def for_manifest(cls, calibration: dict[str, Any] | None) -> Calibrator:
+        """A bundle's calibrator from the manifest's ``calibration`` (None: uncalibrated)."""
+        return cls() if calibration is None else cls.from_dict(calibration)

@@ -31,8 +31,6 @@ from senticlf.runtime.tokenize import ReviewEncoder
 
 # None: the fastest batch-invariant size measured for this model on this CPU (batch_choice.py).
 DEFAULT_BATCH: int | None = None
-# Binary bundles label a text positive when P(positive) reaches this.
-DEFAULT_THRESHOLD = 0.5
 # The label of a text whose probability falls below ``min_confidence`` (abstention).
 UNCERTAIN = "uncertain"
 __all__ = ["DEFAULT_BATCH", "UNCERTAIN", "Prediction", "SentimentClassifier", "load"]
@@ -242,9 +240,9 @@ def _checked_min_confidence(min_confidence: float | None, labels: list[str]) -> 
 
 
 def _calibrator_of(manifest: artifacts.Manifest, bundle_dir: Path) -> Calibrator:
-    """The manifest's calibrator; bundles from before ``calibration`` keep their temperature."""
+    """The manifest's calibrator, checked against the bundle's labels."""
     try:
-        calibrator = Calibrator.for_manifest(manifest.calibration, manifest.temperature)
+        calibrator = Calibrator.for_manifest(manifest.calibration)
     except ValueError as exc:
         raise SenticlfError(f"{bundle_dir / artifacts.MANIFEST}: {exc}") from None
     if calibrator.kind != "temperature" and len(manifest.labels) != 2:

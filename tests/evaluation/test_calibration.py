@@ -66,13 +66,14 @@ def test_the_fitted_temperature_is_the_nll_minimum():
 def test_fit_and_measure_reports_both_sides():
     logits, labels = over_confident(n=1000)
     result = calibration.fit_and_measure(logits, labels)
-    assert result.reviews == 1000 and result.nll_after < result.nll_before
-    assert result.calibrator.kind == "temperature"  # 3 labels: temperature only
-    assert result.accuracy_before == result.accuracy_after
-    record = result.to_dict()
-    assert {"kind", "temperature", "accuracy_before", "accuracy_after", "cv_ece"} <= set(record)
-    assert set(record["candidates"]) == {"temperature"}
-    assert record["cv_ece"] == record["candidates"]["temperature"]["ece"]
+    check = result.check
+    assert check.reviews == 1000 and check.nll_after < check.nll_before
+    assert result.calibrator.kind == check.kind == "temperature"  # 3 labels: temperature only
+    assert check.temperature == result.calibrator.temperature
+    assert check.description == result.calibrator.describe()
+    assert check.accuracy_before == check.accuracy_after
+    assert set(check.candidates) == {"temperature"}
+    assert check.cv_ece == check.candidates["temperature"]["ece"]
 
 
 def test_bad_shapes_are_refused():
@@ -169,8 +170,9 @@ def test_a_calibrator_survives_the_manifest_round_trip():
 def test_fit_and_measure_gives_accuracy_before_and_after_when_labels_can_move():
     logits, labels = binary_logits(2000, 7, lambda d: sigmoid(0.5 * d + 0.8))
     result = calibration.fit_and_measure(logits, labels, "reviews.csv")
-    assert result.calibrator.kind == "platt" and result.source == "reviews.csv"
+    check = result.check
+    assert result.calibrator.kind == "platt" and check.source == "reviews.csv"
     predicted = result.calibrator.apply(logits).argmax(axis=1)
-    assert result.accuracy_after == np.mean(predicted == labels)
-    assert result.accuracy_before == np.mean(logits.argmax(axis=1) == labels)
-    assert result.accuracy_after > result.accuracy_before  # the bias moved the crossing
+    assert check.accuracy_after == np.mean(predicted == labels)
+    assert check.accuracy_before == np.mean(logits.argmax(axis=1) == labels)
+    assert check.accuracy_after > check.accuracy_before  # the bias moved the crossing

@@ -26,6 +26,7 @@ def test_a_broken_record_is_refused_with_what_is_wrong():
         Calibrator(kind="platt").apply(np.zeros((2, 3)))
 
 
-def test_a_bundle_from_before_calibrators_is_calibrated_by_its_temperature():
-    old = Calibrator.for_manifest(None, 1.7)
-    assert old.kind == "temperature" and old.temperature == 1.7
+def test_a_manifest_without_a_calibrator_is_uncalibrated():
+    assert Calibrator.for_manifest(None) == Calibrator()
+    platt = Calibrator(kind="platt", scale=0.5, bias=0.1)
+    assert Calibrator.for_manifest(platt.to_dict()) == platt
