@@ -38,6 +38,7 @@ from benchmarks.common.timing import read_reviews, rotate
 from senticlf import artifacts, atomic, cpu
 from senticlf.export import quantize
 from senticlf.export.bundle import export_fp32
+from senticlf.export.options import ExportOptions
 from senticlf.runtime.batching import run_length_sorted
 from senticlf.runtime.session import ModelRunner
 from senticlf.runtime.tokenize import ReviewEncoder
@@ -46,8 +47,8 @@ from senticlf.training.config import TrainConfig
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
 
 TORCH, FP32 = "torch-eager", "fp32"
-# The export gate's defaults (ExportOptions): at most 1 point lost, at least 98% agreement.
-GATE_DROP, GATE_AGREEMENT = 1.0, 0.98
+# Export's own gate at its defaults (ExportOptions): at most 1 point lost, 98% agreement.
+GATE = ExportOptions()
 
 
 def padded_batches(
@@ -362,11 +363,7 @@ def markdown(r: dict[str, Any]) -> str:
             v = r["validation"].get(name)
             fp32_acc = r["validation"][FP32]["accuracy"]
             row.append(f"{v['accuracy']:.1%} ({v['agreement']:.1%})" if v else "-")
-            passes = (
-                v
-                and (fp32_acc - v["accuracy"]) * 100 <= GATE_DROP
-                and v["agreement"] >= GATE_AGREEMENT
-            )
+            passes = v and GATE.passes_gate(fp32_acc, v["accuracy"], v["agreement"])
             row.append(("yes" if passes else "**no**") if v and name.startswith("int8") else "")
         if "extra" in r:
             e = r["extra"].get(name)
@@ -379,7 +376,7 @@ def markdown(r: dict[str, Any]) -> str:
     lines.append(
         "Ratios are against torch-eager in the same column (interleaved: same process, rotating "
         "order; own process: each model alone, one after another). Agreement is with fp32. "
-        f"Gate: at most {GATE_DROP:g} point lost and {GATE_AGREEMENT:.0%} agreement on the validation reviews. "
+        f"Gate: at most {GATE.max_accuracy_drop:g} point lost and {GATE.min_agreement:.0%} agreement on the validation reviews. "
         f"INT8 variants are built from the same fused fp32 graph; optimum variants use this CPU's preset ({r['preset']})."
     )
     for n, error in failed.items():

@@ -19,7 +19,7 @@ from rich.console import Console
 from senticlf import __version__, artifacts, atomic, cpu
 from senticlf.errors import SenticlfError
 from senticlf.export import calibration_step, card, check, fp16, quantize, speed
-from senticlf.export.options import ExportOptions
+from senticlf.export.options import ExportOptions, accuracy_drop_points
 from senticlf.runtime.calibrator import Calibrator
 from senticlf.runtime.tokenize import ReviewEncoder
 from senticlf.training import run_folder
@@ -155,9 +155,8 @@ class _Reference:
     served: Callable[[np.ndarray], np.ndarray]  # probabilities as the predictor serves them
 
     def passes(self, accuracy: float, agreement: float) -> bool:
-        """The export gate: at most --max-accuracy-drop points lost, --min-agreement kept."""
-        drop = (self.fp32.accuracy - accuracy) * 100
-        return drop <= self.options.max_accuracy_drop and agreement >= self.options.min_agreement
+        """The export gate against this fp32 model (:meth:`ExportOptions.passes_gate`)."""
+        return self.options.passes_gate(self.fp32.accuracy, accuracy, agreement)
 
 
 def _quantize_checked(
@@ -184,7 +183,7 @@ def _quantize_checked(
                 runner, ref.encoder, ref.ids, ref.served, alone.logits, cap=1
             )
             return artifacts.Int8Result(preset, tuple(tried), name), profile
-        drop = (ref.fp32.accuracy - alone.accuracy) * 100
+        drop = accuracy_drop_points(ref.fp32.accuracy, alone.accuracy)
         ref.console.print(
             f"[yellow]{name}: accuracy drop {drop:.1f} points, agreement {agree:.1%}[/]"
         )

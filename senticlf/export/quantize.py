@@ -11,9 +11,12 @@ measurement (benchmarks/results/speed-*.md for AVX-512 VNNI, int8-variants-avx2*
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import logging
 import shutil
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -131,10 +134,40 @@ def variant_named(name: str) -> Variant:
     return VARIANTS[name]
 
 
+# ORTQuantizer looks for a transformers config.json beside the ONNX file it is given, and logs
+# this warning (optimum/onnxruntime/quantization.py) when there is none. Export quantizes a bare
+# ONNX file in a scratch folder on purpose and never loads the result as an ORTModel, so the
+# warning says nothing to act on; it is dropped, and nothing else the logger says.
+_OPTIMUM_LOGGER = "optimum.onnxruntime.quantization"
+_NO_CONFIG_WARNING = "Could not load the config for "
+
+
+class _DropMessage(logging.Filter):
+    def __init__(self, prefix: str) -> None:
+        super().__init__()
+        self.prefix = prefix
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith(self.prefix)
+
+
+@contextlib.contextmanager
+def _without_config_warning() -> Iterator[None]:
+    """Optimum's "Could not load the config" warning dropped while the block runs."""
+    logger = logging.getLogger(_OPTIMUM_LOGGER)
+    drop = _DropMessage(_NO_CONFIG_WARNING)
+    logger.addFilter(drop)
+    try:
+        yield
+    finally:
+        logger.removeFilter(drop)
+
+
 def _quantize_with_optimum(source: Path, scratch: Path, preset: str, variant: Variant) -> Path:
     from optimum.onnxruntime import ORTQuantizer
 
-    quantizer = ORTQuantizer.from_pretrained(source.parent, file_name=source.name)
+    with _without_config_warning():
+        quantizer = ORTQuantizer.from_pretrained(source.parent, file_name=source.name)
     written = Path(
         quantizer.quantize(
             quantization_config=quantization_config(preset, variant), save_dir=scratch
