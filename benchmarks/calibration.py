@@ -28,6 +28,7 @@ from benchmarks.common import results
 from benchmarks.common.calibration_cache import CACHE_DIR, Pools, load_pools
 from benchmarks.common.records import Column, Spread, Table
 from senticlf.evaluation import calibration, coverage, plots
+from senticlf.runtime.calibrator import Calibrator
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
 # The targets.
@@ -39,9 +40,9 @@ COVERAGE_TOLERANCE = 0.03
 METHODS = ("uncalibrated", "temperature", "platt", "isotonic", "chosen")
 
 
-def fitted(method: str, logits: np.ndarray, labels: np.ndarray) -> calibration.Calibrator:
+def fitted(method: str, logits: np.ndarray, labels: np.ndarray) -> Calibrator:
     if method == "uncalibrated":
-        return calibration.Calibrator()
+        return Calibrator()
     if method == "chosen":
         return calibration.fit_calibrator(logits, labels)
     return calibration.fit_kind(method, logits, labels)

@@ -1,4 +1,4 @@
-"""The accuracy/speed frontier of students distilled from a teacher that learned (issue 22).
+"""The accuracy/speed frontier of students distilled from a teacher that learned.
 
     python -m benchmarks.distill_frontier --work runs/frontier            # CPU scale, ~1.5 h
     python -m benchmarks.distill_frontier --work /tmp/frontier-smoke --smoke   # minutes
@@ -187,7 +187,7 @@ def score(bundle: Path, heldout: Path, cache: Path, threads: int) -> dict[str, A
         return dict(json.loads(cache.read_text()))
     import senticlf
     from senticlf.evaluation.calibration import expected_calibration_error
-    from senticlf.evaluation.metrics import classification_metrics
+    from senticlf.evaluation.label_metrics import classification_metrics
 
     rows = data.read_table(heldout, labels=artifacts.LABELS)
     labels = np.array([r.label for r in rows])

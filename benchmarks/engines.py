@@ -13,7 +13,8 @@ process (benchmarks.common.engines_worker), one after another, which also gives 
 peak RSS; then all are timed interleaved in one process. Batch invariance is measured, not
 assumed: each review alone (batch 1) against the same review in batches of 8 and 32, in
 length-sorted order and shuffled (short texts beside long ones). The headline of an engine is
-its reviews/s at the fastest batch size at which it is invariant (issue 17's rule).
+its reviews/s at the fastest batch size at which it is invariant (the runtime's rule:
+senticlf/runtime/plan.py).
 """
 
 from __future__ import annotations

@@ -18,7 +18,8 @@ from rich.console import Console
 
 from benchmarks.common import results
 from senticlf.evaluation import report as evaluation_report
-from senticlf.evaluation.evaluate import EvaluationJob, evaluate
+from senticlf.evaluation.evaluate import EvaluationRequest, evaluate
+from senticlf.runtime.options import PredictorOptions
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
 
@@ -33,9 +34,10 @@ def main(
     ] = False,
     threads: int = 2,
 ) -> None:
-    job = EvaluationJob(bundle=bundle, data=test, fp32=fp32, threads=threads)
+    options = PredictorOptions(threads=threads)
+    request = EvaluationRequest(bundle=bundle, data=test, fp32=fp32, predictor=options)
     with results.load_window() as load:
-        report = evaluate(job, Console(quiet=True), Console(stderr=True))
+        report = evaluate(request, Console(quiet=True), Console(stderr=True))
     first = report["models"][0]
     result = {
         "model_file": first["model_file"],

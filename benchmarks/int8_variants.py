@@ -35,6 +35,7 @@ from benchmarks.common import int8_recipes, int8_worker, internals, records, res
 from benchmarks.common.records import Accuracy, Column, Runs
 from benchmarks.common.timing import read_reviews, rotate
 from senticlf import artifacts, cpu
+from senticlf.export.options import ExportOptions
 
 if TYPE_CHECKING:
     from benchmarks.common.internals import ReviewEncoder
@@ -42,8 +43,8 @@ if TYPE_CHECKING:
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
 
 TORCH, FP32 = "torch-eager", "fp32"
-# The export gate's defaults (ExportOptions): at most 1 point lost, at least 98% agreement.
-GATE_DROP, GATE_AGREEMENT = 1.0, 0.98
+# Export's own gate at its defaults (ExportOptions): at most 1 point lost, 98% agreement.
+GATE = ExportOptions()
 
 
 def padded_batches(
@@ -380,7 +381,7 @@ def columns(r: dict[str, Any], rows: list[ModelRow]) -> list[Column[ModelRow]]:
         if not v or fp32 is None or not row.name.startswith("int8"):
             return ""
         agreement = v.agreement or 0.0
-        passes = (fp32.accuracy - v.accuracy) * 100 <= GATE_DROP and agreement >= GATE_AGREEMENT
+        passes = GATE.passes_gate(fp32.accuracy, v.accuracy, agreement)
         return "yes" if passes else "**no**"
 
     found = [
@@ -410,7 +411,7 @@ def report(r: dict[str, Any]) -> list[results.Block]:
     notes = [
         "Ratios are against torch-eager in the same column (interleaved: same process, rotating "
         "order; own process: each model alone, one after another). Agreement is with fp32. "
-        f"Gate: at most {GATE_DROP:g} point lost and {GATE_AGREEMENT:.0%} agreement on the validation reviews. "
+        f"Gate: at most {GATE.max_accuracy_drop:g} point lost and {GATE.min_agreement:.0%} agreement on the validation reviews. "
         f"INT8 variants are built from the same fused fp32 graph; optimum variants use this CPU's preset ({r['preset']})."
     ]
     notes += [f"Not built: {n}: {v['error']}" for n, v in r["variants"].items() if "error" in v]

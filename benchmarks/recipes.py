@@ -25,7 +25,7 @@ import typer
 from benchmarks.common import internals, results
 from benchmarks.common.records import Column, Spread, Table
 from senticlf import artifacts, data
-from senticlf.evaluation.metrics import classification_metrics
+from senticlf.evaluation.label_metrics import classification_metrics
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
 

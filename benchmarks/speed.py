@@ -27,7 +27,7 @@ from benchmarks.common.records import Column, Percentiles
 from benchmarks.common.timing import latency, read_reviews, throughput
 from senticlf import artifacts, cpu
 from senticlf.evaluation.comparison import mcnemar_p
-from senticlf.evaluation.metrics import classification_metrics
+from senticlf.evaluation.label_metrics import classification_metrics
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
 

@@ -5,8 +5,8 @@
 
 Runs senticlf's own ``train()`` with timers around Trainer's training step, evaluation loop
 and checkpoint save, so a run that spends most of its time outside the optimizer steps shows
-where. Issue 9 found the reference run on an H200 at 6.6 steps/s where the GPU check reaches
-66: this is the command to rerun on a GPU session (``--device cuda``).
+where. The reference run on an H200 made 6.6 steps/s where the GPU check reaches 66: this is
+the command to rerun on a GPU session (``--device cuda``).
 """
 
 from __future__ import annotations

@@ -324,6 +324,43 @@ class Fp16Result:
 
 
 @dataclass(frozen=True)
+class CalibrationCheck:
+    """What export measured around the calibrator it fitted (the export check's ``calibration``).
+
+    On the labelled reviews it was fitted on (``source``): accuracy, ECE and log-loss before
+    (uncalibrated, T = 1) and after (in-sample: optimistic), and the cross-validated figures
+    that chose it among ``candidates`` (every kind tried); then accuracy on the validation
+    reviews after it. Accuracy is given before and after because Platt and isotonic can move
+    the 0.5 crossing. ``kind``, ``description`` and ``temperature`` (its nearest single
+    temperature) say which calibrator, in words. Bundles from before the choice of calibrators
+    recorded a temperature fit only: ``kind`` is None there, and what they lack is None.
+    """
+
+    kind: str | None = None
+    description: str = ""
+    temperature: float = 1.0
+    source: str = ""
+    reviews: int = 0
+    accuracy_before: float | None = None
+    accuracy_after: float | None = None
+    ece_before: float | None = None
+    ece_after: float | None = None
+    nll_before: float | None = None
+    nll_after: float | None = None
+    cv_log_loss: float | None = None
+    cv_ece: float | None = None
+    candidates: dict[str, dict[str, float]] = field(default_factory=dict)
+    validation_accuracy_after: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CalibrationCheck:
+        return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
+
+
+@dataclass(frozen=True)
 class ExportCheck:
     """What export measured before declaring a bundle done (the manifest's ``export_check``)."""
 
@@ -332,26 +369,29 @@ class ExportCheck:
     fp32_accuracy: float
     fp32_max_logit_difference: float
     graph_optimization: str
-    calibration: dict[str, Any] | None = None
+    calibration: CalibrationCheck | None = None
     int8: Int8Result | None = None
     fp16: Fp16Result | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
+        data["calibration"] = self.calibration.to_dict() if self.calibration else None
         data["int8"] = self.int8.to_dict() if self.int8 else None
         data["fp16"] = self.fp16.to_dict() if self.fp16 else None
         return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ExportCheck:
-        int8, fp16 = data.get("int8"), data.get("fp16")
+        calibration, int8, fp16 = data.get("calibration"), data.get("int8"), data.get("fp16")
         return cls(
             reviews=int(data.get("reviews", 0)),
             torch_accuracy=float(data.get("torch_accuracy", float("nan"))),
             fp32_accuracy=float(data.get("fp32_accuracy", float("nan"))),
             fp32_max_logit_difference=float(data.get("fp32_max_logit_difference", float("nan"))),
             graph_optimization=str(data.get("graph_optimization", "")),
-            calibration=data.get("calibration"),
+            calibration=(
+                CalibrationCheck.from_dict(calibration) if isinstance(calibration, dict) else None
+            ),
             int8=Int8Result.from_dict(int8) if isinstance(int8, dict) else None,
             fp16=Fp16Result.from_dict(fp16) if isinstance(fp16, dict) else None,
         )
@@ -371,11 +411,8 @@ class Manifest:
     training_metrics: dict[str, Any] = field(default_factory=dict)
     export_check: ExportCheck | None = None
     batching: Batching | None = None
-    # Temperature scaling: logits are divided by this before the softmax (1.0: uncalibrated).
-    # Kept beside ``calibration`` (its nearest single temperature) for older readers.
-    temperature: float = 1.0
-    # The calibrator (senticlf.evaluation.calibration.Calibrator.to_dict); None in bundles
-    # from before it existed, which are calibrated by ``temperature`` alone.
+    # The calibrator (senticlf.runtime.calibrator.Calibrator.to_dict): the one source of how
+    # logits become probabilities; None: uncalibrated (the softmax of the raw logits).
     calibration: dict[str, Any] | None = None
     format: int = MANIFEST_FORMAT
 
@@ -392,6 +429,9 @@ class Manifest:
         if missing:
             raise SenticlfError(f"{source} is not a senticlf manifest: missing {missing}")
         fields = {k: v for k, v in data.items() if k in known}
+        if fields.get("calibration") is None and "temperature" in data:
+            # Bundles from before calibrators stored a temperature alone: it is the calibrator.
+            fields["calibration"] = {"kind": "temperature", "temperature": data["temperature"]}
         try:
             if isinstance(fields.get("export_check"), dict):
                 fields["export_check"] = ExportCheck.from_dict(fields["export_check"])
@@ -401,8 +441,6 @@ class Manifest:
             raise SenticlfError(f"{source} is corrupted: {exc!r}") from None
         manifest = cls(**fields)
         check_truncation(manifest.truncation, option=f"{source}: truncation")
-        if not manifest.temperature > 0:
-            raise SenticlfError(f"{source}: temperature must be > 0, got {manifest.temperature}")
         return manifest
 
     def encoder_settings(self, bundle_dir: Path) -> EncoderSettings:

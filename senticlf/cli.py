@@ -462,7 +462,7 @@ def predict(
     """Classify reviews with an exported bundle (ONNX Runtime only: no torch)."""
 
     def action() -> None:
-        from senticlf.runtime.predict_file import ENGINES, FileJob, predict_file
+        from senticlf.runtime.predict_file import ENGINES, FilePredictionRequest, predict_file
         from senticlf.runtime.predictor import SentimentClassifier
         from senticlf.scale.options import RayJob, refuse_on_local_engine
 
@@ -481,7 +481,7 @@ def predict(
                 )
             )  # fmt: skip
         refuse_on_local_engine(address, num_workers, ship_bundle)
-        job = FileJob(file, fmt, output, text_column, overwrite)
+        request = FilePredictionRequest(file, fmt, output, text_column, overwrite)
         bundle = model or _newest_bundle()
         classifier = SentimentClassifier(bundle, options)
         err.print(
@@ -489,7 +489,7 @@ def predict(
             f"{classifier.plan.describe()})",
             highlight=False,
         )
-        predict_file(job, classifier, err)
+        predict_file(request, classifier, err)
 
     _run(action)
 
@@ -561,18 +561,18 @@ def evaluate(
     """Accuracy, F1, calibration (ECE), coverage curve, length buckets, error groups."""
 
     def action() -> None:
-        from senticlf.evaluation.evaluate import EvaluationJob
+        from senticlf.evaluation.evaluate import EvaluationRequest
         from senticlf.evaluation.evaluate import evaluate as run_evaluation
 
         options = PredictorOptions(
             device=device, threads=threads, streams=streams, batch_size=batch_size
         )
-        job = EvaluationJob(
+        request = EvaluationRequest(
             bundle=bundle, data=data, out=out, compare=compare, fp32=fp32,
             text_column=text_column, label_column=label_column, overwrite=overwrite,
             target_accuracy=target_accuracy, predictor=options,
         )  # fmt: skip
-        run_evaluation(job, Console(), err)
+        run_evaluation(request, Console(), err)
 
     _run(action)
 

@@ -23,6 +23,7 @@ from typing import NamedTuple
 from senticlf import artifacts, atomic, tables
 from senticlf.errors import SenticlfError
 
+# The default training data (TrainConfig.data): IMDb on the Hugging Face hub.
 HUB_DATASET = "stanfordnlp/imdb"
 LABEL_COLUMNS = ("label", "sentiment", "labels", "target")
 # Spellings of binary sentiment in the wild; all of them mean artifacts.LABELS.

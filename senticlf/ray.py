@@ -1,7 +1,10 @@
-"""``senticlf.ray.predict_dataset``: the Ray Data entry point under the name users look for.
+"""``senticlf.ray``: the documented public name of the Ray Data entry points; no code lives here.
 
-A re-export of :mod:`senticlf.scale.ray_data`. Absolute imports mean ``import ray`` inside the
-package still finds Ray itself, not this module. Importing this needs ``senticlf[ray]``.
+The code lives in :mod:`senticlf.scale` (``ray_data``: the workers and ``predict_dataset``;
+``ray_files``: reading and writing files). This module only re-exports them under the name
+users look for, so a change goes there, never here. Absolute imports mean ``import ray``
+inside the package still finds Ray itself, not this module. Importing this needs
+``senticlf[ray]``.
 """
 
 from senticlf.scale.ray_data import BundleWorker, plan_workers, predict_dataset

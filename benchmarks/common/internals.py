@@ -120,9 +120,9 @@ def encoder(tokenizer: Path, max_length: int, truncation: str = "head") -> Revie
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
-    from senticlf.runtime.predictor import softmax as predictor_softmax
+    from senticlf.runtime.calibrator import softmax as runtime_softmax
 
-    return predictor_softmax(logits)
+    return runtime_softmax(logits)
 
 
 def run_length_sorted(ids: Sequence[TokenIds], batch_size: int, run: RunBatch) -> np.ndarray:
@@ -158,9 +158,10 @@ def predict_csv(classifier: Any, source: Path, output: Path) -> None:
     """``senticlf predict SOURCE --format csv --output OUTPUT`` with a loaded classifier."""
     from rich.console import Console
 
-    from senticlf.runtime.predict_file import FileJob, predict_file
+    from senticlf.runtime.predict_file import FilePredictionRequest, predict_file
 
-    predict_file(FileJob(str(source), "csv", output), classifier, Console(quiet=True))
+    request = FilePredictionRequest(str(source), "csv", output)
+    predict_file(request, classifier, Console(quiet=True))
 
 
 def ray_label_column() -> str:

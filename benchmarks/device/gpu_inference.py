@@ -1,4 +1,4 @@
-"""GPU inference (issue 23): ORT fp16 and fp32 on CUDA against PyTorch eager, on one GPU.
+"""GPU inference: ORT fp16 and fp32 on CUDA against PyTorch eager, on one GPU.
 
     python -m benchmarks.device.gpu_inference --payload PAYLOAD --out OUT
 

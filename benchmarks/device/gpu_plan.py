@@ -1,4 +1,4 @@
-"""Plan the GPU inference session of issue 23: build its payload here, print its calls.
+"""Plan the GPU inference session: build its payload here, print its calls.
 
     python -m benchmarks.device.gpu_plan prepare --wheel WHEEL --run ../shared/runs/minilm-imdb-1k
     python -m benchmarks.device.gpu_plan calls        # the device calls, in order, as JSON

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Issue 23's GPU session, run on the device in the calls `python -m benchmarks.device.gpu_plan
-# calls` prints, back to back (a warm machine keeps /tmp for 30 s after a call):
+# The GPU inference session (benchmarks/device/gpu_inference.py), run on the device in the
+# calls `python -m benchmarks.device.gpu_plan calls` prints, back to back (a warm machine
+# keeps /tmp for 30 s after a call):
 #   run_gpu_session.sh stash PART   keep one carried payload part under /tmp/gpu-payload
 #   run_gpu_session.sh inference    join + check the parts, install onnxruntime-gpu under /tmp,
 #                                   run benchmarks.device.gpu_inference (results in $OUT)

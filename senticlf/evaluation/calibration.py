@@ -17,8 +17,9 @@ For more than two labels only temperature is fitted: one scalar keeps the argmax
 no per-class data, where per-class maps renormalised would need many reviews per class.
 :func:`fit_calibrator` picks among the candidates by k-fold cross-validated log-loss, and
 temperature is always a candidate, so the choice never scores worse in cross-validation than
-temperature alone. :meth:`Calibrator.apply` is the one function that turns logits into
-probabilities, for ``predict``, the server and Ray workers alike. numpy only.
+temperature alone. Applying the chosen calibrator belongs to the runtime
+(:class:`senticlf.runtime.calibrator.Calibrator`), so a served bundle never imports fitting
+code. numpy only.
 """
 
 from __future__ import annotations
@@ -29,7 +30,17 @@ from typing import Any
 
 import numpy as np
 
-from senticlf.runtime.plan import softmax
+from senticlf import artifacts
+from senticlf.runtime.calibrator import (
+    ABOVE_HALF,
+    KINDS,
+    Calibrator,
+    logit_difference,
+    scaled_probabilities,
+    sigmoid,
+    softmax,
+    temperature_words,
+)
 
 # Guo et al. use 15 equal-width confidence bins; so do we, so numbers compare with theirs.
 ECE_BINS = 15
@@ -37,10 +48,6 @@ ECE_BINS = 15
 _LOG_T_RANGE = (math.log(0.05), math.log(20.0))
 _GOLDEN = (math.sqrt(5) - 1) / 2
 _SEARCH_STEPS = 80  # shrinks the bracket by 0.618^80: far below any meaningful digit of T
-
-
-def scaled_probabilities(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
-    return softmax(np.asarray(logits, dtype=np.float64) / temperature)
 
 
 def negative_log_likelihood(probabilities: np.ndarray, labels: np.ndarray) -> float:
@@ -164,14 +171,10 @@ def calibration_scores(
 ) -> CalibrationScores:
     """Scores of softmax(logits / T), the NLL computed from the logits (exact in the tails)."""
     scored = probability_scores(
-        scaled_probabilities(logits, temperature), labels, _temperature_words(temperature), bins
+        scaled_probabilities(logits, temperature), labels, temperature_words(temperature), bins
     )
     exact = _nll_of_logits(np.asarray(logits, dtype=np.float64), np.asarray(labels), temperature)
     return CalibrationScores(scored.calibrator, scored.ece, exact, scored.bins)
-
-
-def _temperature_words(temperature: float) -> str:
-    return "uncalibrated (T=1)" if temperature == 1.0 else f"temperature {temperature:.3f}"
 
 
 # ---------------------------------------------------------------------------- Platt
@@ -183,16 +186,6 @@ _RIDGE = 1e-8  # keeps the 2x2 Hessian invertible when the reviews are separable
 def _log_loss_binary(z: np.ndarray, y: np.ndarray) -> float:
     """Mean logistic loss of scores z (log-odds of y = 1), stable for any |z|."""
     return float(np.mean(np.logaddexp(0.0, z) - y * z))
-
-
-def _sigmoid(z: np.ndarray) -> np.ndarray:
-    return np.exp(-np.logaddexp(0.0, -z))
-
-
-def logit_difference(logits: np.ndarray) -> np.ndarray:
-    """z_positive - z_negative: the log-odds a binary model gives, before calibration."""
-    logits = np.asarray(logits, dtype=np.float64)
-    return logits[:, 1] - logits[:, 0]
 
 
 def fit_platt(logits: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
@@ -208,7 +201,7 @@ def fit_platt(logits: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
     params = np.array([1.0, 0.0])
     loss = _log_loss_binary(design @ params, y)
     for _ in range(_NEWTON_STEPS):
-        p = _sigmoid(design @ params)
+        p = sigmoid(design @ params)
         gradient = design.T @ (p - y) / len(y)
         hessian = (design.T * (p * (1 - p))) @ design / len(y) + _RIDGE * np.eye(2)
         step = np.linalg.solve(hessian, gradient)
@@ -264,8 +257,6 @@ def fit_isotonic(scores: np.ndarray, labels: np.ndarray) -> tuple[list[float], l
 
 # ---------------------------------------------------------------------------- the calibrator
 
-KINDS = ("temperature", "platt", "isotonic")
-BINARY_ONLY = ("platt", "isotonic")
 # Folds of the cross-validation that picks the calibrator (each fits on 4/5 of the reviews).
 CV_FOLDS = 5
 CV_SEED = 0
@@ -273,107 +264,6 @@ CV_SEED = 0
 # chosen: on temperature-shaped data Platt and isotonic differ from it by fold noise only, and
 # the simpler map is the safer bet when the evidence does not separate them.
 CV_MARGIN = 0.002
-
-
-@dataclass(frozen=True)
-class Calibrator:
-    """How a bundle turns logits into probabilities: one kind, its parameters, how it scored.
-
-    Stored in the manifest (``calibration``) by :meth:`to_dict`; :meth:`apply` is the single
-    implementation every runtime path uses. ``cv_log_loss`` / ``cv_ece`` are the
-    cross-validated figures that chose it (None when nothing was fitted), ``candidates`` those
-    of every kind that was tried.
-    """
-
-    kind: str = "temperature"
-    temperature: float = 1.0  # temperature, and the first step of isotonic
-    scale: float = 1.0  # Platt: a in sigmoid(a * d + b)
-    bias: float = 0.0  # Platt: b
-    knots_x: tuple[float, ...] = ()  # isotonic: P(positive) after temperature ...
-    knots_y: tuple[float, ...] = ()  # ... and the calibrated P(positive) there
-    floor: float = 0.0  # isotonic: outputs kept in [floor, 1 - floor] (no certain 0 or 1)
-    reviews: int = 0  # labelled reviews it was fitted on (0: not fitted)
-    cv_log_loss: float | None = None
-    cv_ece: float | None = None
-    candidates: dict[str, dict[str, float]] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        if self.kind not in KINDS:
-            raise ValueError(
-                f"calibrator kind must be one of {', '.join(KINDS)}, got {self.kind!r}"
-            )
-        if not self.temperature > 0:
-            raise ValueError(f"temperature must be > 0, got {self.temperature}")
-        if self.kind == "isotonic" and (not self.knots_x or len(self.knots_x) != len(self.knots_y)):
-            raise ValueError("an isotonic calibrator needs as many knots_x as knots_y (>= 1)")
-
-    def apply(self, logits: np.ndarray) -> np.ndarray:
-        """Probabilities (float64), one row per row of raw logits: THE calibrated scores."""
-        logits = np.asarray(logits, dtype=np.float64)
-        if self.kind in BINARY_ONLY and logits.shape[-1] != 2:
-            raise ValueError(f"a {self.kind} calibrator needs 2 labels, got {logits.shape[-1]}")
-        if self.kind == "temperature":
-            return softmax(logits / self.temperature)
-        if self.kind == "platt":
-            positive = _sigmoid(self.scale * logit_difference(logits) + self.bias)
-        else:
-            raw = scaled_probabilities(logits, self.temperature)
-            mapped = np.interp(raw[:, 1], self.knots_x, self.knots_y)
-            positive = _same_side(np.clip(mapped, self.floor, 1.0 - self.floor), raw)
-        return np.stack([1.0 - positive, positive], axis=1)
-
-    @property
-    def equivalent_temperature(self) -> float:
-        """The nearest single temperature, for the manifest's ``temperature`` (older readers)."""
-        if self.kind == "platt":
-            return 1.0 / self.scale if self.scale > 0 else 1.0
-        return self.temperature
-
-    def describe(self) -> str:
-        if self.kind == "temperature":
-            return _temperature_words(self.temperature)
-        if self.kind == "platt":
-            return f"Platt scale {self.scale:.3f}, bias {self.bias:+.3f}"
-        return f"isotonic ({len(self.knots_x)} knots) after temperature {self.temperature:.3f}"
-
-    def to_dict(self) -> dict[str, Any]:
-        record = asdict(self)
-        record["knots_x"], record["knots_y"] = list(self.knots_x), list(self.knots_y)
-        return record
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Calibrator:
-        """The manifest's ``calibration``; a ValueError names what is wrong."""
-        if not isinstance(data, dict):
-            raise ValueError("calibration must be a JSON object")
-        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
-        try:
-            return cls(
-                **{
-                    **known,
-                    "knots_x": tuple(float(x) for x in known.get("knots_x", ())),
-                    "knots_y": tuple(float(y) for y in known.get("knots_y", ())),
-                }
-            )
-        except TypeError as exc:
-            raise ValueError(f"calibration is malformed: {exc}") from None
-
-    @classmethod
-    def for_manifest(cls, calibration: dict[str, Any] | None, temperature: float) -> Calibrator:
-        """A bundle's calibrator; bundles older than ``calibration`` have a temperature only."""
-        if calibration:
-            return cls.from_dict(calibration)
-        return cls(kind="temperature", temperature=temperature)
-
-
-# The smallest P(positive) whose argmax is positive (at exactly 0.5 argmax says negative).
-_ABOVE_HALF = float(np.nextafter(0.5, 1.0))
-
-
-def _same_side(positive: np.ndarray, raw: np.ndarray) -> np.ndarray:
-    """P(positive) held on the side of 0.5 of the model's own label (argmax of ``raw``)."""
-    said_positive = raw.argmax(axis=1) == 1
-    return np.where(said_positive, np.maximum(positive, _ABOVE_HALF), np.minimum(positive, 0.5))
 
 
 def fit_isotonic_by_side(raw: np.ndarray, labels: np.ndarray) -> tuple[list[float], list[float]]:
@@ -389,7 +279,7 @@ def fit_isotonic_by_side(raw: np.ndarray, labels: np.ndarray) -> tuple[list[floa
     for side, bound in ((~said_positive, np.minimum), (said_positive, np.maximum)):
         if side.any():
             xs, ys = fit_isotonic(raw[side, 1], labels[side])
-            edge = 0.5 if bound is np.minimum else _ABOVE_HALF
+            edge = 0.5 if bound is np.minimum else ABOVE_HALF
             knots_x += xs
             knots_y += [float(bound(y, edge)) for y in ys]
     return knots_x, knots_y
@@ -472,43 +362,34 @@ def fit_calibrator(
 
 
 @dataclass(frozen=True)
-class Calibration:
-    """The export step: the chosen calibrator and what it does on the reviews it was fitted on.
+class CalibrationFit:
+    """A calibrator fitted for export, and what it does on the reviews it was fitted on.
 
-    ``to_dict`` is what export stores in ``export_check["calibration"]`` and the model card
-    shows; the calibrator itself goes to the manifest's ``calibration``. Accuracy is given
-    before and after because Platt and isotonic can move the 0.5 crossing, and the label is
-    the argmax of the calibrated probabilities.
+    The calibrator goes to the manifest's ``calibration``; ``check`` (what it did, and the
+    cross-validated figures that chose it) to the export check and the model card.
     """
 
     calibrator: Calibrator
-    source: str  # where the reviews came from
-    reviews: int
-    accuracy_before: float
-    accuracy_after: float
-    ece_before: float  # uncalibrated (T = 1), on the calibration reviews
-    ece_after: float  # the calibrator, in-sample: optimistic, see cv_ece
-    nll_before: float
-    nll_after: float
-
-    def to_dict(self) -> dict[str, Any]:
-        record = {k: v for k, v in asdict(self).items() if k != "calibrator"}
-        c = self.calibrator
-        return {
-            "kind": c.kind, "description": c.describe(), "temperature": c.equivalent_temperature,
-            **record, "cv_log_loss": c.cv_log_loss, "cv_ece": c.cv_ece,
-            "candidates": c.candidates,
-        }  # fmt: skip
+    check: artifacts.CalibrationCheck
 
 
-def calibrate(logits: np.ndarray, labels: np.ndarray, source: str = "validation") -> Calibration:
-    """Fit the calibrator on ``logits`` (fp32, held out from training) and measure both sides."""
+def fit_and_measure(
+    logits: np.ndarray, labels: np.ndarray, source: str = "validation"
+) -> CalibrationFit:
+    """Fit the calibrator on ``logits`` (fp32, held out from training) and measure before and
+    after it on the same reviews: what export's calibration step records.
+
+    The label is the argmax of the calibrated probabilities, so accuracy is measured on both
+    sides too: Platt and isotonic can move the 0.5 crossing.
+    """
     logits = np.asarray(logits, dtype=np.float64)
     labels = np.asarray(labels, dtype=np.int64)
     calibrator = fit_calibrator(logits, labels)
     raw, calibrated = softmax(logits), calibrator.apply(logits)
-    return Calibration(
-        calibrator=calibrator,
+    check = artifacts.CalibrationCheck(
+        kind=calibrator.kind,
+        description=calibrator.describe(),
+        temperature=calibrator.equivalent_temperature,
         source=source,
         reviews=len(labels),
         accuracy_before=float(np.mean(raw.argmax(axis=1) == labels)),
@@ -517,4 +398,8 @@ def calibrate(logits: np.ndarray, labels: np.ndarray, source: str = "validation"
         ece_after=expected_calibration_error(calibrated, labels),
         nll_before=negative_log_likelihood(raw, labels),
         nll_after=negative_log_likelihood(calibrated, labels),
+        cv_log_loss=calibrator.cv_log_loss,
+        cv_ece=calibrator.cv_ece,
+        candidates=calibrator.candidates,
     )
+    return CalibrationFit(calibrator, check)

@@ -23,7 +23,7 @@ from senticlf.runtime.predictor import SentimentClassifier
 
 
 @dataclass(frozen=True)
-class EvaluationJob:
+class EvaluationRequest:
     """What to score, on what, and where to write; checked before any model is loaded."""
 
     bundle: Path
@@ -48,23 +48,23 @@ class EvaluationJob:
             raise SenticlfError(f"--target-accuracy must be in (0, 1], got {self.target_accuracy}")
 
 
-def evaluate(job: EvaluationJob, console: Console, progress: Console) -> dict[str, Any]:
-    """Score, print the report on ``console``, write it to ``job.out``; returns the report."""
-    classifiers = _classifiers(job)
+def evaluate(request: EvaluationRequest, console: Console, progress: Console) -> dict[str, Any]:
+    """Score, print the report on ``console``, write it to ``request.out``; returns the report."""
+    classifiers = _classifiers(request)
     labels = classifiers[0].labels
-    reviews = data.read_labelled(job.data, labels, job.text_column, job.label_column)
+    reviews = data.read_labelled(request.data, labels, request.text_column, request.label_column)
     texts = [review.text for review in reviews]
     truth = np.array([review.label for review in reviews], dtype=np.int64)
     models = [
-        scoring.score_model(c, texts, truth, progress, job.target_accuracy) for c in classifiers
+        scoring.score_model(c, texts, truth, progress, request.target_accuracy) for c in classifiers
     ]
     result: dict[str, Any] = {
-        "data": job.data,
+        "data": request.data,
         "reviews": len(reviews),
         "labels": list(labels),
         "models": models,
         "machine": {"cpu": cpu.cpu_name(), "instruction_sets": cpu.instruction_sets()},
-        "threads": job.predictor.threads,
+        "threads": request.predictor.threads,
         "plan": classifiers[0].plan.describe(),
         "senticlf_version": __version__,
     }
@@ -75,18 +75,18 @@ def evaluate(job: EvaluationJob, console: Console, progress: Console) -> dict[st
     for model in models:
         model.pop("predictions")
     report.print_report(console, result)
-    if job.out is not None:
-        report.write_report(result, job.out, job.overwrite, progress)
+    if request.out is not None:
+        report.write_report(result, request.out, request.overwrite, progress)
     return result
 
 
-def _classifiers(job: EvaluationJob) -> list[SentimentClassifier]:
+def _classifiers(request: EvaluationRequest) -> list[SentimentClassifier]:
     def load(bundle: Path, quantized: bool | None) -> SentimentClassifier:
-        return SentimentClassifier(bundle, job.predictor.with_changes(quantized=quantized))
+        return SentimentClassifier(bundle, request.predictor.with_changes(quantized=quantized))
 
-    if job.fp32:
+    if request.fp32:
         # The reduced-precision model of this device (INT8 on a CPU, fp16 on CUDA) vs fp32.
-        first = load(job.bundle, None)
+        first = load(request.bundle, None)
         reduced = "fp16" if first.device == "cuda" else "INT8"
         has_reduced = (
             first.model_file != artifacts.FP32_MODEL
@@ -95,19 +95,19 @@ def _classifiers(job: EvaluationJob) -> list[SentimentClassifier]:
         )
         if not has_reduced:
             raise SenticlfError(
-                f"bundle {job.bundle} has no {reduced} model; --fp32 compares its fp32 model "
+                f"bundle {request.bundle} has no {reduced} model; --fp32 compares its fp32 model "
                 f"with its {reduced} one ({first.device})"
             )
         if first.device == "cpu" and first.model_file != artifacts.INT8_MODEL:
-            first = load(job.bundle, True)
-        return [first, load(job.bundle, False)]
-    first = load(job.bundle, None)
-    if job.compare is None:
+            first = load(request.bundle, True)
+        return [first, load(request.bundle, False)]
+    first = load(request.bundle, None)
+    if request.compare is None:
         return [first]
-    other = load(job.compare, None)
+    other = load(request.compare, None)
     if other.labels != first.labels:
         raise SenticlfError(
-            f"cannot compare: {job.bundle} has labels {', '.join(first.labels)} and "
-            f"{job.compare} has {', '.join(other.labels)}"
+            f"cannot compare: {request.bundle} has labels {', '.join(first.labels)} and "
+            f"{request.compare} has {', '.join(other.labels)}"
         )
     return [first, other]

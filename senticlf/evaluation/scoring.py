@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.progress import Progress
 
 from senticlf import artifacts
-from senticlf.evaluation import calibration, coverage, error_analysis, lengths, metrics
+from senticlf.evaluation import calibration, coverage, error_analysis, label_metrics, lengths
 from senticlf.runtime.batching import chunks
 from senticlf.runtime.predictor import SentimentClassifier
 
@@ -70,7 +70,7 @@ def score_model(
         "max_length": max_length,
         "truncation": classifier.manifest.truncation,
         "calibrator": served,
-        "metrics": metrics.classification_report(labels, predictions, names),
+        "metrics": label_metrics.classification_report(labels, predictions, names),
         "calibration": {"calibrated": calibrated.to_dict(), "uncalibrated": raw.to_dict()},
         "coverage": coverage.summary(probabilities, labels, target_accuracy),
         "by_length": lengths.accuracy_by_length(token_counts, correct, max_length),

@@ -21,10 +21,10 @@ from rich.progress import Progress
 
 from senticlf import __version__, artifacts, atomic, cpu
 from senticlf.errors import SenticlfError
-from senticlf.evaluation.calibration import Calibrator
-from senticlf.export import calibrate, card, check, fp16, quantize, speed
-from senticlf.export.options import ExportOptions
+from senticlf.export import calibration_step, card, check, fp16, quantize, speed
+from senticlf.export.options import ExportOptions, accuracy_drop_points
 from senticlf.runtime import execution_trials, plan
+from senticlf.runtime.calibrator import Calibrator
 from senticlf.runtime.options import available_cores
 from senticlf.runtime.tokenize import ReviewEncoder
 from senticlf.training import run_folder
@@ -42,7 +42,7 @@ def export_run(
     config, metrics = run_folder.finished_run(run_dir)
     val = run_folder.read_subset(run_dir, artifacts.RUN_VAL_CSV, config)
     labels = np.array([review.label for review in val])
-    calibration_reviews = calibrate.read_reviews(options, config)  # before the slow export
+    calibration_reviews = calibration_step.read_reviews(options, config)  # before the slow export
     failure: str | None = None
     with atomic.atomic_dir(output, overwrite=options.overwrite) as staging:
         model_path = export_fp32(
@@ -61,7 +61,7 @@ def export_run(
             )
         fitted, calibrator = None, Calibrator()  # Calibrator(): T = 1, uncalibrated
         if options.calibrate:
-            fitted = calibrate.fit(
+            fitted = calibration_step.fit(
                 calibration_reviews, options, model_path, encoder, fp32, labels, console
             )
             calibrator = fitted.calibrator
@@ -90,13 +90,12 @@ def export_run(
             graph_optimization="onnxruntime transformer fusions (O2)"
             if options.optimize
             else "none",
-            calibration=calibrate.report(fitted, calibrator, fp32, labels) if fitted else None,
+            calibration=calibration_step.report(fitted, fp32, labels) if fitted else None,
             int8=int8,
             fp16=half,
         )
         manifest = _manifest(staging, files, config, metrics, report, profiles)
         if fitted is not None:
-            manifest.temperature = calibrator.equivalent_temperature
             manifest.calibration = calibrator.to_dict()
         _write_card_and_manifest(staging, manifest, output.name, run_folder.settings(run_dir))
     _print_report(console, manifest, output)
@@ -162,9 +161,8 @@ class _Reference:
     served: Callable[[np.ndarray], np.ndarray]  # probabilities as the predictor serves them
 
     def passes(self, accuracy: float, agreement: float) -> bool:
-        """The export gate: at most --max-accuracy-drop points lost, --min-agreement kept."""
-        drop = (self.fp32.accuracy - accuracy) * 100
-        return drop <= self.options.max_accuracy_drop and agreement >= self.options.min_agreement
+        """The export gate against this fp32 model (:meth:`ExportOptions.passes_gate`)."""
+        return self.options.passes_gate(self.fp32.accuracy, accuracy, agreement)
 
 
 def _quantize_checked(
@@ -191,7 +189,7 @@ def _quantize_checked(
                 runner, ref.encoder, ref.ids, ref.served, alone.logits, cap=1
             )
             return artifacts.Int8Result(preset, tuple(tried), name), profile
-        drop = (ref.fp32.accuracy - alone.accuracy) * 100
+        drop = accuracy_drop_points(ref.fp32.accuracy, alone.accuracy)
         ref.console.print(
             f"[yellow]{name}: accuracy drop {drop:.1f} points, agreement {agree:.1%}[/]"
         )
@@ -308,10 +306,6 @@ def _write_card_and_manifest(
     manifest.write(staging)
 
 
-def _cv(value: float | None) -> str:
-    return "-" if value is None else f"{value:.3f}"
-
-
 def _print_report(console: Console, manifest: artifacts.Manifest, output: Path) -> None:
     report = manifest.export_check
     assert report is not None  # export always writes one
@@ -322,10 +316,11 @@ def _print_report(console: Console, manifest: artifacts.Manifest, output: Path) 
     if report.calibration:
         fitted = report.calibration
         console.print(
-            f"calibration: {fitted['description']}, chosen by cross-validated log-loss on "
-            f"{fitted['reviews']} reviews ({fitted['source']}); cross-validated ECE "
-            f"{_cv(fitted['cv_ece'])} (uncalibrated {fitted['ece_before']:.3f}); validation "
-            f"accuracy {report.fp32_accuracy:.2%} -> {fitted['validation_accuracy_after']:.2%}"
+            f"calibration: {fitted.description}, chosen by cross-validated log-loss on "
+            f"{fitted.reviews} reviews ({fitted.source}); cross-validated ECE "
+            f"{card.figure_or_dash(fitted.cv_ece, 3)} (uncalibrated {fitted.ece_before:.3f}); "
+            f"validation accuracy {report.fp32_accuracy:.2%} -> "
+            f"{fitted.validation_accuracy_after:.2%}"
         )
     kept = report.int8.kept if report.int8 else None
     if report.int8 and kept:

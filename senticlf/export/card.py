@@ -15,21 +15,21 @@ from rich.console import Console
 from rich.table import Table
 
 from senticlf import artifacts
-from senticlf.evaluation.calibration import ECE_BINS, Calibrator
+from senticlf.evaluation.calibration import ECE_BINS
+from senticlf.runtime.calibrator import Calibrator
 
 
 def _percent(value: Any) -> str:
     return f"{value:.2%}" if isinstance(value, int | float) and value == value else "-"
 
 
-def _number(value: Any, digits: int = 4) -> str:
+def figure_or_dash(value: Any, digits: int = 4) -> str:
     return f"{value:.{digits}f}" if isinstance(value, int | float) and value == value else "-"
 
 
-def calibration_of(manifest: artifacts.Manifest) -> dict[str, Any] | None:
+def calibration_of(manifest: artifacts.Manifest) -> artifacts.CalibrationCheck | None:
     """What export measured around the calibrator it fitted (None: not calibrated)."""
-    check = manifest.export_check
-    return check.calibration if check and isinstance(check.calibration, dict) else None
+    return manifest.export_check.calibration if manifest.export_check else None
 
 
 def _check_of(manifest: artifacts.Manifest) -> artifacts.ExportCheck:
@@ -59,7 +59,7 @@ def summary(manifest: artifacts.Manifest) -> list[tuple[str, str]]:
         ),
         (
             "validation",
-            f"accuracy {_percent(best.get('val_accuracy'))}, {f1} {_number(best.get('val_f1'))} "
+            f"accuracy {_percent(best.get('val_accuracy'))}, {f1} {figure_or_dash(best.get('val_f1'))} "
             f"(epoch {manifest.training_metrics.get('best_epoch', '-')})",
         ),
         (
@@ -90,12 +90,12 @@ def summary(manifest: artifacts.Manifest) -> list[tuple[str, str]]:
     if calibration:
         rows.append((
             "calibration",
-            f"{_calibrator_words(manifest)}; ECE {_number(calibration.get('ece_before'))} "
-            f"uncalibrated, {_number(calibration.get('cv_ece'))} cross-validated, on "
-            f"{calibration.get('reviews', '-')} held-out reviews",
+            f"{_calibrator_words(manifest)}; ECE {figure_or_dash(calibration.ece_before)} "
+            f"uncalibrated, {figure_or_dash(calibration.cv_ece)} cross-validated, on "
+            f"{calibration.reviews or '-'} held-out reviews",
         ))  # fmt: skip
     else:
-        rows.append(("calibration", f"temperature {manifest.temperature:.3f} (not fitted)"))
+        rows.append(("calibration", f"temperature {_temperature(manifest)} (not fitted)"))
     rows += [(f"batching {name}", line) for name, line in _batching_rows(manifest)]
     rows.append((
         "format",
@@ -180,9 +180,9 @@ def render_card(
         "## Validation metrics",
         "",
         f"Best epoch {manifest.training_metrics.get('best_epoch', '-')}: accuracy "
-        f"{_percent(best.get('val_accuracy'))}, F1 {_number(best.get('val_f1'))}, precision "
-        f"{_number(best.get('val_precision'))}, recall {_number(best.get('val_recall'))}, loss "
-        f"{_number(best.get('val_loss'))}.",
+        f"{_percent(best.get('val_accuracy'))}, F1 {figure_or_dash(best.get('val_f1'))}, precision "
+        f"{figure_or_dash(best.get('val_precision'))}, recall {figure_or_dash(best.get('val_recall'))}, loss "
+        f"{figure_or_dash(best.get('val_loss'))}.",
         "",
         "## Export check",
         "",
@@ -274,50 +274,61 @@ def _export_check_text(manifest: artifacts.Manifest) -> str:
     return text
 
 
-def _calibrator_words(manifest: artifacts.Manifest) -> str:
+def _calibrator(manifest: artifacts.Manifest) -> Calibrator | None:
+    """The bundle's calibrator; None where it is unreadable (``info`` still shows the rest)."""
     try:
-        return Calibrator.for_manifest(manifest.calibration, manifest.temperature).describe()
+        return Calibrator.for_manifest(manifest.calibration)
     except ValueError:
-        return "unreadable calibrator"
+        return None
+
+
+def _calibrator_words(manifest: artifacts.Manifest) -> str:
+    calibrator = _calibrator(manifest)
+    return calibrator.describe() if calibrator else "unreadable calibrator"
+
+
+def _temperature(manifest: artifacts.Manifest) -> str:
+    calibrator = _calibrator(manifest)
+    return figure_or_dash(calibrator.equivalent_temperature if calibrator else None, 3)
 
 
 def _calibration_text(manifest: artifacts.Manifest) -> str:
     calibration = calibration_of(manifest)
     if not calibration:
         return (
-            f"Temperature {manifest.temperature:.3f}: no temperature was fitted "
+            f"Temperature {_temperature(manifest)}: no temperature was fitted "
             "(exported with --no-calibrate, or by an older senticlf)."
         )
-    if manifest.calibration is None:  # bundles from before the choice of calibrators
+    if calibration.kind is None:  # bundles from before the choice of calibrators
         return (
-            f"Logits are divided by a temperature of {manifest.temperature:.3f} before the softmax "
-            f"(fp32 and INT8 alike), fitted on {calibration.get('reviews', '-')} held-out "
+            f"Logits are divided by a temperature of {_temperature(manifest)} before the softmax "
+            f"(fp32 and INT8 alike), fitted on {calibration.reviews or '-'} held-out "
             "validation reviews by minimising the negative log-likelihood. On those reviews: "
-            f"expected calibration error ({ECE_BINS} bins) {_number(calibration.get('ece_before'))}"
-            f" before, {_number(calibration.get('ece_after'))} after."
+            f"expected calibration error ({ECE_BINS} bins) {figure_or_dash(calibration.ece_before)}"
+            f" before, {figure_or_dash(calibration.ece_after)} after."
         )
-    candidates = calibration.get("candidates") or {}
+    candidates = calibration.candidates
     tried = ", ".join(
-        f"{kind} {_number(scores.get('log_loss'))}" for kind, scores in candidates.items()
+        f"{kind} {figure_or_dash(scores.get('log_loss'))}" for kind, scores in candidates.items()
     )
     check = _check_of(manifest)
     return (
         f"Probabilities come from {_calibrator_words(manifest)} (fp32 and INT8 alike), fitted on "
-        f"{calibration.get('reviews', '-')} held-out labelled reviews ({calibration.get('source', '-')}) "
+        f"{calibration.reviews or '-'} held-out labelled reviews ({calibration.source or '-'}) "
         + (
             f"and chosen by the lowest cross-validated log-loss ({tried})"
             if tried
             else "(too few to cross-validate a choice: temperature only)"
         )
         + ". The label is the most probable label after calibration. On those reviews: expected "
-        f"calibration error ({ECE_BINS} bins) {_number(calibration.get('ece_before'))} "
-        f"uncalibrated, {_number(calibration.get('cv_ece'))} cross-validated; log-loss "
-        f"{_number(calibration.get('nll_before'))} uncalibrated, "
-        f"{_number(calibration.get('cv_log_loss'))} cross-validated; accuracy "
-        f"{_percent(calibration.get('accuracy_before'))} before calibration, "
-        f"{_percent(calibration.get('accuracy_after'))} after. On the validation reviews: "
+        f"calibration error ({ECE_BINS} bins) {figure_or_dash(calibration.ece_before)} "
+        f"uncalibrated, {figure_or_dash(calibration.cv_ece)} cross-validated; log-loss "
+        f"{figure_or_dash(calibration.nll_before)} uncalibrated, "
+        f"{figure_or_dash(calibration.cv_log_loss)} cross-validated; accuracy "
+        f"{_percent(calibration.accuracy_before)} before calibration, "
+        f"{_percent(calibration.accuracy_after)} after. On the validation reviews: "
         f"accuracy {_percent(check.fp32_accuracy)} before, "
-        f"{_percent(calibration.get('validation_accuracy_after'))} after."
+        f"{_percent(calibration.validation_accuracy_after)} after."
     )
 
 

@@ -15,6 +15,17 @@ from senticlf.cpu import PRESETS
 from senticlf.errors import SenticlfError
 
 
+def accuracy_drop_points(reference: float, accuracy: float) -> float:
+    """Accuracy points lost from ``reference`` to ``accuracy``, rounded to 1e-9 points.
+
+    Accuracies are ratios of review counts, so a drop is a whole number of reviews; computed
+    in floating point, 86.0% -> 85.0% (2 of 200 reviews) comes out as 1.0000000000000009
+    points, and a gate of "at most 1 point" would refuse it. No real drop is that close to a
+    limit without being on it.
+    """
+    return round((reference - accuracy) * 100, 9)
+
+
 @dataclass(frozen=True)
 class ExportOptions:
     quantize: bool = False
@@ -59,6 +70,12 @@ class ExportOptions:
             raise SenticlfError(f"--plan-runs must be >= 0, got {self.plan_runs}")
         if self.opset is not None and not 11 <= self.opset <= 25:
             raise SenticlfError(f"--opset must be between 11 and 25, got {self.opset}")
+
+    def passes_gate(self, fp32_accuracy: float, accuracy: float, agreement: float) -> bool:
+        """The export gate of a reduced-precision model (INT8, fp16) against fp32: at most
+        ``max_accuracy_drop`` points lost and at least ``min_agreement`` of fp32's labels kept."""
+        drop = accuracy_drop_points(fp32_accuracy, accuracy)
+        return drop <= self.max_accuracy_drop and agreement >= self.min_agreement
 
     @property
     def int8_preset(self) -> str:

@@ -11,9 +11,12 @@ measurement (benchmarks/results/speed-*.md for AVX-512 VNNI, int8-variants-avx2*
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import logging
 import shutil
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -63,8 +66,8 @@ _OPTIMUM_LADDER = (
 # Per CPU family, fastest first; the export gate takes the first that keeps accuracy.
 # AVX-512 VNNI (measured, results/speed-*.md) and AVX-512/ARM64 (not measured) keep Optimum's
 # presets (s8 weights). On AVX2 without VNNI, Optimum's preset uses u8 weights, which were the
-# slowest dynamic INT8 there: ONNX Runtime's s8 weights were 1.2-1.3x faster at batch 8 on a
-# quiet EPYC (issue 13's probe) and 20% faster at batch 1 in results/int8-variants-avx2*.md.
+# slowest dynamic INT8 there: ONNX Runtime's s8 weights were 1.2-1.3x faster at batch 8 in a
+# probe on a quiet AMD EPYC and 20% faster at batch 1 in results/int8-variants-avx2*.md.
 # Static QDQ was slower still (fused attention stays fp32), so it is not on any ladder; 7-bit
 # per-tensor weights agreed worst with fp32 on the stand-in (85.5%) and were not faster.
 LADDERS: dict[str, tuple[str, ...]] = {
@@ -131,10 +134,40 @@ def variant_named(name: str) -> Variant:
     return VARIANTS[name]
 
 
+# ORTQuantizer looks for a transformers config.json beside the ONNX file it is given, and logs
+# this warning (optimum/onnxruntime/quantization.py) when there is none. Export quantizes a bare
+# ONNX file in a scratch folder on purpose and never loads the result as an ORTModel, so the
+# warning says nothing to act on; it is dropped, and nothing else the logger says.
+_OPTIMUM_LOGGER = "optimum.onnxruntime.quantization"
+_NO_CONFIG_WARNING = "Could not load the config for "
+
+
+class _DropMessage(logging.Filter):
+    def __init__(self, prefix: str) -> None:
+        super().__init__()
+        self.prefix = prefix
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith(self.prefix)
+
+
+@contextlib.contextmanager
+def _without_config_warning() -> Iterator[None]:
+    """Optimum's "Could not load the config" warning dropped while the block runs."""
+    logger = logging.getLogger(_OPTIMUM_LOGGER)
+    drop = _DropMessage(_NO_CONFIG_WARNING)
+    logger.addFilter(drop)
+    try:
+        yield
+    finally:
+        logger.removeFilter(drop)
+
+
 def _quantize_with_optimum(source: Path, scratch: Path, preset: str, variant: Variant) -> Path:
     from optimum.onnxruntime import ORTQuantizer
 
-    quantizer = ORTQuantizer.from_pretrained(source.parent, file_name=source.name)
+    with _without_config_warning():
+        quantizer = ORTQuantizer.from_pretrained(source.parent, file_name=source.name)
     written = Path(
         quantizer.quantize(
             quantization_config=quantization_config(preset, variant), save_dir=scratch

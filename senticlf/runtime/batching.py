@@ -91,7 +91,7 @@ def run_in_groups(
     """``run_batch`` over the given groups of indices into ``ids``; rows back in input order.
 
     The one place that scatters batch results back to their texts, whatever chose the
-    groups (sorting by length here, the server's cost planner elsewhere).
+    groups (sorted by length, by a token budget, or the streams' calls).
     """
     result: np.ndarray | None = None
     for rows in groups:

@@ -35,6 +35,7 @@ import numpy as np
 
 from senticlf import artifacts, cpu
 from senticlf.runtime.batching import TokenIds, run_in_groups, run_length_sorted
+from senticlf.runtime.calibrator import softmax
 from senticlf.runtime.options import PredictorOptions
 
 # The sizes tried; larger batches of IMDb-length reviews fall out of cache on small CPUs.
@@ -45,7 +46,7 @@ CUDA_BATCH_SIZES = (1, 32, 128, 256)
 # A text's probabilities alone and among others may differ by float noise, no more; what
 # counts as noise depends on the precision the model computes in. fp16 keeps 11 bits of
 # mantissa, and its kernels (cuBLAS, fused attention) pick their reduction order by shape:
-# 2e-3 is allowed.
+# fp16 is allowed 2e-3.
 INVARIANCE_TOLERANCE = {"fp32": 1e-4, "int8": 1e-4, "fp16": 2e-3}
 # Load-time probe on a CPU the bundle was not measured on: synthetic reviews of mixed length.
 PROBE_TEXTS = 32
@@ -55,12 +56,6 @@ _SHUFFLE_SEED = 0
 
 Run = Callable[[list[TokenIds]], np.ndarray]
 ToProbabilities = Callable[[np.ndarray], np.ndarray]
-
-
-def softmax(logits: np.ndarray) -> np.ndarray:
-    shifted = logits.astype(np.float64) - logits.max(axis=-1, keepdims=True)
-    exp = np.exp(shifted)
-    return exp / exp.sum(axis=-1, keepdims=True)
 
 
 def run_alone(ids: Sequence[TokenIds], run: Run) -> np.ndarray:

@@ -26,7 +26,7 @@ ENGINES = ("local", "ray")
 
 
 @dataclass(frozen=True)
-class FileJob:
+class FilePredictionRequest:
     """What to read and where to write; checked before the model is loaded."""
 
     source: str  # a path, or "-" for stdin
@@ -44,18 +44,20 @@ class FileJob:
             raise SenticlfError(f"{self.output} already exists; pass --overwrite to replace it")
 
 
-def predict_file(job: FileJob, classifier: SentimentClassifier, console: Console) -> None:
-    """Classify every line of ``job.source``; an --output file appears only when complete."""
-    total = None if job.source == "-" else tables.check(Path(job.source))
-    results = classify_items(classifier, inputs.read_inputs(job.source, job.text_column))
-    if job.output is None:
-        writer = outputs.ResultWriter(sys.stdout, job.fmt, classifier.labels)
+def predict_file(
+    request: FilePredictionRequest, classifier: SentimentClassifier, console: Console
+) -> None:
+    """Classify every line of ``request.source``; an --output file appears only when complete."""
+    total = None if request.source == "-" else tables.check(Path(request.source))
+    results = classify_items(classifier, inputs.read_inputs(request.source, request.text_column))
+    if request.output is None:
+        writer = outputs.ResultWriter(sys.stdout, request.fmt, classifier.labels)
         _write_results(writer, results, total, console, show_progress=False)
         return
-    with atomic.atomic_open(job.output) as handle:
-        writer = outputs.ResultWriter(handle, job.fmt, classifier.labels)
+    with atomic.atomic_open(request.output) as handle:
+        writer = outputs.ResultWriter(handle, request.fmt, classifier.labels)
         _write_results(writer, results, total, console, show_progress=True)
-    console.print(f"[bold green]predictions written to {job.output}[/]")
+    console.print(f"[bold green]predictions written to {request.output}[/]")
 
 
 def classify_items(

@@ -16,7 +16,6 @@ import numpy as np
 
 from senticlf import artifacts
 from senticlf.errors import SenticlfError
-from senticlf.evaluation.calibration import Calibrator
 from senticlf.runtime import plan
 from senticlf.runtime.batching import (
     TOKEN_BUDGET,
@@ -25,6 +24,7 @@ from senticlf.runtime.batching import (
     length_sorted_batches,
     token_budget_batches,
 )
+from senticlf.runtime.calibrator import Calibrator
 from senticlf.runtime.device import choose_model, providers_for
 from senticlf.runtime.options import UNCERTAIN, PredictorOptions, check_min_confidence
 from senticlf.runtime.session import CPU, CUDA, ModelRunner
@@ -33,8 +33,6 @@ from senticlf.runtime.tokenize import ReviewEncoder
 
 # None: the fastest batch-invariant size measured for this model on this CPU (plan.py).
 DEFAULT_BATCH: int | None = None
-# One softmax for every caller (it lives beside the batch measurement, which needs it too).
-softmax = plan.softmax
 __all__ = [
     "DEFAULT_BATCH",
     "UNCERTAIN",
@@ -42,7 +40,6 @@ __all__ = [
     "PredictorOptions",
     "SentimentClassifier",
     "load",
-    "softmax",
 ]
 
 
@@ -268,9 +265,9 @@ def _checked_min_confidence(min_confidence: float | None, labels: list[str]) -> 
 
 
 def _calibrator_of(manifest: artifacts.Manifest, bundle_dir: Path) -> Calibrator:
-    """The manifest's calibrator; bundles from before ``calibration`` keep their temperature."""
+    """The manifest's calibrator, checked against the bundle's labels."""
     try:
-        calibrator = Calibrator.for_manifest(manifest.calibration, manifest.temperature)
+        calibrator = Calibrator.for_manifest(manifest.calibration)
     except ValueError as exc:
         raise SenticlfError(f"{bundle_dir / artifacts.MANIFEST}: {exc}") from None
     if calibrator.kind != "temperature" and len(manifest.labels) != 2:

@@ -174,7 +174,7 @@ class DynamicBatcher:
         with self._work:
             self._pending.append(request)
             self._set_waiting(self._waiting + len(ids))
-            self._work.notify()
+            self._work.notify(len(ids))  # one stream per text may take it: wake enough of them
         try:
             return await request.future
         except asyncio.CancelledError:

@@ -117,19 +117,21 @@ def _sentence(model: type[BaseModel], error: ErrorDetails) -> str:
     value, spot = error["input"], _locate(model, error["loc"])
     if not error["loc"]:
         example = getattr(model, "example", "{}")
-        return f"the body must be a JSON object like {example}, got {kind(value)}"
+        return f"the body must be a JSON object like {example}, got {json_type_name(value)}"
     phrase = _phrase(spot.field)
     if error["type"] == "missing":
         return f"missing '{spot.path}'" + (f": {phrase.expected}" if phrase.expected else "")
     if phrase.sentence:
-        return phrase.sentence.format(path=spot.path, value=shown(value), kind=kind(value))
+        return phrase.sentence.format(
+            path=spot.path, value=shown(value), kind=json_type_name(value)
+        )
     expected = phrase.expected if spot.at_field else ""
     if not expected and error["type"] in _EXPECTED:
         expected = _EXPECTED[error["type"]].format(**error.get("ctx", {}))
     if not expected:
         return f"'{spot.path}': {error['msg']}, got {shown(value)}"
     if error["type"].endswith("_type") and not spot.at_field:  # an item of a list
-        return f"{spot.path} is {kind(value)}, expected {expected}"
+        return f"{spot.path} is {json_type_name(value)}, expected {expected}"
     return f"'{spot.path}' must be {expected}, got {shown(value)}"
 
 
@@ -218,7 +220,7 @@ def whole_number(value: Any) -> Any:
     return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
-def kind(value: Any) -> str:
+def json_type_name(value: Any) -> str:
     return _JSON_TYPES.get(type(value), type(value).__name__)
 
 
@@ -230,7 +232,7 @@ def shown(value: Any) -> str:
     text = repr(value)
     if len(text) <= _SHOWN_CHARS:
         return text
-    return f"{text[:_SHOWN_CHARS]}..." if isinstance(value, str) else kind(value)
+    return f"{text[:_SHOWN_CHARS]}..." if isinstance(value, str) else json_type_name(value)
 
 
 def limit_texts(

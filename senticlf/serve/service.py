@@ -106,7 +106,7 @@ class Service:
             "labels": clf.labels,
             "max_length": manifest.max_length,
             "truncation": manifest.truncation,
-            "temperature": manifest.temperature,
+            "temperature": clf.calibrator.equivalent_temperature,
             "providers": clf.runner.session.get_providers(),
             "versions": {
                 "senticlf": __version__,

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
 from senticlf import artifacts, atomic, data
+from senticlf.data import HUB_DATASET
 from senticlf.errors import SenticlfError
 
 DEFAULT_BASE_MODEL = "distilbert-base-uncased"
@@ -32,7 +33,7 @@ class TrainConfig:
     # The senticlf command that makes and resumes a run of this config (DistillConfig: distill).
     command: ClassVar[str] = "train"
 
-    data: str = "stanfordnlp/imdb"
+    data: str = HUB_DATASET
     eval_data: str | None = None
     text_column: str | None = None
     label_column: str | None = None

@@ -120,7 +120,7 @@ def distill(
     def record_transfer_set(train_rows: list[data.Review]) -> None:
         config.transfer_set = transfer_record(config, len(train_rows), len(unlabelled), producer)
 
-    job = trainer.prepare(
+    prepared = trainer.prepare(
         config, run_dir, resume, overwrite, console,
         check_tokenizer=lambda tokenizer: check_same_vocabulary(
             tokenizer, teacher_dir, config.base_model
@@ -130,24 +130,24 @@ def distill(
         ),
         before_create=record_transfer_set,
     )  # fmt: skip
-    texts = [row.text for row in job.train_rows] + unlabelled
+    texts = [row.text for row in prepared.train_rows] + unlabelled
     logits = cached_teacher_logits(run_dir, teacher_dir, texts, producer, console, config)
     no_labels = [trainer.IGNORED_LABEL] * len(unlabelled)
-    job.train_set += trainer.encode_texts(job.encoder, unlabelled, no_labels)
-    for row, row_logits in zip(job.train_set, logits.tolist(), strict=True):
+    prepared.train_set += trainer.encode_texts(prepared.encoder, unlabelled, no_labels)
+    for row, row_logits in zip(prepared.train_set, logits.tolist(), strict=True):
         row["teacher_logits"] = row_logits
-    job.trainer_class = _trainer_class(config.temperature, config.alpha)
-    job.extra_metrics = {
+    prepared.trainer_class = _trainer_class(config.temperature, config.alpha)
+    prepared.extra_metrics = {
         "teacher": {
             "run": str(teacher_dir),
             "sha256": config.teacher_sha256,
             "val_accuracy": teacher_metrics.get("best", {}).get("val_accuracy"),
             "logits_from": producer,
         },
-        "student_layers": student_depth(job.model),
+        "student_layers": student_depth(prepared.model),
         "unlabelled_size": len(unlabelled),
     }
-    return trainer.fit(config, run_dir, job, resume, console, started)
+    return trainer.fit(config, run_dir, prepared, resume, console, started)
 
 
 # ---------------------------------------------------------------------------- the student

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import platform
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 from rich.console import Console
@@ -13,8 +13,11 @@ from rich.table import Table
 
 from senticlf import __version__, artifacts, atomic, data
 from senticlf.evaluation import error_analysis
-from senticlf.runtime.predictor import softmax
+from senticlf.runtime.calibrator import softmax
 from senticlf.runtime.tokenize import ReviewEncoder
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 
 def epoch_history(log_history: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -65,7 +68,7 @@ def final_metrics(
             for i, g in zip(wrong, groups, strict=True)
         ],
     )
-    plot_curves(epochs, run_dir / artifacts.RUN_CURVES)
+    plot_curves(epochs, run_dir / artifacts.RUN_CURVES, best["epoch"])
     return {
         "status": artifacts.RUN_COMPLETE,
         "labels": list(labels),
@@ -91,12 +94,28 @@ def versions() -> dict[str, str]:
     }
 
 
-def plot_curves(epochs: list[dict[str, Any]], path: Path) -> None:
-    """Loss and accuracy per epoch, train beside validation, to spot over-fitting at a glance."""
+def plot_curves(epochs: list[dict[str, Any]], path: Path, best_epoch: int) -> None:
+    """curves.png: loss and accuracy per epoch, train beside validation, the kept epoch marked."""
     import matplotlib
 
     matplotlib.use("Agg")  # no display on servers and CI
     import matplotlib.pyplot as plt
+
+    figure = curves_figure(epochs, best_epoch)
+    with atomic.atomic_open(path, "wb") as handle:
+        figure.savefig(handle, format="png", dpi=100)
+    plt.close(figure)
+
+
+def curves_figure(epochs: list[dict[str, Any]], best_epoch: int) -> Figure:
+    """Loss and accuracy per epoch, to spot over-fitting at a glance.
+
+    Epochs are whole numbers, so the x axis ticks whole epochs only (matplotlib would put
+    ticks at 1.25, 1.5, ... between three epochs); a dashed line marks the epoch whose model
+    the run kept (the best validation accuracy).
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     x = [row["epoch"] for row in epochs]
     figure, (loss_axis, accuracy_axis) = plt.subplots(1, 2, figsize=(10, 4))
@@ -107,12 +126,12 @@ def plot_curves(epochs: list[dict[str, Any]], path: Path) -> None:
     accuracy_axis.plot(x, [row["val_accuracy"] for row in epochs], "o-", label="validation")
     accuracy_axis.set(title="Accuracy", xlabel="epoch", ylabel="accuracy")
     for axis in (loss_axis, accuracy_axis):
+        axis.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
+        axis.axvline(best_epoch, color="0.4", linestyle="--", label=f"kept (epoch {best_epoch})")
         axis.grid(alpha=0.3)
         axis.legend()
     figure.tight_layout()
-    with atomic.atomic_open(path, "wb") as handle:
-        figure.savefig(handle, format="png", dpi=100)
-    plt.close(figure)
+    return figure
 
 
 class ErrorRow(NamedTuple):

@@ -27,12 +27,12 @@ from transformers import (
 
 from senticlf import artifacts, atomic, data, interrupts
 from senticlf.errors import SenticlfError
+from senticlf.evaluation.label_metrics import classification_metrics
 from senticlf.runtime.tokenize import ReviewEncoder
 from senticlf.training import callbacks, estimate, report, run_folder
 from senticlf.training import model as model_loading
 from senticlf.training.config import TrainConfig
 from senticlf.training.inference import predict_logits
-from senticlf.training.metrics import classification_metrics
 
 # The label of a review that has none (teacher-labelled text): cross-entropy's ignore_index.
 IGNORED_LABEL = -100
@@ -45,15 +45,15 @@ def train(
     overwrite: bool = False,
     console: Console | None = None,
 ) -> dict[str, Any]:
-    """Run one training job into ``run_dir`` and return its metrics."""
+    """Run one training run into ``run_dir`` and return its metrics."""
     console = console or Console(stderr=True)
     started = time.perf_counter()
-    job = prepare(config, run_dir, resume, overwrite, console)
-    return fit(config, run_dir, job, resume, console, started)
+    prepared = prepare(config, run_dir, resume, overwrite, console)
+    return fit(config, run_dir, prepared, resume, console, started)
 
 
 @dataclass
-class Job:
+class PreparedRun:
     """What one run fits: the model, its encoded data, and the Trainer class with its loss.
 
     ``train`` and ``distill`` differ only in these; the loop, checkpoints, resume, interruption
@@ -80,7 +80,7 @@ def prepare(
     check_tokenizer: Callable[[Any], None] | None = None,
     build_model: Callable[[], Any] | None = None,
     before_create: Callable[[list[data.Review]], None] | None = None,
-) -> Job:
+) -> PreparedRun:
     """The set-up ``train`` and ``distill`` share: tokenizer, subsets, model, run folder.
 
     Everything that can fail on the user's input (the base model, the data, a student's
@@ -96,7 +96,7 @@ def prepare(
         if before_create is not None:  # what the run records about its subsets (distill)
             before_create(train_rows)
         run_folder.create(config, run_dir, (train_rows, val_rows), console)
-    return Job(
+    return PreparedRun(
         tokenizer, encoder, model, train_rows, encode(encoder, train_rows),
         encode(encoder, val_rows), val_rows,
     )  # fmt: skip
@@ -105,24 +105,26 @@ def prepare(
 def fit(
     config: TrainConfig,
     run_dir: Path,
-    job: Job,
+    prepared: PreparedRun,
     resume: bool,
     console: Console,
     started: float,
 ) -> dict[str, Any]:
-    """Train ``job`` in a prepared run folder, then write its model and report."""
+    """Train a prepared run in its run folder, then write its model and report."""
     on_cpu = use_cpu(config.device)
-    args = training_arguments(config, run_dir, on_cpu, steps_per_epoch(config, len(job.train_set)))
-    trainer = job.trainer_class(
-        model=job.model,
+    args = training_arguments(
+        config, run_dir, on_cpu, steps_per_epoch(config, len(prepared.train_set))
+    )
+    trainer = prepared.trainer_class(
+        model=prepared.model,
         args=args,
-        train_dataset=job.train_set,
-        eval_dataset=job.val_set,
-        data_collator=DataCollatorWithPadding(job.tokenizer),
+        train_dataset=prepared.train_set,
+        eval_dataset=prepared.val_set,
+        data_collator=DataCollatorWithPadding(prepared.tokenizer),
         compute_metrics=_compute_metrics,
         callbacks=[
             callbacks.CheckpointLedger(run_dir),
-            estimate.for_run(config, job.train_set, console, on_cpu),
+            estimate.for_run(config, prepared.train_set, console, on_cpu),
         ],
     )
     resume_hint = f"senticlf {config.command} --resume {run_dir}"
@@ -148,25 +150,25 @@ def fit(
                 f"{resume_hint}"
             ) from None
 
-    run_folder.save_model(trainer, job.tokenizer, run_dir)
+    run_folder.save_model(trainer, prepared.tokenizer, run_dir)
     run_folder.leave_process_group(
         trainer
     )  # no collective follows: what is left is the main process's
     if not run_folder.is_main_process():  # the main process alone reports and writes
         return {"status": artifacts.RUN_COMPLETE}
-    val_ids = [row["input_ids"] for row in job.val_set]
-    logits = predict_logits(trainer.model, job.encoder, val_ids)
+    val_ids = [row["input_ids"] for row in prepared.val_set]
+    logits = predict_logits(trainer.model, prepared.encoder, val_ids)
     epochs = report.epoch_history(trainer.state.log_history)
     metrics = report.final_metrics(
-        epochs, logits, job.encoder, job.val_rows, config.label_names, run_dir
+        epochs, logits, prepared.encoder, prepared.val_rows, config.label_names, run_dir
     )
     metrics.update(
-        train_size=len(job.train_set),
+        train_size=len(prepared.train_set),
         train_time_s=round(sum(e.get("train_runtime", 0.0) for e in trainer.state.log_history), 1),
         wall_time_s=round(previous_time + time.perf_counter() - started, 1),
         device=_device_name(on_cpu),
         versions=report.versions(),
-        **job.extra_metrics,
+        **prepared.extra_metrics,
     )
     artifacts.write_run_metrics(run_dir, metrics)
     run_folder.drop_checkpoints(run_dir)

@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from senticlf.evaluation import calibration
+from senticlf.runtime.calibrator import KINDS, Calibrator, scaled_probabilities
 
 
 def test_ece_matches_the_hand_computation():
@@ -33,7 +34,7 @@ def over_confident(n: int = 4000, scale: float = 3.0, classes: int = 3, seed: in
     """Labels drawn from softmax(z); the model reports scale * z: over-confident by ``scale``."""
     rng = np.random.default_rng(seed)
     true_logits = rng.normal(0, 1.5, size=(n, classes))
-    probabilities = calibration.scaled_probabilities(true_logits)
+    probabilities = scaled_probabilities(true_logits)
     labels = np.array([rng.choice(classes, p=p) for p in probabilities])
     return scale * true_logits, labels
 
@@ -46,7 +47,7 @@ def test_temperature_undoes_over_confidence_and_keeps_every_label():
     after = calibration.calibration_scores(logits, labels, temperature)
     assert after.nll < before.nll and after.ece < before.ece / 2
     assert np.array_equal(
-        calibration.scaled_probabilities(logits, temperature).argmax(axis=1), logits.argmax(axis=1)
+        scaled_probabilities(logits, temperature).argmax(axis=1), logits.argmax(axis=1)
     )
     assert calibration.fit_temperature(logits, labels) == temperature  # deterministic
 
@@ -62,16 +63,17 @@ def test_the_fitted_temperature_is_the_nll_minimum():
     assert nll(temperature) <= min(nll(temperature * 0.98), nll(temperature * 1.02))
 
 
-def test_calibrate_reports_both_sides():
+def test_fit_and_measure_reports_both_sides():
     logits, labels = over_confident(n=1000)
-    result = calibration.calibrate(logits, labels)
-    assert result.reviews == 1000 and result.nll_after < result.nll_before
-    assert result.calibrator.kind == "temperature"  # 3 labels: temperature only
-    assert result.accuracy_before == result.accuracy_after
-    record = result.to_dict()
-    assert {"kind", "temperature", "accuracy_before", "accuracy_after", "cv_ece"} <= set(record)
-    assert set(record["candidates"]) == {"temperature"}
-    assert record["cv_ece"] == record["candidates"]["temperature"]["ece"]
+    result = calibration.fit_and_measure(logits, labels)
+    check = result.check
+    assert check.reviews == 1000 and check.nll_after < check.nll_before
+    assert result.calibrator.kind == check.kind == "temperature"  # 3 labels: temperature only
+    assert check.temperature == result.calibrator.temperature
+    assert check.description == result.calibrator.describe()
+    assert check.accuracy_before == check.accuracy_after
+    assert set(check.candidates) == {"temperature"}
+    assert check.cv_ece == check.candidates["temperature"]["ece"]
 
 
 def test_bad_shapes_are_refused():
@@ -121,7 +123,7 @@ def test_isotonic_is_monotone_and_fixes_a_shape_temperature_cannot():
     assert np.all(np.diff(positive) >= 0) and chosen.floor <= positive.min()
     assert positive.max() <= 1 - chosen.floor
     fresh, fresh_labels = binary_logits(5000, 4, truth)
-    temperature = calibration.Calibrator(temperature=calibration.fit_temperature(logits, labels))
+    temperature = Calibrator(temperature=calibration.fit_temperature(logits, labels))
     ece = {
         name: calibration.expected_calibration_error(c.apply(fresh), fresh_labels)
         for name, c in (("isotonic", chosen), ("temperature", temperature))
@@ -146,8 +148,6 @@ def test_more_than_two_labels_get_temperature_only():
     assert chosen.kind == "temperature" and set(chosen.candidates) == {"temperature"}
     with pytest.raises(ValueError, match="need 2 labels"):
         calibration.fit_calibrator(logits, labels, kinds=("isotonic",))
-    with pytest.raises(ValueError, match="needs 2 labels"):
-        calibration.Calibrator(kind="platt").apply(logits)
 
 
 def test_too_few_reviews_fit_temperature_without_cross_validation():
@@ -160,24 +160,19 @@ def test_a_calibrator_survives_the_manifest_round_trip():
     import json
 
     logits, labels = binary_logits(1000, 6, lambda d: sigmoid(np.sign(d) * np.abs(d) ** 0.3))
-    for kind in calibration.KINDS:
+    for kind in KINDS:
         fitted = calibration.fit_calibrator(logits, labels, kinds=(kind,))
-        back = calibration.Calibrator.from_dict(json.loads(json.dumps(fitted.to_dict())))
+        back = Calibrator.from_dict(json.loads(json.dumps(fitted.to_dict())))
         assert back == fitted
         assert np.array_equal(back.apply(logits), fitted.apply(logits))
-    with pytest.raises(ValueError, match="kind must be one of"):
-        calibration.Calibrator.from_dict({"kind": "magic"})
-    with pytest.raises(ValueError, match="knots"):
-        calibration.Calibrator.from_dict({"kind": "isotonic", "knots_x": [0.5]})
-    old = calibration.Calibrator.for_manifest(None, 1.7)  # a bundle from before `calibration`
-    assert old.kind == "temperature" and old.temperature == 1.7
 
 
-def test_calibrate_gives_accuracy_before_and_after_when_labels_can_move():
+def test_fit_and_measure_gives_accuracy_before_and_after_when_labels_can_move():
     logits, labels = binary_logits(2000, 7, lambda d: sigmoid(0.5 * d + 0.8))
-    result = calibration.calibrate(logits, labels, "reviews.csv")
-    assert result.calibrator.kind == "platt" and result.source == "reviews.csv"
+    result = calibration.fit_and_measure(logits, labels, "reviews.csv")
+    check = result.check
+    assert result.calibrator.kind == "platt" and check.source == "reviews.csv"
     predicted = result.calibrator.apply(logits).argmax(axis=1)
-    assert result.accuracy_after == np.mean(predicted == labels)
-    assert result.accuracy_before == np.mean(logits.argmax(axis=1) == labels)
-    assert result.accuracy_after > result.accuracy_before  # the bias moved the crossing
+    assert check.accuracy_after == np.mean(predicted == labels)
+    assert check.accuracy_before == np.mean(logits.argmax(axis=1) == labels)
+    assert check.accuracy_after > check.accuracy_before  # the bias moved the crossing

@@ -9,7 +9,7 @@ import pytest
 from rich.console import Console
 
 from senticlf.evaluation import report, scoring
-from senticlf.evaluation.calibration import Calibrator
+from senticlf.runtime.calibrator import Calibrator
 
 LABELS = ["negative", "neutral", "positive"]
 # One review per row; the fake model's logits are over-confident (x4) but mostly right.

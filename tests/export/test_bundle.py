@@ -132,38 +132,39 @@ def test_default_export_fuses_attention_and_no_optimize_does_not(bundle, trained
     assert report.fp32_max_logit_difference < 1e-4
     # --no-calibrate: scores stay the model's own softmax
     plain_manifest = artifacts.read_manifest(plain)
-    assert plain_manifest.temperature == 1.0 and report.calibration is None
-    assert plain_manifest.calibration is None
+    assert report.calibration is None and plain_manifest.calibration is None
+    assert "temperature" not in json.loads((plain / artifacts.MANIFEST).read_text())
 
 
 def test_export_calibrates_with_a_cross_validated_choice(bundle, trained_run):
-    from senticlf.evaluation.calibration import Calibrator
+    from senticlf.runtime.calibrator import Calibrator
 
     manifest = artifacts.read_manifest(bundle)
     assert manifest.export_check and manifest.export_check.calibration
     fitted = manifest.export_check.calibration
     calibrator = Calibrator.from_dict(manifest.calibration)
-    assert fitted["kind"] == calibrator.kind and fitted["reviews"] == 48  # the run's val reviews
-    assert manifest.temperature == calibrator.equivalent_temperature > 0
-    assert set(fitted["candidates"]) == {"temperature", "platt", "isotonic"}
-    best = min(c["log_loss"] for c in fitted["candidates"].values())
-    assert fitted["cv_log_loss"] <= fitted["candidates"]["temperature"]["log_loss"]
-    assert fitted["cv_log_loss"] == best or calibrator.kind == "temperature"
-    assert 0 <= fitted["accuracy_after"] <= 1 and 0 <= fitted["validation_accuracy_after"] <= 1
+    assert fitted.kind == calibrator.kind and fitted.reviews == 48  # the run's val reviews
+    assert fitted.temperature == calibrator.equivalent_temperature > 0
+    assert "temperature" not in json.loads((bundle / artifacts.MANIFEST).read_text())
+    assert set(fitted.candidates) == {"temperature", "platt", "isotonic"}
+    best = min(c["log_loss"] for c in fitted.candidates.values())
+    assert fitted.cv_log_loss <= fitted.candidates["temperature"]["log_loss"]
+    assert fitted.cv_log_loss == best or calibrator.kind == "temperature"
+    assert 0 <= fitted.accuracy_after <= 1 and 0 <= fitted.validation_accuracy_after <= 1
     card = (bundle / artifacts.CARD).read_text()
     assert "cross-validated" in card and calibrator.describe() in card
-    assert f"{fitted['accuracy_before']:.2%} before calibration" in card
+    assert f"{fitted.accuracy_before:.2%} before calibration" in card
 
 
 def test_export_calibrates_on_the_calibration_data_it_is_given(trained_run, review_files, tmp_path):
     """--calibration-data: any labelled table; the fit, the report and the labels follow it."""
-    from senticlf.evaluation.calibration import Calibrator
+    from senticlf.runtime.calibrator import Calibrator
 
     out = tmp_path / "cal"
     options = ExportOptions(optimize=False, calibration_data=str(review_files["csv"]), plan_runs=0)
     report = export_run(trained_run, out, options, QUIET)
     fitted = report.calibration
-    assert fitted and fitted["reviews"] == 160 and fitted["source"] == str(review_files["csv"])
+    assert fitted and fitted.reviews == 160 and fitted.source == str(review_files["csv"])
     manifest = artifacts.read_manifest(out)
     calibrator = Calibrator.from_dict(manifest.calibration)
     assert manifest.export_check and manifest.export_check.calibration == fitted

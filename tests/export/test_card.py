@@ -19,13 +19,15 @@ def calibrated_manifest(**overrides) -> artifacts.Manifest:
             int8=artifacts.Int8Result(
                 "avx2", (artifacts.Int8Attempt("per-channel", 0.88, 0.99),), "per-channel"
             ),
-            calibration={"temperature": 1.7, "reviews": 200, "ece_before": 0.061,
-                         "ece_after": 0.018, "nll_before": 0.42, "nll_after": 0.33},
+            calibration=artifacts.CalibrationCheck(
+                temperature=1.7, reviews=200, ece_before=0.061, ece_after=0.018,
+                nll_before=0.42, nll_after=0.33,
+            ),
         ),
         batching=artifacts.Batching("Test CPU", ("avx2",), {
             artifacts.INT8_MODEL: artifacts.BatchProfile(1, 1, {8: 0.2}, {1: 95.0}),
         }),
-        temperature=1.7,
+        calibration={"kind": "temperature", "temperature": 1.7},
     )  # fmt: skip
     settings.update(overrides)
     return artifacts.Manifest(**settings)
@@ -50,7 +52,7 @@ def test_card_of_an_uncalibrated_fp32_bundle_says_so():
         files={artifacts.FP32_MODEL: "0" * 64},
         export_check=None,
         batching=None,
-        temperature=1.0,
+        calibration=None,
         truncation="head",
     )
     card = render_card(manifest)

@@ -1,3 +1,5 @@
+import logging
+
 import numpy as np
 import onnx
 import pytest
@@ -85,3 +87,46 @@ def test_dynamic_variants_of_the_tiny_model_agree_with_fp32(bundle, encoded, tmp
     ops = {node.op_type for node in onnx.load(target).graph.node}
     assert ops & {"MatMulInteger", "DynamicQuantizeMatMul", "QAttention"}, ops
     assert fp32_agreement(bundle, target, encoded) >= 0.9
+
+
+class Recorder(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+@pytest.fixture
+def optimum_warnings():
+    """What Optimum's quantization logger lets through (its "optimum" parent does not propagate
+    to the root logger, so caplog would see nothing)."""
+    logger = logging.getLogger("optimum.onnxruntime.quantization")
+    recorder = Recorder()
+    logger.addHandler(recorder)
+    yield logger, recorder.messages
+    logger.removeHandler(recorder)
+
+
+def test_quantizing_drops_one_warning_and_nothing_else(
+    bundle, tmp_path, optimum_warnings, monkeypatch
+):
+    from optimum.onnxruntime import quantization
+
+    def no_config(*args, **kwargs):
+        raise OSError("no config.json")  # transformers may guess one from a folder's name
+
+    monkeypatch.setattr(quantization.AutoConfig, "from_pretrained", no_config)
+    logger, said = optimum_warnings
+    target = tmp_path / "int8.onnx"
+    quantize.quantize(bundle / artifacts.FP32_MODEL, target, cpu.int8_preset(), "per-tensor")
+    assert target.is_file()
+    assert not [m for m in said if "Could not load the config" in m]
+    # only that message, and only around the INT8 attempt
+    with quantize._without_config_warning():
+        logger.warning("Could not load the config for inside.onnx automatically")
+        logger.warning("another warning")
+    logger.warning("Could not load the config for outside.onnx automatically")
+    assert "another warning" in said and any("outside.onnx" in m for m in said)
+    assert not any("inside.onnx" in m for m in said)

@@ -9,7 +9,7 @@ from senticlf.errors import SenticlfError
 from senticlf.runtime import batching
 from senticlf.runtime.inputs import InputText
 from senticlf.runtime.options import PredictorOptions
-from senticlf.runtime.predict_file import FileJob, classify_items, predict_file
+from senticlf.runtime.predict_file import FilePredictionRequest, classify_items, predict_file
 from senticlf.runtime.predictor import Prediction, SentimentClassifier
 
 
@@ -44,12 +44,12 @@ def test_blank_lines_get_none_and_order_is_kept_across_chunks():
 
 def test_a_job_is_checked_before_any_model_is_loaded(tmp_path):
     with pytest.raises(SenticlfError, match="--format must be one of text, jsonl, csv"):
-        FileJob("in.txt", fmt="xml")
+        FilePredictionRequest("in.txt", fmt="xml")
     existing = tmp_path / "out.jsonl"
     existing.write_text("keep me")
     with pytest.raises(SenticlfError, match="already exists; pass --overwrite"):
-        FileJob("in.txt", output=existing)
-    assert FileJob("in.txt", output=existing, overwrite=True).overwrite
+        FilePredictionRequest("in.txt", output=existing)
+    assert FilePredictionRequest("in.txt", output=existing, overwrite=True).overwrite
 
 
 def test_predict_file_writes_a_gzipped_table_to_a_complete_file(bundle, tmp_path):
@@ -59,7 +59,8 @@ def test_predict_file_writes_a_gzipped_table_to_a_complete_file(bundle, tmp_path
     source.write_bytes(gzip.compress(b'{"text": "a wonderful film"}\n\n{"text": "awful"}\n'))
     out = tmp_path / "preds.jsonl"
     classifier = SentimentClassifier(bundle, PredictorOptions(threads=1))
-    predict_file(FileJob(str(source), "jsonl", out), classifier, Console(quiet=True))
+    request = FilePredictionRequest(str(source), "jsonl", out)
+    predict_file(request, classifier, Console(quiet=True))
     records = [json.loads(line) for line in out.read_text().splitlines()]
     assert [r["line"] for r in records] == [1, 2, 3] and records[1]["label"] is None
     expected = classifier.predict(["a wonderful film", "awful"])

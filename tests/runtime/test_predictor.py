@@ -237,7 +237,7 @@ def test_an_old_bundle_with_a_temperature_only_still_softens_scores_and_keeps_la
 
 def test_predictions_are_the_manifest_calibrator_applied_to_the_logits(bundle, tmp_path):
     """One function (Calibrator.apply) for every path: equal to the last bit, labels its argmax."""
-    from senticlf.evaluation.calibration import Calibrator
+    from senticlf.runtime.calibrator import Calibrator
 
     texts = [text for text, _ in make_reviews(40, seed=12)]
     platt = {"kind": "platt", "scale": 0.3, "bias": 0.4}

@@ -132,4 +132,7 @@ def test_senticlf_ray_is_the_same_function_and_leaves_import_ray_alone():
     from senticlf.scale import ray_data
 
     assert senticlf.ray.predict_dataset is ray_data.predict_dataset
+    # senticlf.ray is a public name only: everything it offers is defined in senticlf.scale
+    homes = {getattr(senticlf.ray, name).__module__ for name in senticlf.ray.__all__}
+    assert homes == {"senticlf.scale.ray_data", "senticlf.scale.ray_files"}
     assert ray.data.Dataset is ray_data.ray.data.Dataset  # `import ray` inside is Ray itself

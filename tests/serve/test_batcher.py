@@ -186,10 +186,11 @@ def test_a_lone_client_never_waits() -> None:
 
 def test_two_streams_run_two_calls_at_once_and_each_request_gets_its_rows() -> None:
     both_inside = threading.Barrier(2, timeout=10)  # passes only if two calls are in flight
+    entered = iter(range(1000))  # next() is atomic under the GIL: numbers the calls
 
     class TwoAtOnce(FakeModel):
         def __call__(self, ids: list[Sequence[int]]) -> np.ndarray:
-            if len(self.batches) < 2:
+            if next(entered) < 2:  # the first two calls must be inside together
                 both_inside.wait()
             return super().__call__(ids)
 

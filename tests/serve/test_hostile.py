@@ -1,4 +1,5 @@
-"""Hostile clients on loopback (issue 20's table, slow bodies, mid-request disconnects): the
+"""Hostile clients on loopback (deeply nested and oversized JSON, 10,000 inputs, NUL bytes and
+lone surrogates, half-open sockets, slow bodies, mid-request disconnects): the
 server answers each in JSON, never a 500 or a reset, stays healthy, and later good requests get
 the library's answer. Peak and settled RSS are printed (-s) for the report, not asserted.
 Every loop is bounded; the server runs with its default limits.

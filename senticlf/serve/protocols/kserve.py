@@ -37,7 +37,7 @@ from senticlf.serve.grammar import (
     RequestModel,
     checked_count,
     is_blank,
-    kind,
+    json_type_name,
     max_inputs,
     parse,
     whole_number,
@@ -59,7 +59,7 @@ _BINARY_HINT = (
 )
 
 
-def _bad(message: str) -> ApiError:
+def _bad_request(message: str) -> ApiError:
     return ApiError.of("bad_request", message)
 
 
@@ -68,7 +68,7 @@ def _no_binary(key: str) -> Callable[[dict[str, Any] | None], dict[str, Any] | N
 
     def check(parameters: dict[str, Any] | None) -> dict[str, Any] | None:
         if parameters and parameters.get(key):
-            raise _bad(_BINARY_HINT)
+            raise _bad_request(_BINARY_HINT)
         return parameters
 
     return check
@@ -87,7 +87,9 @@ def _flat(data: list[Any]) -> list[str]:
         elif isinstance(item, str):
             flat.append(item)
         else:
-            raise _bad(f"input {INPUT!r} element {len(flat)} is {kind(item)}, expected a string")
+            raise _bad_request(
+                f"input {INPUT!r} element {len(flat)} is {json_type_name(item)}, expected a string"
+            )
     return flat
 
 
@@ -125,11 +127,13 @@ class InferInput(RequestModel):
     @model_validator(mode="after")
     def _texts_fit_the_shape(self, info: ValidationInfo) -> Self:
         if math.prod(self.shape) != len(self.data):
-            raise _bad(f"input {INPUT!r} has shape {self.shape} but {len(self.data)} elements")
+            raise _bad_request(
+                f"input {INPUT!r} has shape {self.shape} but {len(self.data)} elements"
+            )
         checked_count(len(self.data), max_inputs(info), f"input {INPUT!r}", kind="bad_request")
         for index, text in enumerate(self.data):
             if is_blank(text):
-                raise _bad(f"{INPUT}[{index}] is blank: no prediction")
+                raise _bad_request(f"{INPUT}[{index}] is blank: no prediction")
         return self
 
 
@@ -145,7 +149,7 @@ _ONE_TENSOR = f"a list of one tensor named {INPUT!r} (BYTES, the texts)"
 
 def _one(inputs: list[InferInput]) -> list[InferInput]:
     if len(inputs) != 1:
-        raise _bad(f"'inputs' must be {_ONE_TENSOR}")
+        raise _bad_request(f"'inputs' must be {_ONE_TENSOR}")
     return inputs
 
 
@@ -326,7 +330,7 @@ def add_routes(app: FastAPI, service: Service) -> None:
         body = await service.read_body(request)  # read first: an early answer resets clients
         known(name)
         if BINARY_HEADER in request.headers:
-            raise _bad(_BINARY_HINT)
+            raise _bad_request(_BINARY_HINT)
         parsed = parse(InferBody, body, max_inputs=service.config.max_inputs)
         texts = parsed.inputs[0].data
         logits = await service.logits(texts)

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from senticlf.evaluation.metrics import classification_metrics, classification_report
+from senticlf.evaluation.label_metrics import classification_metrics, classification_report
 
 # Three labels, worked by hand: rows true, columns predicted
 #   true 0: [2, 1, 0]   true 1: [0, 2, 1]   true 2: [1, 0, 3]
@@ -52,9 +52,3 @@ def test_no_positive_prediction_gives_zero_precision_not_a_crash():
         "f1": 0.0,
         "support": 1,
     }
-
-
-def test_the_training_import_path_still_works():
-    from senticlf.training.metrics import classification_metrics as old
-
-    assert old is classification_metrics

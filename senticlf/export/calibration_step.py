@@ -8,13 +8,13 @@ the fp32 ONNX model the bundle ships, as served.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from rich.console import Console
 
-from senticlf import data
+from senticlf import artifacts, data
 from senticlf.errors import SenticlfError
 from senticlf.evaluation import calibration
 from senticlf.export import check
@@ -45,26 +45,22 @@ def fit(
     val: check.Scores,
     val_labels: np.ndarray,
     console: Console,
-) -> calibration.Calibration:
+) -> calibration.CalibrationFit:
     """The calibrator fitted on ``reviews`` (None: the run's validation reviews, ``val``)."""
     if reviews is None:
-        return calibration.calibrate(val.logits, val_labels, VALIDATION_SOURCE)
+        return calibration.fit_and_measure(val.logits, val_labels, VALIDATION_SOURCE)
     console.print(f"scoring {len(reviews)} calibration reviews ({options.calibration_data})")
     labels = np.array([review.label for review in reviews], dtype=np.int64)
     ids = encoder.encode([review.text for review in reviews])
     scored = check.onnx_scores(model_path, encoder, ids, labels)
-    return calibration.calibrate(scored.logits, labels, str(options.calibration_data))
+    return calibration.fit_and_measure(scored.logits, labels, str(options.calibration_data))
 
 
 def report(
-    fitted: calibration.Calibration,
-    calibrator: calibration.Calibrator,
-    val: check.Scores,
-    val_labels: np.ndarray,
-) -> dict[str, Any]:
+    fitted: calibration.CalibrationFit, val: check.Scores, val_labels: np.ndarray
+) -> artifacts.CalibrationCheck:
     """The export check's ``calibration``: the fit, and validation accuracy with its labels."""
-    predicted = calibrator.apply(val.logits).argmax(axis=1)
-    return {
-        **fitted.to_dict(),
-        "validation_accuracy_after": float(np.mean(predicted == val_labels)),
-    }
+    predicted = fitted.calibrator.apply(val.logits).argmax(axis=1)
+    return dataclasses.replace(
+        fitted.check, validation_accuracy_after=float(np.mean(predicted == val_labels))
+    )

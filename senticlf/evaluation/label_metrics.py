@@ -2,7 +2,9 @@
 
 ``evaluate.load("accuracy")`` fetches its metric script from the Hugging Face hub at run
 time, which fails offline; these formulas are short enough to own. Labels and predictions
-are indices into a label tuple, so the same code serves 2 labels or 5.
+are indices into a label tuple, so the same code serves 2 labels or 5. One source for
+training's epoch metrics, export and ``senticlf evaluate``; :mod:`senticlf.evaluation.calibration`
+measures the probabilities, this module the labels.
 """
 
 from __future__ import annotations
