@@ -43,6 +43,8 @@ if TYPE_CHECKING:
     from senticlf.scale.options import RayJob
 
 
+# Wherever a bundle is named, a Hugging Face Hub id works too (senticlf/runtime/hub.py).
+HUB_ID = "Hugging Face Hub id (org/name or org/name@revision, fetched once, then cached)"
 DEVICE_HELP = (
     "cpu or cuda (default: cuda when onnxruntime-gpu sees a GPU). On CUDA the bundle's fp16 "
     "model runs (fp32 without one, or with --fp32), never INT8; cuda where there is none "
@@ -390,7 +392,8 @@ def predict(
         ),
     ],
     model: Annotated[
-        Path | None, typer.Option(help="Bundle folder [default: newest under export/].")
+        Path | None,
+        typer.Option(help=f"Bundle folder or {HUB_ID} [default: newest under export/]."),
     ] = None,
     fmt: Annotated[str, typer.Option("--format", help="text, jsonl or csv.")] = "text",
     output: Annotated[
@@ -465,7 +468,8 @@ def predict(
             device=check_device(device),
         )  # fmt: skip
         err.print(
-            f"model: {bundle} ({classifier.model_file}, {classifier.device})", highlight=False
+            f"model: {classifier.bundle_dir} ({classifier.model_file}, {classifier.device})",
+            highlight=False,
         )
         predict_file(job, classifier, err)
 
@@ -498,7 +502,7 @@ def _newest_bundle() -> Path:
 
 @app.command()
 def evaluate(
-    bundle: Annotated[Path, typer.Argument(help="An exported bundle folder.")],
+    bundle: Annotated[Path, typer.Argument(help=f"An exported bundle folder or {HUB_ID}.")],
     data: Annotated[
         str,
         typer.Option(
@@ -559,7 +563,7 @@ def evaluate(
 
 @app.command()
 def info(
-    bundle: Annotated[Path, typer.Argument(help="An exported bundle folder.")],
+    bundle: Annotated[Path, typer.Argument(help=f"An exported bundle folder or {HUB_ID}.")],
 ) -> None:
     """Summarise a bundle and check every file against its sha256 (no model is loaded)."""
 
@@ -577,7 +581,8 @@ def info(
 @app.command()
 def serve(
     bundle: Annotated[
-        Path | None, typer.Argument(help="Bundle folder [default: newest under export/].")
+        Path | None,
+        typer.Argument(help=f"Bundle folder or {HUB_ID} [default: newest under export/]."),
     ] = None,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = SERVE_DEFAULTS.host,
     port: Annotated[int, typer.Option(help="Port (0: any free port).")] = SERVE_DEFAULTS.port,

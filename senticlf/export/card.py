@@ -16,6 +16,7 @@ from rich.table import Table
 
 from senticlf import artifacts
 from senticlf.evaluation.calibration import ECE_BINS, Calibrator
+from senticlf.runtime import hub
 
 
 def _percent(value: Any) -> str:
@@ -317,10 +318,15 @@ def _calibration_text(manifest: artifacts.Manifest) -> str:
     )
 
 
-def print_info(bundle: Path, console: Console) -> None:
-    """``senticlf info``: refuse a tampered or incomplete bundle, else print its summary."""
+def print_info(reference: str | Path, console: Console) -> None:
+    """``senticlf info``: refuse a tampered or incomplete bundle, else print its summary.
+
+    ``reference`` is a folder or a Hub id (fetched into the Hub's cache first).
+    """
+    bundle = hub.resolve_bundle(reference)
     manifest = artifacts.read_manifest(bundle, verify=True)
-    table = Table(title=f"senticlf bundle {bundle}", show_header=False)
+    title = f"senticlf bundle {reference}" + ("" if bundle == Path(reference) else f" ({bundle})")
+    table = Table(title=title, show_header=False)
     table.add_column("field", style="bold")
     table.add_column("value")
     for field, value in summary(manifest):

@@ -17,7 +17,7 @@ import numpy as np
 from senticlf import artifacts
 from senticlf.errors import SenticlfError
 from senticlf.evaluation.calibration import Calibrator
-from senticlf.runtime import batch_choice
+from senticlf.runtime import batch_choice, hub
 from senticlf.runtime.batching import (
     TOKEN_BUDGET,
     TokenIds,
@@ -84,7 +84,7 @@ class SentimentClassifier:
     ) -> None:
         if batch_size is not None and batch_size < 1:
             raise SenticlfError(f"batch size must be at least 1, got {batch_size}")
-        self.bundle_dir = Path(bundle_dir)
+        self.bundle_dir = hub.resolve_bundle(bundle_dir)  # a folder, or a Hub id fetched
         self.manifest = artifacts.read_manifest(self.bundle_dir, verify=True)
         self.labels = list(self.manifest.labels)
         self.threshold = _checked_threshold(threshold, self.labels)
@@ -269,6 +269,10 @@ def load(
 ) -> SentimentClassifier:
     """Load an exported bundle; on the CPU uses the INT8 model when the bundle has one, on CUDA
     the fp16 one, unless told not to (``quantized=False``: fp32 on either).
+
+    ``bundle_dir`` is a folder, or a Hugging Face Hub id ``org/name[@revision]`` fetched into
+    the Hub's cache and usable offline from there (:mod:`senticlf.runtime.hub`); a folder that
+    exists wins.
 
     ``device`` is "cpu" or "cuda" (default: CUDA when onnxruntime-gpu sees a GPU, else the
     CPU; CUDA asked for where there is none warns and runs on the CPU), ``threads`` sets ONNX

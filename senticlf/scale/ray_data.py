@@ -24,7 +24,7 @@ import ray.data
 
 from senticlf import artifacts, tables
 from senticlf.errors import SenticlfError
-from senticlf.runtime import outputs
+from senticlf.runtime import hub, outputs
 from senticlf.runtime.inputs import InputText
 from senticlf.runtime.predict_file import classify_items
 from senticlf.runtime.predictor import DEFAULT_BATCH, Prediction, SentimentClassifier
@@ -186,7 +186,7 @@ def predict_dataset(
     for ever for a CPU to read with. ``device="cuda"`` gives each worker one GPU (Ray hides
     GPUs from actors that do not ask for one) and runs the fp16 model there.
     """
-    bundle_dir = Path(bundle)
+    bundle_dir = hub.resolve_bundle(bundle)  # a folder, or a Hub id fetched on the driver
     manifest = artifacts.read_manifest(bundle_dir, verify=True)
     column = pick_text_column(dataset.schema(fetch_if_missing=True), text_column, "the dataset")
     clashes = [c for c in prediction_columns(manifest.labels) if c in dataset.columns()]

@@ -18,7 +18,6 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import asdict
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -31,6 +30,7 @@ from starlette.exceptions import HTTPException
 
 from senticlf import __version__, artifacts
 from senticlf.errors import first_line
+from senticlf.runtime import hub
 from senticlf.runtime.batching import TokenIds
 from senticlf.runtime.predictor import SentimentClassifier
 from senticlf.serve import auth
@@ -69,7 +69,7 @@ class Service:
             metrics=metrics,
         )
         self.ready = False
-        self.model_name = config.model_name or Path(classifier.bundle_dir).resolve().name
+        self.model_name = config.model_name or hub.bundle_name(classifier.bundle_dir)
 
     def _run_batch(self, ids: list[TokenIds]) -> np.ndarray:
         """Logits for one batch: the planned ONNX calls, each through the predictor itself."""
