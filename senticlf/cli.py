@@ -181,6 +181,12 @@ def train(
         Path | None,
         typer.Option(help="Continue an interrupted run from its last completed epoch."),
     ] = None,
+    report_to: Annotated[
+        str,
+        typer.Option(
+            help="Also log each epoch's figures to none, tensorboard (RUN/logs), mlflow or wandb."
+        ),
+    ] = DEFAULTS.report_to,
 ) -> None:
     """Fine-tune a classifier; defaults are the reference experiment (1,000 / 200 IMDb reviews)."""
 
@@ -198,7 +204,7 @@ def train(
                 batch_size=batch_size, weight_decay=weight_decay, warmup_ratio=warmup_ratio,
                 scheduler=scheduler, max_length=max_length, truncation=truncation, dropout=dropout,
                 gradient_accumulation=gradient_accumulation, seed=seed, device=device,
-                labels=labels.split(",") if labels else None,
+                labels=labels.split(",") if labels else None, report_to=report_to,
             )  # fmt: skip
             run_dir = output or artifacts.new_run_dir()
         from senticlf.training.run_folder import is_main_process
