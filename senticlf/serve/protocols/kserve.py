@@ -23,6 +23,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from senticlf import __version__
+from senticlf.serve.predictions import predictions
 from senticlf.serve.schema import (
     ApiError,
     checked_count,
@@ -139,7 +140,7 @@ def infer_answer(
             "name": "label",
             "datatype": "BYTES",
             "shape": [len(texts)],
-            "data": [clf.to_prediction(row).label for row in probabilities],
+            "data": [p.label for p in predictions(service, probabilities)],
         },
         "probabilities": {
             "name": "probabilities",

@@ -17,6 +17,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from senticlf.serve.predictions import predictions
 from senticlf.serve.schema import (
     BLANK_NOTE,
     ApiError,
@@ -81,9 +82,9 @@ async def classify(
     if not wanted:
         return results
     logits = await service.logits([texts[i] for i in wanted])
-    clf = service.classifier
-    for i, row in zip(wanted, clf.calibrated(logits), strict=True):
-        results[i] = clf.to_prediction(row, min_confidence).as_dict()
+    found = predictions(service, service.classifier.calibrated(logits), min_confidence)
+    for i, prediction in zip(wanted, found, strict=True):
+        results[i] = prediction.as_dict()
     return results
 
 

@@ -24,6 +24,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from senticlf.serve.predictions import predictions
 from senticlf.serve.schema import (
     ApiError,
     check_bool,
@@ -135,9 +136,15 @@ def _texts(inputs: Any, max_inputs: int) -> list[str]:
 
 
 def scores(service: Service, request: TeiRequest, logits: np.ndarray) -> np.ndarray:
-    """The numbers TEI would answer: calibrated probabilities, sigmoid(logits) or logits."""
+    """The numbers TEI would answer: calibrated probabilities, sigmoid(logits) or logits.
+
+    Whatever numbers are asked for, each text's prediction (the label ``/classify`` would
+    give it) is counted in /metrics, as for the other protocols.
+    """
+    calibrated = service.classifier.calibrated(logits)
+    predictions(service, calibrated)
     if request.function == "softmax":
-        return service.classifier.calibrated(logits)
+        return calibrated
     raw = logits.astype(np.float64)
     return 1 / (1 + np.exp(-raw)) if request.function == "sigmoid" else raw
 
