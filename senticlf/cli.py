@@ -476,6 +476,7 @@ def predict(
         err.print(
             f"model: {classifier.bundle_dir} ({classifier.model_file}, {classifier.device})",
             highlight=False,
+            soft_wrap=True,
         )
         predict_file(job, classifier, err)
 

@@ -8,7 +8,6 @@ one download.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -21,7 +20,7 @@ import pytest
 import senticlf
 from senticlf import artifacts
 from senticlf.runtime import hub
-from tests.helpers import assert_one_line_error, invoke
+from tests.helpers import assert_one_line_error, cache_bundle, invoke
 
 huggingface_hub = pytest.importorskip("huggingface_hub", reason="needs the hub extra")
 from huggingface_hub import constants as hub_constants  # noqa: E402
@@ -29,28 +28,6 @@ from huggingface_hub import constants as hub_constants  # noqa: E402
 ROOT = Path(__file__).resolve().parents[2]
 MAIN = "a" * 40  # the commit refs/main points at
 V2 = "b" * 40  # the commit of branch v2
-
-
-def cache_bundle(cache: Path, repo_id: str, bundle: Path, commit: str, refs: list[str]) -> Path:
-    """Put ``bundle`` into ``cache`` as huggingface_hub's snapshot_download leaves a repo.
-
-    Files are content-addressed blobs; each snapshot file is a relative symlink to its blob;
-    each ref (a branch name) holds the commit hash, without a newline.
-    """
-    repo = cache / f"models--{repo_id.replace('/', '--')}"
-    snapshot = repo / "snapshots" / commit
-    snapshot.mkdir(parents=True)
-    (repo / "blobs").mkdir(exist_ok=True)
-    for file in sorted(bundle.iterdir()):
-        digest = hashlib.sha256(file.read_bytes()).hexdigest()
-        blob = repo / "blobs" / digest
-        if not blob.exists():
-            shutil.copyfile(file, blob)
-        (snapshot / file.name).symlink_to(Path("..", "..", "blobs", digest))
-    for ref in refs:
-        (repo / "refs" / ref).parent.mkdir(parents=True, exist_ok=True)
-        (repo / "refs" / ref).write_text(commit)
-    return snapshot
 
 
 def second_version(bundle: Path, folder: Path) -> Path:
