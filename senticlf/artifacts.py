@@ -33,6 +33,8 @@ RUN_TEACHER_LOGITS = "teacher_logits.npz"
 # The weights file inside model/ (safetensors only: no pickle is ever loaded).
 WEIGHTS = "model.safetensors"
 RUN_COMPLETE = "complete"
+# `train --report-to tensorboard`: the event files (kept; checkpoints/ is dropped at the end).
+RUN_LOGS_DIR = "logs"
 
 # Where commands put their folders when not told: runs/<timestamp>/, export/<run name>/.
 RUNS_ROOT = Path("runs")

@@ -59,6 +59,8 @@ if TYPE_CHECKING:
     from senticlf.scale.options import RayJob
 
 
+# Wherever a bundle is named, a Hugging Face Hub id works too (senticlf/runtime/hub.py).
+HUB_ID = "Hugging Face Hub id (org/name or org/name@revision, fetched once, then cached)"
 DEVICE_HELP = (
     "cpu or cuda (default: cuda when onnxruntime-gpu sees a GPU). On CUDA the bundle's fp16 "
     "model runs (fp32 without one, or with --fp32), never INT8; cuda where there is none "
@@ -195,6 +197,12 @@ def train(
         Path | None,
         typer.Option(help="Continue an interrupted run from its last completed epoch."),
     ] = None,
+    report_to: Annotated[
+        str,
+        typer.Option(
+            help="Also log each epoch's figures to none, tensorboard (RUN/logs), mlflow or wandb."
+        ),
+    ] = DEFAULTS.report_to,
 ) -> None:
     """Fine-tune a classifier; defaults are the reference experiment (1,000 / 200 IMDb reviews)."""
 
@@ -212,7 +220,7 @@ def train(
                 batch_size=batch_size, weight_decay=weight_decay, warmup_ratio=warmup_ratio,
                 scheduler=scheduler, max_length=max_length, truncation=truncation, dropout=dropout,
                 gradient_accumulation=gradient_accumulation, seed=seed, device=device,
-                labels=labels.split(",") if labels else None,
+                labels=labels.split(",") if labels else None, report_to=report_to,
             )  # fmt: skip
             run_dir = output or artifacts.new_run_dir()
         from senticlf.training.run_folder import is_main_process
@@ -414,7 +422,8 @@ def predict(
         ),
     ],
     model: Annotated[
-        Path | None, typer.Option(help="Bundle folder [default: newest under export/].")
+        Path | None,
+        typer.Option(help=f"Bundle folder or {HUB_ID} [default: newest under export/]."),
     ] = None,
     fmt: Annotated[str, typer.Option("--format", help="text, jsonl or csv.")] = "text",
     output: Annotated[
@@ -485,9 +494,10 @@ def predict(
         bundle = model or _newest_bundle()
         classifier = SentimentClassifier(bundle, options)
         err.print(
-            f"model: {bundle} ({classifier.model_file}, {classifier.device}; "
+            f"model: {classifier.bundle_dir} ({classifier.model_file}, {classifier.device}; "
             f"{classifier.plan.describe()})",
             highlight=False,
+            soft_wrap=True,
         )
         predict_file(request, classifier, err)
 
@@ -520,7 +530,7 @@ def _newest_bundle() -> Path:
 
 @app.command()
 def evaluate(
-    bundle: Annotated[Path, typer.Argument(help="An exported bundle folder.")],
+    bundle: Annotated[Path, typer.Argument(help=f"An exported bundle folder or {HUB_ID}.")],
     data: Annotated[
         str,
         typer.Option(
@@ -582,7 +592,7 @@ def evaluate(
 
 @app.command()
 def info(
-    bundle: Annotated[Path, typer.Argument(help="An exported bundle folder.")],
+    bundle: Annotated[Path, typer.Argument(help=f"An exported bundle folder or {HUB_ID}.")],
 ) -> None:
     """Summarise a bundle and check every file against its sha256 (no model is loaded)."""
 
@@ -600,7 +610,8 @@ def info(
 @app.command()
 def serve(
     bundle: Annotated[
-        Path | None, typer.Argument(help="Bundle folder [default: newest under export/].")
+        Path | None,
+        typer.Argument(help=f"Bundle folder or {HUB_ID} [default: newest under export/]."),
     ] = None,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = SERVE_DEFAULTS.host,
     port: Annotated[int, typer.Option(help="Port (0: any free port).")] = SERVE_DEFAULTS.port,

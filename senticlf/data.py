@@ -64,7 +64,7 @@ def load_splits(
     label names come from both files together, so the two splits always share one order.
     """
     path = Path(source)
-    if _looks_like_hub_id(source) and not path.exists():  # e.g. stanfordnlp/imdb
+    if looks_like_hub_dataset(source) and not path.exists():  # e.g. stanfordnlp/imdb
         return _binary_only(_load_hub(source), labels, source)
     if not path.exists():
         raise SenticlfError(f"data source {source} does not exist (a file, folder or hub id)")
@@ -106,7 +106,9 @@ def _binary_only(splits: Splits, labels: Labels | None, source: str) -> Splits:
     return splits
 
 
-def _looks_like_hub_id(source: str) -> bool:
+def looks_like_hub_dataset(source: str) -> bool:
+    """A data source shaped like a Hub data set id (org/name): read from the Hub when no such
+    path exists (the model card names it, too)."""
     return source.count("/") == 1 and not source.startswith((".", "/")) and "." not in source
 
 

@@ -86,6 +86,11 @@ def build_tokenizer_json(path: Path) -> None:
 @pytest.fixture(scope="session")
 def tiny_base_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A randomly initialised 2-layer DistilBERT (dim 32) saved like a hub checkpoint."""
+    return build_tiny_base_model(tmp_path_factory.mktemp("tiny-distilbert"))
+
+
+def build_tiny_base_model(folder: Path) -> Path:
+    """The tiny DistilBERT, written into ``folder`` (also used by .ci/tiny_bundle.py)."""
     import torch
     from transformers import (
         DistilBertConfig,
@@ -93,7 +98,7 @@ def tiny_base_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
         PreTrainedTokenizerFast,
     )
 
-    folder = tmp_path_factory.mktemp("tiny-distilbert")
+    folder.mkdir(parents=True, exist_ok=True)
     build_tokenizer_json(folder / "tokenizer.json")
     tokenizer = PreTrainedTokenizerFast(
         tokenizer_file=str(folder / "tokenizer.json"),

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+import shutil
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 from typer.testing import CliRunner
 
@@ -53,3 +56,25 @@ def run_without_training_libraries(code: str, *argv: str) -> subprocess.Complete
     return subprocess.run(
         [sys.executable, "-c", script, *argv], capture_output=True, text=True, timeout=300
     )
+
+
+def cache_bundle(cache: Path, repo_id: str, bundle: Path, commit: str, refs: list[str]) -> Path:
+    """Put ``bundle`` into ``cache`` as huggingface_hub's snapshot_download leaves a repo.
+
+    Files are content-addressed blobs; each snapshot file is a relative symlink to its blob;
+    each ref (a branch name) holds the commit hash, without a newline.
+    """
+    repo = cache / f"models--{repo_id.replace('/', '--')}"
+    snapshot = repo / "snapshots" / commit
+    snapshot.mkdir(parents=True)
+    (repo / "blobs").mkdir(exist_ok=True)
+    for file in sorted(bundle.iterdir()):
+        digest = hashlib.sha256(file.read_bytes()).hexdigest()
+        blob = repo / "blobs" / digest
+        if not blob.exists():
+            shutil.copyfile(file, blob)
+        (snapshot / file.name).symlink_to(Path("..", "..", "blobs", digest))
+    for ref in refs:
+        (repo / "refs" / ref).parent.mkdir(parents=True, exist_ok=True)
+        (repo / "refs" / ref).write_text(commit)
+    return snapshot

@@ -21,7 +21,7 @@ from rich.progress import Progress
 
 from senticlf import __version__, artifacts, atomic, cpu
 from senticlf.errors import SenticlfError
-from senticlf.export import calibration_step, card, check, fp16, quantize, speed
+from senticlf.export import calibration_step, card, card_metadata, check, fp16, quantize, speed
 from senticlf.export.options import ExportOptions, accuracy_drop_points
 from senticlf.runtime import execution_trials, plan
 from senticlf.runtime.calibrator import Calibrator
@@ -300,7 +300,8 @@ def _write_card_and_manifest(
     staging: Path, manifest: artifacts.Manifest, name: str, recipe: dict[str, Any]
 ) -> None:
     """The model card is rendered from the manifest, then hashed into it like any other file."""
-    text = card.render_card(manifest, name=name, recipe=recipe)
+    license = card_metadata.license_of(manifest.base_model)
+    text = card.render_card(manifest, name=name, recipe=recipe, license=license)
     atomic.write_text(staging / artifacts.CARD, text)
     manifest.files.update(artifacts.hash_files(staging, [artifacts.CARD]))
     manifest.write(staging)

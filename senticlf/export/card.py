@@ -16,6 +16,8 @@ from rich.table import Table
 
 from senticlf import artifacts
 from senticlf.evaluation.calibration import ECE_BINS
+from senticlf.export import card_metadata
+from senticlf.runtime import hub
 from senticlf.runtime.calibrator import Calibrator
 
 
@@ -130,20 +132,18 @@ def render_card(
     manifest: artifacts.Manifest,
     name: str = "senticlf bundle",
     recipe: dict[str, Any] | None = None,
+    license: str | None = None,
 ) -> str:
-    """README.md text for a bundle. ``recipe`` is the run's settings (config.json), if known."""
+    """README.md text for a bundle, headed by the metadata the Hugging Face Hub reads.
+
+    ``recipe`` is the run's settings (config.json), if known; ``license`` the base model's,
+    if its card states one (card_metadata.license_of).
+    """
     recipe = recipe or {}
     best = manifest.training_metrics.get("best") or {}
     files = [f for f in manifest.files if f != artifacts.CARD]
     lines = [
-        "---",
-        "language: en",
-        "library_name: onnxruntime",
-        "pipeline_tag: text-classification",
-        "tags: [sentiment-analysis, onnx, senticlf]",
-        f"base_model: {manifest.base_model}",
-        "---",
-        "",
+        card_metadata.front_matter(card_metadata.metadata(manifest, name, recipe, license)),
         f"# {name}",
         "",
         f"A text classifier ({', '.join(manifest.labels)}) fine-tuned from `{manifest.base_model}` "
@@ -207,16 +207,20 @@ def render_card(
         "",
         "## How to use",
         "",
+        'With senticlf installed (`pip install "senticlf[hub]"` to load by Hub id), use this '
+        "bundle by its folder or, once published, by its Hub id (`org/name`, or "
+        "`org/name@revision`), fetched once into the Hugging Face cache and usable offline "
+        "from there:",
+        "",
         "```bash",
-        "pip install senticlf",
-        "senticlf predict reviews.txt --model path/to/this/bundle",
-        "senticlf info path/to/this/bundle    # this summary, and a sha256 check of every file",
+        "senticlf predict reviews.txt --model org/name     # or path/to/this/bundle",
+        "senticlf info org/name    # this summary, and a sha256 check of every file",
         "```",
         "",
         "```python",
         "import senticlf",
         "",
-        'clf = senticlf.load("path/to/this/bundle")   # checks every sha256 first',
+        'clf = senticlf.load("org/name")   # or a folder; checks every sha256 first',
         'clf.predict("A moving, beautifully shot film.")  # Prediction(label=..., score=..., scores={...})',
         "```",
         "",
@@ -332,10 +336,15 @@ def _calibration_text(manifest: artifacts.Manifest) -> str:
     )
 
 
-def print_info(bundle: Path, console: Console) -> None:
-    """``senticlf info``: refuse a tampered or incomplete bundle, else print its summary."""
+def print_info(reference: str | Path, console: Console) -> None:
+    """``senticlf info``: refuse a tampered or incomplete bundle, else print its summary.
+
+    ``reference`` is a folder or a Hub id (fetched into the Hub's cache first).
+    """
+    bundle = hub.resolve_bundle(reference)
     manifest = artifacts.read_manifest(bundle, verify=True)
-    table = Table(title=f"senticlf bundle {bundle}", show_header=False)
+    title = f"senticlf bundle {reference}" + ("" if bundle == Path(reference) else f" ({bundle})")
+    table = Table(title=title, show_header=False)
     table.add_column("field", style="bold")
     table.add_column("value")
     for field, value in summary(manifest):

@@ -16,7 +16,7 @@ import numpy as np
 
 from senticlf import artifacts
 from senticlf.errors import SenticlfError
-from senticlf.runtime import plan
+from senticlf.runtime import hub, plan
 from senticlf.runtime.batching import (
     TOKEN_BUDGET,
     TokenIds,
@@ -78,7 +78,7 @@ class SentimentClassifier:
 
     def __init__(self, bundle_dir: str | Path, options: PredictorOptions | None = None) -> None:
         self.options = options = options or PredictorOptions()
-        self.bundle_dir = Path(bundle_dir)
+        self.bundle_dir = hub.resolve_bundle(bundle_dir)  # a folder, or a Hub id fetched
         self.manifest = artifacts.read_manifest(self.bundle_dir, verify=True)
         self.labels = list(self.manifest.labels)
         self.threshold = _checked_threshold(options.threshold, self.labels)
@@ -290,6 +290,10 @@ def load(
     device: str | None = None,
 ) -> SentimentClassifier:
     """Load an exported bundle and run it as export measured fastest on this CPU.
+
+    ``bundle_dir`` is a folder, or a Hugging Face Hub id ``org/name[@revision]`` fetched into
+    the Hub's cache and usable offline from there (:mod:`senticlf.runtime.hub`); a folder that
+    exists wins.
 
     On the CPU the faster of the bundle's INT8 and fp32 models as export measured them here
     (INT8 on a CPU export did not measure), on CUDA the fp16 one; ``quantized=False`` means

@@ -25,7 +25,7 @@ import ray.data
 
 from senticlf import artifacts, tables
 from senticlf.errors import SenticlfError
-from senticlf.runtime import outputs
+from senticlf.runtime import hub, outputs
 from senticlf.runtime.inputs import InputText
 from senticlf.runtime.options import PredictorOptions
 from senticlf.runtime.predict_file import classify_items
@@ -185,7 +185,7 @@ def predict_dataset(
     actors that do not ask for one) and runs the fp16 model there.
     """
     options = options or PredictorOptions()
-    bundle_dir = Path(bundle)
+    bundle_dir = hub.resolve_bundle(bundle)  # a folder, or a Hub id fetched on the driver
     manifest = artifacts.read_manifest(bundle_dir, verify=True)
     column = pick_text_column(dataset.schema(fetch_if_missing=True), text_column, "the dataset")
     clashes = [c for c in prediction_columns(manifest.labels) if c in dataset.columns()]

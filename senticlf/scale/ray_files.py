@@ -23,6 +23,7 @@ import ray.data
 
 from senticlf import artifacts, atomic, tables
 from senticlf.errors import SenticlfError, first_line
+from senticlf.runtime import hub
 from senticlf.scale.options import RayJob
 from senticlf.scale.ray_data import predict_dataset
 
@@ -99,7 +100,7 @@ def write(dataset: ray.data.Dataset, folder: str | Path, fmt: str) -> None:
 
 def run(job: RayJob) -> tuple[str, int]:
     """Predict ``job.source`` into the folder ``job.output``; returns (its format, file count)."""
-    bundle = job.bundle or artifacts.newest_bundle()
+    bundle = hub.resolve_bundle(job.bundle or artifacts.newest_bundle())
     fmt = input_format(job.source)
     out_fmt = output_format(job.output, fmt)
     runtime_env = {"working_dir": str(bundle)} if job.ship_bundle else None

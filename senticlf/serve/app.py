@@ -27,7 +27,7 @@ from starlette.exceptions import HTTPException
 from senticlf import __version__
 from senticlf.errors import first_line
 from senticlf.runtime.predictor import SentimentClassifier
-from senticlf.serve import auth
+from senticlf.serve import auth, docs_page
 from senticlf.serve.batcher import QueueFull, ShuttingDown
 from senticlf.serve.config import ServeConfig
 from senticlf.serve.metrics import ServerMetrics
@@ -67,7 +67,10 @@ def create_app(
         summary="Sentiment classification with an exported senticlf bundle, dynamically batched: "
         "TEI's /predict, the native /classify and the KServe v2 inference protocol.",
         lifespan=lifespan,
+        docs_url=None,  # docs_page serves /docs without a CDN
+        redoc_url=None,
     )
+    docs_page.add_docs(app)
     app.state.service = service
     _add_error_handlers(app, service)
     tei.add_routes(app, service)

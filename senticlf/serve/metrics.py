@@ -7,9 +7,10 @@ path is counted as "other", so a scanner cannot blow up the label cardinality.
 
 from __future__ import annotations
 
+import collections
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -20,6 +21,11 @@ from prometheus_client import (
     generate_latest,
 )
 
+if TYPE_CHECKING:
+    from senticlf.runtime.predictor import Prediction
+
+# Swagger UI's files behind /docs (docs_page.py), counted as one path.
+DOCS_ASSETS = "/docs/assets"
 PATHS = (
     "/predict",
     "/classify",
@@ -44,6 +50,8 @@ _LATENCY_BUCKETS = (
     0.001, 0.0025, 0.005, 0.01, 0.02, 0.035, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
 )  # fmt: skip
 _BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
+# The predicted label's calibrated probability: finest near 1, where a confident model lives.
+_CONFIDENCE_BUCKETS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0)
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -97,6 +105,20 @@ class ServerMetrics:
         self.texts = Counter(
             "senticlf_texts_classified", "Texts classified.", registry=self.registry
         )
+        self.predictions = Counter(
+            "senticlf_predictions",
+            "Texts by predicted label ('uncertain' where --min-confidence abstained), by model.",
+            ["model", "label"],
+            registry=self.registry,
+        )
+        self.confidence = Histogram(
+            "senticlf_prediction_confidence",
+            "Calibrated probability of each text's predicted label (for 'uncertain': of the "
+            "label it would have given), by model.",
+            ["model"],
+            buckets=_CONFIDENCE_BUCKETS,
+            registry=self.registry,
+        )
         self.unauthorized = Counter(
             "senticlf_unauthorized",
             "Requests answered 401: no, a malformed or a wrong API key (--api-key).",
@@ -107,6 +129,16 @@ class ServerMetrics:
             "Requests answered 503 because the queue was full.",
             registry=self.registry,
         )
+
+    def observe_predictions(self, model: str, predictions: Iterable[Prediction]) -> None:
+        """Count what the server predicted: labels (one increment per label) and confidences."""
+        confidence = self.confidence.labels(model)
+        labels: collections.Counter[str] = collections.Counter()
+        for prediction in predictions:
+            labels[prediction.label] += 1
+            confidence.observe(prediction.score)
+        for label, count in labels.items():
+            self.predictions.labels(model, label).inc(count)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
@@ -148,6 +180,8 @@ def path_label(path: str) -> str:
     """The metrics label of a request path: a known route, or "other"."""
     if path in PATHS:
         return path
+    if path.startswith(f"{DOCS_ASSETS}/"):
+        return DOCS_ASSETS
     if path.startswith("/v2/models/"):
         parts = path.removeprefix("/v2/models/").split("/")
         if len(parts) <= 2 and parts[0]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import asdict
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -19,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from senticlf import __version__, artifacts
 from senticlf.errors import first_line
+from senticlf.runtime import hub
 from senticlf.runtime.predictor import SentimentClassifier
 from senticlf.serve import body
 from senticlf.serve.batcher import DynamicBatcher, QueueFull, ShuttingDown
@@ -50,7 +50,7 @@ class Service:
             metrics=metrics,
         )
         self.ready = False
-        self.model_name = config.model_name or Path(classifier.bundle_dir).resolve().name
+        self.model_name = config.model_name or hub.bundle_name(classifier.bundle_dir)
 
     async def warm_up(self) -> None:
         """Run the model short and at full width before saying ready.

@@ -17,6 +17,9 @@ from senticlf.data import HUB_DATASET
 from senticlf.errors import SenticlfError
 
 DEFAULT_BASE_MODEL = "distilbert-base-uncased"
+# Where the Trainer also sends its per-epoch logs (its own report_to integrations), and the
+# package each needs: none, or the tracker a team already keeps its runs in.
+REPORT_TO = {"none": None, "tensorboard": "tensorboard", "mlflow": "mlflow", "wandb": "wandb"}
 _Config = TypeVar("_Config", bound="TrainConfig")  # from_dict/load give the subclass asked
 
 
@@ -55,6 +58,9 @@ class TrainConfig:
     # The label names, in the order of the model's outputs. None: taken from the data (see
     # senticlf.data.infer_labels) and recorded here when the run starts.
     labels: list[str] | None = None
+    # Also log the per-epoch figures to this tracker (REPORT_TO); checked to be installed
+    # before training starts (trainer.check_report_to), not here: export reads configs too.
+    report_to: str = "none"
 
     def __post_init__(self) -> None:
         positive_ints = {
@@ -86,6 +92,10 @@ class TrainConfig:
             )
         if self.device not in ("auto", "cpu", "cuda"):
             raise SenticlfError(f"--device must be auto, cpu or cuda, got {self.device!r}")
+        if self.report_to not in REPORT_TO:
+            raise SenticlfError(
+                f"--report-to must be one of {', '.join(REPORT_TO)}, got {self.report_to!r}"
+            )
         if self.labels is not None:
             self.labels = list(data.check_labels(self.labels))
 

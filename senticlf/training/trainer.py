@@ -26,12 +26,12 @@ from transformers import (
 )
 
 from senticlf import artifacts, atomic, data, interrupts
-from senticlf.errors import SenticlfError
+from senticlf.errors import SenticlfError, first_line
 from senticlf.evaluation.label_metrics import classification_metrics
 from senticlf.runtime.tokenize import ReviewEncoder
 from senticlf.training import callbacks, estimate, report, run_folder
 from senticlf.training import model as model_loading
-from senticlf.training.config import TrainConfig
+from senticlf.training.config import REPORT_TO, TrainConfig
 from senticlf.training.inference import predict_logits
 
 # The label of a review that has none (teacher-labelled text): cross-entropy's ignore_index.
@@ -86,6 +86,7 @@ def prepare(
     Everything that can fail on the user's input (the base model, the data, a student's
     vocabulary) is checked before the run folder is written, so a mistake leaves none.
     """
+    check_report_to(config.report_to)
     tokenizer, encoder = model_loading.load_tokenizer(config)
     if check_tokenizer is not None:
         check_tokenizer(tokenizer)
@@ -249,13 +250,63 @@ def training_arguments(
         fp16=not use_cpu and not bf16,
         seed=config.seed,
         data_seed=config.seed,
-        report_to=[],
+        **_reporting(config, run_dir),
         dataloader_num_workers=0,
         # Our datasets are lists of dicts holding only what the loss reads (the model's inputs,
         # labels and, when distilling, the teacher's logits): nothing to drop, and dropping
         # would lose the teacher's logits, which the model's forward does not take.
         remove_unused_columns=False,
     )
+
+
+def check_report_to(report_to: str) -> None:
+    """Refuse, before anything is read or written, a tracker whose package is not installed.
+
+    The same checks as transformers' own (its integrations raise mid-set-up otherwise).
+    """
+    from transformers.integrations import (
+        is_mlflow_available,
+        is_tensorboard_available,
+        is_wandb_available,
+    )
+
+    available = {
+        "tensorboard": is_tensorboard_available,
+        "mlflow": is_mlflow_available,
+        "wandb": is_wandb_available,
+    }
+    package = REPORT_TO[report_to]
+    if package is not None and not available[report_to]():
+        raise SenticlfError(
+            f"--report-to {report_to} needs the {package} package: pip install {package}"
+        )
+    if report_to == "mlflow":
+        _check_mlflow_store()
+
+
+def _check_mlflow_store() -> None:
+    """Open MLflow's tracking store now: a store it cannot open (MLflow 3's default SQLite
+    file without SQLAlchemy, a server that is down) would otherwise fail the run mid-set-up."""
+    import mlflow
+
+    try:
+        mlflow.tracking.MlflowClient().search_experiments(max_results=1)
+    except Exception as exc:  # MLflow raises its own and its dependencies' exceptions
+        raise SenticlfError(
+            f"--report-to mlflow cannot open MLflow's tracking store {mlflow.get_tracking_uri()} "
+            f"({first_line(exc)}); set MLFLOW_TRACKING_URI to a server or database"
+        ) from None
+
+
+def _reporting(config: TrainConfig, run_dir: Path) -> dict[str, Any]:
+    """Trainer's own integrations: none, or one tracker, with the run folder's name as the run
+    name and TensorBoard's event files in the run folder (checkpoints/ is dropped at the end)."""
+    if config.report_to == "none":
+        return {"report_to": []}
+    settings: dict[str, Any] = {"report_to": [config.report_to], "run_name": run_dir.name}
+    if "logging_dir" in TrainingArguments.__dataclass_fields__:
+        settings["logging_dir"] = str(run_dir / artifacts.RUN_LOGS_DIR)
+    return settings
 
 
 def _length_grouping() -> dict[str, Any]:

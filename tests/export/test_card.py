@@ -1,7 +1,10 @@
 import json
 import shutil
 
+import pytest
+
 from senticlf import artifacts
+from senticlf.export import card_metadata
 from senticlf.export.card import render_card, summary
 from tests.helpers import assert_one_line_error, invoke
 
@@ -75,3 +78,63 @@ def test_info_checks_the_card_like_every_other_file(bundle, tmp_path):
     with open(copy / artifacts.CARD, "a", encoding="utf-8") as handle:
         handle.write("edited\n")
     assert_one_line_error(invoke("info", copy), "README.md does not match")
+
+
+def test_the_card_header_is_what_the_hub_reads(tmp_path):
+    huggingface_hub = pytest.importorskip("huggingface_hub")
+    manifest = calibrated_manifest()
+    card_file = tmp_path / artifacts.CARD
+    recipe = {"data": str(tmp_path / "aclImdb_v1.tar.gz")}  # the release is IMDb on the Hub
+    card_file.write_text(render_card(manifest, "reviews3", recipe, license="apache-2.0"))
+    data = huggingface_hub.metadata_load(card_file)  # the Hub's own front-matter parser
+    assert data["library_name"] == "senticlf" and data["pipeline_tag"] == "text-classification"
+    assert data["base_model"] == "distilbert-base-uncased" and data["license"] == "apache-2.0"
+    assert data["datasets"] == ["stanfordnlp/imdb"] and data["language"] == ["en"]
+    assert {"onnx", "int8", "sentiment-analysis"} <= set(data["tags"])
+    results = huggingface_hub.ModelCard.load(card_file).data.eval_results
+    figures = {(r.metric_type, r.metric_name): r.metric_value for r in results}
+    assert figures == {
+        ("accuracy", "Accuracy (ONNX fp32)"): 0.885,  # the export check's figures
+        ("accuracy", "Accuracy (ONNX INT8)"): 0.88,
+        ("f1", "Macro F1"): 0.883,  # three labels: macro
+    }
+    assert {(r.task_type, r.dataset_type, r.dataset_split) for r in results} == {
+        ("text-classification", "stanfordnlp/imdb", "test")
+    }
+
+
+def test_unknown_fields_are_left_out_not_guessed(tmp_path, tiny_base_model):
+    huggingface_hub = pytest.importorskip("huggingface_hub")
+    manifest = calibrated_manifest(
+        base_model=str(tiny_base_model),  # a local folder is no Hub id
+        files={artifacts.FP32_MODEL: "0" * 64},
+        labels=["spam", "ham"],
+    )
+    card = huggingface_hub.ModelCard(render_card(manifest, "mail", {"data": "my: mail.csv"}))
+    data = card.data.to_dict()
+    assert "base_model" not in data and "datasets" not in data and "license" not in data
+    assert "language" not in data  # not known for the user's own data
+    assert data["tags"] == ["senticlf", "onnx"]  # fp32 only; spam/ham is no sentiment
+    assert {r.dataset_type for r in card.data.eval_results} == {"custom"}
+    assert [r.metric_name for r in card.data.eval_results if r.metric_type == "f1"] == [
+        "F1 (PyTorch, best epoch)"
+    ]
+
+
+def test_a_license_comes_from_the_base_models_own_card(tmp_path):
+    assert card_metadata.license_of(str(tmp_path)) is None  # no card
+    (tmp_path / artifacts.CARD).write_text("---\ntags: [x]\nlicense: apache-2.0\n---\n# base\n")
+    assert card_metadata.license_of(str(tmp_path)) == "apache-2.0"
+    (tmp_path / artifacts.CARD).write_text("# no front matter\nlicense: mit\n")
+    assert card_metadata.license_of(str(tmp_path)) is None
+
+
+def test_an_exported_bundles_card_parses_on_the_hub(bundle):
+    huggingface_hub = pytest.importorskip("huggingface_hub")
+    manifest = artifacts.read_manifest(bundle)
+    data = huggingface_hub.metadata_load(bundle / artifacts.CARD)
+    assert data["library_name"] == "senticlf"
+    assert ("int8" in data["tags"]) == (artifacts.INT8_MODEL in manifest.files)
+    (index,) = data["model-index"]
+    accuracy = index["results"][0]["metrics"][0]
+    assert accuracy["value"] == round(manifest.export_check.fp32_accuracy, 4)

@@ -42,6 +42,7 @@ from senticlf.serve.grammar import (
     parse,
     whole_number,
 )
+from senticlf.serve.predictions import predictions
 from senticlf.serve.schema import ApiError, error_responses, request_body
 
 if TYPE_CHECKING:
@@ -186,7 +187,7 @@ def infer_answer(
             "name": "label",
             "datatype": "BYTES",
             "shape": [len(texts)],
-            "data": [clf.to_prediction(row).label for row in probabilities],
+            "data": [p.label for p in predictions(service, probabilities)],
         },
         "probabilities": {
             "name": "probabilities",

@@ -26,6 +26,7 @@ from senticlf.serve.grammar import (
     max_inputs,
     parse,
 )
+from senticlf.serve.predictions import predictions
 from senticlf.serve.schema import error_responses, request_body
 
 if TYPE_CHECKING:
@@ -75,9 +76,9 @@ async def classify(
     if not wanted:
         return results
     logits = await service.logits([texts[i] for i in wanted])
-    clf = service.classifier
-    for i, row in zip(wanted, clf.calibrated(logits), strict=True):
-        results[i] = clf.to_prediction(row, min_confidence).as_dict()
+    found = predictions(service, service.classifier.calibrated(logits), min_confidence)
+    for i, prediction in zip(wanted, found, strict=True):
+        results[i] = prediction.as_dict()
     return results
 
 

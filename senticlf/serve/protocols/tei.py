@@ -42,6 +42,7 @@ from senticlf.serve.grammar import (
     parse,
     whole_number,
 )
+from senticlf.serve.predictions import predictions
 from senticlf.serve.schema import ApiError, error_responses, request_body
 
 if TYPE_CHECKING:
@@ -164,9 +165,15 @@ class TeiBody(RequestModel):
 
 
 def scores(service: Service, request: TeiBody, logits: np.ndarray) -> np.ndarray:
-    """The numbers TEI would answer: calibrated probabilities, sigmoid(logits) or logits."""
+    """The numbers TEI would answer: calibrated probabilities, sigmoid(logits) or logits.
+
+    Whatever numbers are asked for, each text's prediction (the label ``/classify`` would
+    give it) is counted in /metrics, as for the other protocols.
+    """
+    calibrated = service.classifier.calibrated(logits)
+    predictions(service, calibrated)
     if request.function == "softmax":
-        return service.classifier.calibrated(logits)
+        return calibrated
     raw = logits.astype(np.float64)
     return 1 / (1 + np.exp(-raw)) if request.function == "sigmoid" else raw
 
