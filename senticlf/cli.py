@@ -493,6 +493,69 @@ def _newest_bundle() -> Path:
     return newest
 
 
+# ---------------------------------------------------------------------------- explain
+
+
+@app.command()
+def explain(
+    file: Annotated[
+        str,
+        typer.Argument(
+            help="Reviews, one per line; '-' reads stdin; a table file (.csv, .tsv, .jsonl, "
+            ".ndjson, .json, .parquet, gzipped too) needs a text column."
+        ),
+    ],
+    model: Annotated[
+        Path | None, typer.Option(help="Bundle folder [default: newest under export/].")
+    ] = None,
+    fmt: Annotated[
+        str, typer.Option("--format", help="text, jsonl (offsets and values) or html (one page).")
+    ] = "text",
+    output: Annotated[
+        Path | None, typer.Option(help="Write here (atomically) instead of stdout.")
+    ] = None,
+    text_column: Annotated[str | None, typer.Option(help="Text column of table input.")] = None,
+    budget: Annotated[
+        int | None,
+        typer.Option(
+            help="Most re-scored variants per review [default: by length, 25 at 250 tokens, "
+            "70 from 512]."
+        ),
+    ] = None,
+    fp32: Annotated[bool | None, typer.Option("--fp32/--int8", help=MODEL_HELP)] = None,
+    device: Annotated[str | None, typer.Option(help=DEVICE_HELP)] = None,
+    batch_size: Annotated[int | None, typer.Option(help=BATCH_HELP)] = DEFAULT_BATCH,
+    threads: Annotated[
+        int | None, typer.Option(help="ONNX Runtime threads [default: all cores].")
+    ] = None,
+    threshold: Annotated[
+        float | None,
+        typer.Option(help="Binary bundles: P(positive) at which a review is positive [0.5]."),
+    ] = None,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace an existing --output file.")
+    ] = False,
+) -> None:
+    """Why each review got its label: its sentences' and decisive words' contributions."""
+
+    def action() -> None:
+        from senticlf.runtime.explain_file import ExplainJob, explain_file
+        from senticlf.runtime.predictor import SentimentClassifier
+
+        job = ExplainJob(file, fmt, output, text_column, overwrite, budget)
+        bundle = model or _newest_bundle()
+        classifier = SentimentClassifier(
+            bundle, quantized=quantized_flag(fp32), threads=threads, batch_size=batch_size,
+            threshold=threshold, device=check_device(device),
+        )  # fmt: skip
+        err.print(
+            f"model: {bundle} ({classifier.model_file}, {classifier.device})", highlight=False
+        )
+        explain_file(job, classifier, err)
+
+    _run(action)
+
+
 # ---------------------------------------------------------------------------- evaluate
 
 
