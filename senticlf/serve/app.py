@@ -38,7 +38,7 @@ from senticlf.serve.batcher import DynamicBatcher, QueueFull, ShuttingDown
 from senticlf.serve.config import ServeConfig
 from senticlf.serve.metrics import ServerMetrics
 from senticlf.serve.planner import CallPlanner, run_planned
-from senticlf.serve.protocols import kserve, native, tei
+from senticlf.serve.protocols import explain, kserve, native, tei
 from senticlf.serve.schema import ApiError, error_responses, parse_json
 
 log = logging.getLogger("senticlf.serve")
@@ -186,6 +186,7 @@ def create_app(
     tei.add_routes(app, service)
     native.add_routes(app, service)
     kserve.add_routes(app, service)
+    explain.add_routes(app, service)
     _add_operator_routes(app, service, metrics)
     if api_key is not None:
         auth.document_bearer(app)
