@@ -17,10 +17,10 @@ from collections.abc import Sequence
 
 from senticlf.runtime.explain import Explanation, Span
 
-# A contribution of this size or more gets the strongest shade; smaller ones fade (square root,
-# so that the many small word contributions stay visible).
+# A contribution of this size or more gets the strongest shade (light enough to read the word
+# through); smaller ones fade by the square root, so that small word contributions stay visible.
 SHADE_FULL = 0.3
-SHADE_MAX = 0.85
+SHADE_MAX = 0.6
 # Sentences listed under each review.
 TOP_SENTENCES = 3
 _BR = re.compile(r"<br\s*/?>|\r?\n", re.IGNORECASE)
