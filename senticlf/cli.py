@@ -599,6 +599,14 @@ def evaluate(
             "accuracy, and the share of reviews it answers."
         ),
     ] = None,
+    explain: Annotated[
+        bool,
+        typer.Option(
+            "--explain",
+            help="List the most decisive sentences of every misclassified review (one model "
+            "call per sentence).",
+        ),
+    ] = False,
 ) -> None:
     """Accuracy, F1, calibration (ECE), coverage curve, length buckets, error groups."""
 
@@ -610,7 +618,7 @@ def evaluate(
             bundle=bundle, data=data, out=out, compare=compare, fp32=fp32,
             text_column=text_column, label_column=label_column, threads=threads,
             batch_size=batch_size, overwrite=overwrite, target_accuracy=target_accuracy,
-            device=check_device(device),
+            device=check_device(device), explain=explain,
         )  # fmt: skip
         run_evaluation(job, Console(), err)
 

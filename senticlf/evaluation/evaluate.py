@@ -37,6 +37,7 @@ class EvaluationJob:
     overwrite: bool = False
     target_accuracy: float | None = None  # report the threshold that reaches this accuracy
     device: str | None = None  # "cpu", "cuda" or None: CUDA when onnxruntime-gpu sees a GPU
+    explain: bool = False  # the decisive sentences of every misclassified review
 
     def __post_init__(self) -> None:
         if self.compare is not None and self.fp32:
@@ -59,7 +60,8 @@ def evaluate(job: EvaluationJob, console: Console, progress: Console) -> dict[st
     texts = [review.text for review in reviews]
     truth = np.array([review.label for review in reviews], dtype=np.int64)
     models = [
-        scoring.score_model(c, texts, truth, progress, job.target_accuracy) for c in classifiers
+        scoring.score_model(c, texts, truth, progress, job.target_accuracy, job.explain)
+        for c in classifiers
     ]
     result: dict[str, Any] = {
         "data": job.data,
