@@ -23,6 +23,12 @@ SHADE_FULL = 0.3
 SHADE_MAX = 0.6
 # Sentences listed under each review.
 TOP_SENTENCES = 3
+# Below this, no span moved the label visibly: the review says the same thing several times.
+QUIET = 0.01
+QUIET_NOTE = (
+    "No sentence or word moves the label by {quiet} on its own: the review says it several "
+    "times over, so dropping one span at a time changes little."
+)
 _BR = re.compile(r"<br\s*/?>|\r?\n", re.IGNORECASE)
 CSS = """
 :root{color-scheme:light;font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif}
@@ -101,15 +107,21 @@ def review_section(title: str, text: str, explanation: Explanation) -> str:
         if top
         else '<p class="meta">No sentence supports the label on its own.</p>'
     )
+    strongest = max((abs(s.contribution) for s in (*e.sentences, *e.words)), default=0.0)
+    quiet = f'<p class="meta">{quiet_note()}</p>' if strongest < QUIET else ""
     return (
         '<section class="review">'
         f'<h2>{html.escape(title)} <span class="label">{html.escape(e.label)}</span> '
         f'<span class="score">{e.score:.3f}</span></h2>'
         f'<p class="meta">{probabilities} · {e.model_calls} model calls</p>'
-        f'<p class="text">{highlighted(text, e)}</p>'
+        f'<p class="text">{highlighted(text, e)}</p>{quiet}'
         f"<h3>Most decisive sentences</h3>{listing}"
         "</section>\n"
     )
+
+
+def quiet_note() -> str:
+    return QUIET_NOTE.format(quiet=QUIET)
 
 
 def page_head(title: str, subtitle: str) -> str:

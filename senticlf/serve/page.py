@@ -50,11 +50,12 @@ words that moved it (each dropped in turn and the review scored again).</p>
 <table id="probabilities"></table>
 <p class="meta" id="calls"></p>
 <div id="highlight"></div>
+<p class="meta" id="quiet" hidden>__QUIET_NOTE__</p>
 <h3>Most decisive sentences</h3><ol id="top" class="top"></ol>
 </section>
 <script>
 "use strict";
-const FULL = __SHADE_FULL__, MAX = __SHADE_MAX__, TOP = __TOP__;
+const FULL = __SHADE_FULL__, MAX = __SHADE_MAX__, TOP = __TOP__, QUIET = __QUIET__;
 const BREAK = /<br\\s*\\/?>|\\r?\\n/i;
 const $ = (id) => document.getElementById(id);
 
@@ -121,6 +122,8 @@ function show(text, e) {
   }));
   $("calls").textContent = e.model_calls + " model calls";
   $("highlight").replaceChildren(highlighted(text, e));
+  const spans = e.sentences.concat(e.words).map((s) => Math.abs(s.contribution));
+  $("quiet").hidden = Math.max(0, ...spans) >= QUIET;
   const top = e.sentences.filter((s) => s.contribution > 0)
     .sort((a, b) => b.contribution - a.contribution).slice(0, TOP);
   $("top").replaceChildren(...top.map((s) => {
@@ -165,6 +168,8 @@ def _page() -> str:
         .replace("__SHADE_FULL__", repr(explain_html.SHADE_FULL))
         .replace("__SHADE_MAX__", repr(explain_html.SHADE_MAX))
         .replace("__TOP__", str(explain_html.TOP_SENTENCES))
+        .replace("__QUIET__", repr(explain_html.QUIET))
+        .replace("__QUIET_NOTE__", explain_html.quiet_note())
     )
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
