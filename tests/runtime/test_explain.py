@@ -170,3 +170,19 @@ def test_a_predictor_that_reads_only_the_first_word_gets_zero_elsewhere(bundle) 
 def test_non_strings_are_refused(classifier) -> None:
     with pytest.raises(SenticlfError, match="strings"):
         classifier.explain(["fine", 3])  # type: ignore[list-item]
+
+
+def test_explaining_imports_neither_torch_nor_transformers(bundle) -> None:
+    from tests.helpers import run_without_training_libraries
+
+    result = run_without_training_libraries(
+        f"""
+        import senticlf
+        from senticlf.runtime import explain_file, explain_html, explain_output
+        from senticlf.evaluation import explained_errors
+        why = senticlf.load({str(bundle)!r}).explain("A great film. Dull plot.")
+        print(type(why).__name__, why.model_calls)
+        """
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("Explanation ")
