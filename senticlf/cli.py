@@ -518,8 +518,8 @@ def explain(
     budget: Annotated[
         int | None,
         typer.Option(
-            help="Most re-scored variants per review [default: by length, 25 at 250 tokens, "
-            "70 from 512]."
+            help="Most re-scored variants per review (default: by length, 25 at 250 tokens, "
+            "70 from 512)."
         ),
     ] = None,
     fp32: Annotated[bool | None, typer.Option("--fp32/--int8", help=MODEL_HELP)] = None,
