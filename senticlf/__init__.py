@@ -8,15 +8,18 @@ Only the runtime is imported here; training and export load torch lazily from th
 """
 
 from senticlf.errors import SenticlfError
+from senticlf.runtime.explain import Explanation, Span
 from senticlf.runtime.options import PredictorOptions
 from senticlf.runtime.predictor import Prediction, SentimentClassifier, load
 
 __version__ = "0.1.0"
 __all__ = [
+    "Explanation",
     "Prediction",
     "PredictorOptions",
     "SenticlfError",
     "SentimentClassifier",
+    "Span",
     "load",
     "__version__",
 ]

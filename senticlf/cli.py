@@ -525,6 +525,71 @@ def _newest_bundle() -> Path:
     return newest
 
 
+# ---------------------------------------------------------------------------- explain
+
+
+@app.command()
+def explain(
+    file: Annotated[
+        str,
+        typer.Argument(
+            help="Reviews, one per line; '-' reads stdin; a table file (.csv, .tsv, .jsonl, "
+            ".ndjson, .json, .parquet, gzipped too) needs a text column."
+        ),
+    ],
+    model: Annotated[
+        Path | None, typer.Option(help="Bundle folder [default: newest under export/].")
+    ] = None,
+    fmt: Annotated[
+        str, typer.Option("--format", help="text, jsonl (offsets and values) or html (one page).")
+    ] = "text",
+    output: Annotated[
+        Path | None, typer.Option(help="Write here (atomically) instead of stdout.")
+    ] = None,
+    text_column: Annotated[str | None, typer.Option(help="Text column of table input.")] = None,
+    budget: Annotated[
+        int | None,
+        typer.Option(
+            help="Most re-scored variants per review (default: by length, 25 at 250 tokens, "
+            "70 from 512)."
+        ),
+    ] = None,
+    fp32: Annotated[bool | None, typer.Option("--fp32/--int8", help=MODEL_HELP)] = None,
+    device: Annotated[str | None, typer.Option(help=DEVICE_HELP)] = None,
+    batch_size: BatchSize = None,
+    threads: Threads = None,
+    streams: Streams = None,
+    threshold: Annotated[
+        float | None,
+        typer.Option(help="Binary bundles: P(positive) at which a review is positive [0.5]."),
+    ] = None,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace an existing --output file.")
+    ] = False,
+) -> None:
+    """Why each review got its label: its sentences' and decisive words' contributions."""
+
+    def action() -> None:
+        from senticlf.runtime.explain_file import FileExplanationRequest, explain_file
+        from senticlf.runtime.predictor import SentimentClassifier
+
+        request = FileExplanationRequest(file, fmt, output, text_column, overwrite, budget)
+        options = PredictorOptions(
+            quantized=quantized_flag(fp32), device=device, threads=threads, streams=streams,
+            batch_size=batch_size, threshold=threshold,
+        )  # fmt: skip
+        classifier = SentimentClassifier(model or _newest_bundle(), options)
+        err.print(
+            f"model: {classifier.bundle_dir} ({classifier.model_file}, {classifier.device}; "
+            f"{classifier.plan.describe()})",
+            highlight=False,
+            soft_wrap=True,
+        )
+        explain_file(request, classifier, err)
+
+    _run(action)
+
+
 # ---------------------------------------------------------------------------- evaluate
 
 
@@ -567,6 +632,14 @@ def evaluate(
             "accuracy, and the share of reviews it answers."
         ),
     ] = None,
+    explain: Annotated[
+        bool,
+        typer.Option(
+            "--explain",
+            help="List the most decisive sentences of every misclassified review (one model "
+            "call per sentence).",
+        ),
+    ] = False,
 ) -> None:
     """Accuracy, F1, calibration (ECE), coverage curve, length buckets, error groups."""
 
@@ -580,7 +653,7 @@ def evaluate(
         request = EvaluationRequest(
             bundle=bundle, data=data, out=out, compare=compare, fp32=fp32,
             text_column=text_column, label_column=label_column, overwrite=overwrite,
-            target_accuracy=target_accuracy, predictor=options,
+            target_accuracy=target_accuracy, predictor=options, explain=explain,
         )  # fmt: skip
         run_evaluation(request, Console(), err)
 

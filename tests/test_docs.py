@@ -22,6 +22,7 @@ COMMAND_PAGES = {
     "distill": "distillation.md",
     "export": "export.md",
     "predict": "prediction.md",
+    "explain": "explanations.md",
     "evaluate": "evaluation.md",
     "info": "evaluation.md",
     "serve": "serving.md",

@@ -36,6 +36,7 @@ class EvaluationRequest:
     overwrite: bool = False
     target_accuracy: float | None = None  # report the threshold that reaches this accuracy
     predictor: PredictorOptions = PredictorOptions()  # threads, streams, batch size, device
+    explain: bool = False  # the decisive sentences of every misclassified review
 
     def __post_init__(self) -> None:
         if self.compare is not None and self.fp32:
@@ -56,7 +57,8 @@ def evaluate(request: EvaluationRequest, console: Console, progress: Console) ->
     texts = [review.text for review in reviews]
     truth = np.array([review.label for review in reviews], dtype=np.int64)
     models = [
-        scoring.score_model(c, texts, truth, progress, request.target_accuracy) for c in classifiers
+        scoring.score_model(c, texts, truth, progress, request.target_accuracy, request.explain)
+        for c in classifiers
     ]
     result: dict[str, Any] = {
         "data": request.data,

@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.markdown import Markdown
 
 from senticlf import atomic
-from senticlf.evaluation import calibration, plots
+from senticlf.evaluation import calibration, explained_errors, plots
 
 REPORT_JSON = "report.json"
 REPORT_MD = "report.md"
@@ -155,6 +155,8 @@ def _model_section(model: dict[str, Any], labels: list[str]) -> list[str]:
         f"Misclassified: {model['misclassified']:,}; error groups (a review may be in several): "
         f"{groups}.",
     ]
+    if "explained_errors" in model:
+        lines += explained_errors.markdown(model["explained_errors"])
     return lines
 
 

@@ -16,7 +16,14 @@ from rich.console import Console
 from rich.progress import Progress
 
 from senticlf import artifacts
-from senticlf.evaluation import calibration, coverage, error_analysis, label_metrics, lengths
+from senticlf.evaluation import (
+    calibration,
+    coverage,
+    error_analysis,
+    explained_errors,
+    label_metrics,
+    lengths,
+)
 from senticlf.runtime.batching import chunks
 from senticlf.runtime.predictor import SentimentClassifier
 
@@ -51,8 +58,10 @@ def score_model(
     labels: np.ndarray,
     console: Console,
     target_accuracy: float | None = None,
+    explain: bool = False,
 ) -> dict[str, Any]:
-    """Metrics, calibration (T = 1 and as served), coverage, lengths, error groups, speed."""
+    """Metrics, calibration (T = 1 and as served), coverage, lengths, error groups, speed;
+    with ``explain``, the decisive sentences of every misclassified review."""
     logits, seconds = run_logits(classifier, texts, console)
     probabilities = classifier.calibrated(logits)
     predictions = probabilities.argmax(axis=1)
@@ -63,7 +72,7 @@ def score_model(
     max_length = classifier.manifest.max_length
     token_counts = classifier.encoder.untruncated_lengths(list(texts))
     correct = predictions == labels
-    return {
+    result = {
         "name": model_name(classifier),
         "bundle": str(classifier.bundle_dir),
         "model_file": classifier.model_file,
@@ -82,6 +91,11 @@ def score_model(
         },
         "predictions": predictions,  # kept for the comparison; dropped before writing
     }
+    if explain:
+        result["explained_errors"] = explained_errors.explain_errors(
+            classifier, texts, labels, predictions, console
+        )
+    return result
 
 
 def _errors(

@@ -10,7 +10,7 @@ import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, overload
+from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
 
@@ -30,6 +30,9 @@ from senticlf.runtime.options import UNCERTAIN, PredictorOptions, check_min_conf
 from senticlf.runtime.session import CPU, CUDA, ModelRunner
 from senticlf.runtime.streams import Streams
 from senticlf.runtime.tokenize import ReviewEncoder
+
+if TYPE_CHECKING:
+    from senticlf.runtime.explain import Explanation
 
 # None: the fastest batch-invariant size measured for this model on this CPU (plan.py).
 DEFAULT_BATCH: int | None = None
@@ -190,6 +193,23 @@ class SentimentClassifier:
             if not isinstance(text, str):
                 raise SenticlfError(f"predict expects strings, got {type(text).__name__}")
         return self.calibrated(self.logits_of_ids(self.encoder.encode(texts)))
+
+    @overload
+    def explain(self, texts: str, budget: int | None = None) -> Explanation: ...  # type: ignore[overload-overlap]
+    @overload
+    def explain(self, texts: Iterable[str], budget: int | None = None) -> list[Explanation]: ...
+
+    def explain(
+        self, texts: str | Iterable[str], budget: int | None = None
+    ) -> Explanation | list[Explanation]:
+        """Why a text (or each of many) got its label: its sentences' and decisive words'
+        contributions, by occlusion through :meth:`probabilities` (senticlf.runtime.explain).
+        ``budget`` caps the re-scored variants per text (default: by its length)."""
+        from senticlf.runtime.explain import explain_with
+
+        if isinstance(texts, str):
+            return explain_with(self, [texts], budget)[0]
+        return explain_with(self, list(texts), budget)
 
     def calibrated(self, logits: np.ndarray) -> np.ndarray:
         """Probabilities from raw logits through the bundle's calibrator, row by row.

@@ -31,7 +31,7 @@ from senticlf.serve import auth, docs_page
 from senticlf.serve.batcher import QueueFull, ShuttingDown
 from senticlf.serve.config import ServeConfig
 from senticlf.serve.metrics import ServerMetrics
-from senticlf.serve.protocols import kserve, native, tei
+from senticlf.serve.protocols import explain, kserve, native, tei
 from senticlf.serve.schema import ApiError, error_responses
 from senticlf.serve.service import Service
 
@@ -76,6 +76,7 @@ def create_app(
     tei.add_routes(app, service)
     native.add_routes(app, service)
     kserve.add_routes(app, service)
+    explain.add_routes(app, service)
     _add_operator_routes(app, service, metrics)
     if api_key is not None:
         auth.document_bearer(app)

@@ -1,11 +1,12 @@
-"""``--api-key``: every route but the health probes needs ``Authorization: Bearer KEY``.
+"""``--api-key``: every route but the health probes and the page at ``/`` needs ``Authorization:
+Bearer KEY``.
 
 A pure ASGI wrapper, so that it guards everything the app serves (the protocols, /info,
 /metrics, /docs and /openapi.json) and answers before any route runs. The key is compared in
 constant time (``hmac.compare_digest``), never logged, and never shown in /info; a refusal is a
 401 with the server's one JSON error shape and ``WWW-Authenticate: Bearer``, counted in the
 metrics. The probes stay open because orchestrators (Kubernetes, KServe) call them without
-credentials.
+credentials; the page at ``/`` because it holds no data (its calls to /explain carry the key).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from senticlf.serve import body
 from senticlf.serve.metrics import ASGIApp, Receive, Scope, Send, ServerMetrics
 from senticlf.serve.schema import ApiError
 
-OPEN_PATHS = frozenset({"/health", "/v2/health/live", "/v2/health/ready"})
+OPEN_PATHS = frozenset({"/health", "/v2/health/live", "/v2/health/ready", "/"})
 _SCHEME = "bearer"
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="senticlf"'}
 

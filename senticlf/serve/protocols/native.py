@@ -36,7 +36,8 @@ BLANK_NOTE = "blank text: no prediction (as `senticlf predict` reports blank lin
 _BLANK_RESULT: dict[str, Any] = {"label": None, "score": None, "scores": {}, "note": BLANK_NOTE}
 
 
-def _counted(inputs: str | list[str], info: ValidationInfo) -> str | list[str]:
+def counted(inputs: str | list[str], info: ValidationInfo) -> str | list[str]:
+    """A list of inputs within --max-inputs (a check /explain shares)."""
     if isinstance(inputs, list):
         checked_count(len(inputs), max_inputs(info), "'inputs'")
     return inputs
@@ -49,7 +50,7 @@ class ClassifyBody(RequestModel):
     example = '{"inputs": ["a review"]}'
 
     inputs: Annotated[
-        str | list[str], Phrase("a string or a list of strings"), AfterValidator(_counted)
+        str | list[str], Phrase("a string or a list of strings"), AfterValidator(counted)
     ] = Field(examples=[["A moving, beautifully shot film.", "Dull and too long."]])
     min_confidence: Annotated[
         float | None,
