@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -40,7 +41,7 @@ def second_version(bundle: Path, folder: Path) -> Path:
 
 
 @pytest.fixture
-def cache(tmp_path: Path, bundle: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def cache(tmp_path: Path, bundle: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """org/tiny in an offline Hub cache: main is ``bundle``, branch v2 a second version."""
     root = tmp_path / "hub"
     cache_bundle(root, "org/tiny", bundle, MAIN, ["main"])
@@ -51,7 +52,11 @@ def cache(tmp_path: Path, bundle: Path, monkeypatch: pytest.MonkeyPatch) -> Path
     # process); a fresh process reads the variables alone (the last test shows it).
     monkeypatch.setattr(hub_constants, "HF_HUB_CACHE", str(root))
     monkeypatch.setattr(hub_constants, "HF_HUB_OFFLINE", True)
-    return root
+    # huggingface_hub caches its HTTP session with the offline adapter mounted: drop it on the
+    # way out too, or later tests' clients (InferenceClient on loopback) stay offline.
+    huggingface_hub.utils.reset_sessions()
+    yield root
+    huggingface_hub.utils.reset_sessions()
 
 
 def test_the_cache_is_laid_out_as_huggingface_hub_reads_it(cache: Path) -> None:
