@@ -23,8 +23,6 @@ load (``uptime``) before and after is recorded with the machine.
 
 from __future__ import annotations
 
-import json
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -34,8 +32,9 @@ from typing import Annotated, Any
 import numpy as np
 import typer
 
-from benchmarks.common import machine
-from senticlf import atomic, data
+import senticlf
+from benchmarks.common import results
+from senticlf import data
 from senticlf.runtime import explain
 from senticlf.runtime.predictor import SentimentClassifier
 
@@ -239,10 +238,6 @@ def distribution(values: list[float]) -> dict[str, Any]:
     }
 
 
-def uptime() -> str:
-    return subprocess.run(["uptime"], capture_output=True, text=True, check=False).stdout.strip()
-
-
 @app.command()
 def main(
     bundle: Annotated[Path, typer.Option(help="The bundle to explain (its default model).")],
@@ -258,12 +253,14 @@ def main(
         typer.Option(help="Reviews (the first ones) SHAP also explains at 10x the budget [all]."),
     ] = None,
     seed: int = 0,
-    threads: int = 2,
-    out: Annotated[Path, typer.Option(help="Results folder.")] = Path("benchmarks/results"),
+    threads: Annotated[
+        int | None, typer.Option(help="ONNX Runtime threads [default: the library's call plan].")
+    ] = None,
+    out: Annotated[Path, typer.Option(help="Results folder.")] = results.FOLDER,
     name: Annotated[str, typer.Option(help="Results file name, without extension.")] = "explain",
 ) -> None:
-    before = uptime()
-    clf = SentimentClassifier(bundle, threads=threads)
+    window = results.LoadWindow()
+    clf = senticlf.load(bundle, threads=threads)
     chosen = held_out_reviews(data_source, run, reviews, seed)
     model = CountingModel(clf.probabilities)
     explainer = shap_explainer(model, clf.labels)
@@ -273,25 +270,21 @@ def main(
     for index, review in enumerate(chosen):
         rows.append(one_review(clf, review, index, explainer, model, index < shap10, seed))
         print(f"{index + 1}/{len(chosen)}: {rows[-1]['seconds']:.3f} s", file=sys.stderr)
+    window.close()
     result = {
-        "command": "python -m benchmarks.explain " + " ".join(sys.argv[1:]),
         "bundle": str(bundle),
         "model_file": clf.model_file,
         "batch_size": clf.batch_size,
-        "threads": threads,
+        "plan": clf.plan.describe(),
         "reviews": len(rows),
         "shap10_reviews": min(shap10, len(rows)),
         "seed": seed,
         "ks": list(KS),
         "summary": summary(rows),
         "rows": rows,
-        "machine": machine.describe(),
-        "uptime_before": before,
-        "uptime_after": uptime(),
     }
-    atomic.write_text(out / f"{name}.json", json.dumps(result, indent=2) + "\n")
-    atomic.write_text(out / f"{name}.md", markdown(result))
-    print(markdown(result))
+    title = "Explanations: faithfulness (ERASER) and time per explanation"
+    print(results.write(name, result, [markdown(result)], title=title, load=window, folder=out))
 
 
 def markdown(r: dict[str, Any]) -> str:
@@ -303,16 +296,8 @@ def markdown(r: dict[str, Any]) -> str:
         "shap10": "SHAP partition, 10x calls",
     }
     lines = [
-        "# Explanations: faithfulness (ERASER) and time per explanation",
-        "",
-        machine.machine_line(r["machine"]),
-        "",
-        f"Command: `{r['command']}`",
-        "",
-        f"Bundle `{r['bundle']}` ({r['model_file']}, batch size {r['batch_size']}, "
-        f"{r['threads']} threads); {r['reviews']} held-out IMDb test reviews (seed {r['seed']}), "
-        f"SHAP at 10x on the first {r['shap10_reviews']}. Load (`uptime`) before: "
-        f"{r['uptime_before']}; after: {r['uptime_after']}.",
+        f"Bundle `{r['bundle']}` ({r['model_file']}; {r['plan']}); {r['reviews']} held-out "
+        f"IMDb test reviews (seed {r['seed']}), SHAP at 10x on the first {r['shap10_reviews']}.",
         "",
         "Comprehensiveness: fall of the predicted label's probability when the top k% words are "
         "removed (higher is better); sufficiency: its fall when only they are kept (lower is "

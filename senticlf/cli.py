@@ -38,6 +38,13 @@ def quantized_flag(fp32: bool | None) -> bool | None:
     return None if fp32 is None else not fp32
 
 
+DEVICE_HELP = (
+    "cpu or cuda (default: cuda when onnxruntime-gpu sees a GPU). On CUDA the bundle's fp16 "
+    "model runs (fp32 without one, or with --fp32), never INT8; cuda where there is none "
+    "warns and runs on the CPU."
+)
+
+
 # The predictor's options, declared once for predict, evaluate and serve.
 Threads = Annotated[
     int | None,
@@ -53,19 +60,21 @@ Streams = Annotated[
     ),
 ]
 BatchSize = Annotated[int | None, typer.Option(help=BATCH_HELP)]
+Fp32 = Annotated[bool | None, typer.Option("--fp32/--int8", help=MODEL_HELP)]
+Device = Annotated[str | None, typer.Option(help=DEVICE_HELP)]
+Threshold = Annotated[
+    float | None,
+    typer.Option(help="Binary bundles: P(positive) at which a review is positive [0.5]."),
+]
 
 
 if TYPE_CHECKING:
+    from senticlf.runtime.predictor import SentimentClassifier
     from senticlf.scale.options import RayJob
 
 
 # Wherever a bundle is named, a Hugging Face Hub id works too (senticlf/runtime/hub.py).
 HUB_ID = "Hugging Face Hub id (org/name or org/name@revision, fetched once, then cached)"
-DEVICE_HELP = (
-    "cpu or cuda (default: cuda when onnxruntime-gpu sees a GPU). On CUDA the bundle's fp16 "
-    "model runs (fp32 without one, or with --fp32), never INT8; cuda where there is none "
-    "warns and runs on the CPU."
-)
 
 app = typer.Typer(
     help="Fine-tune a sentiment classifier and ship it as a small, torch-free ONNX model.",
@@ -430,15 +439,12 @@ def predict(
         Path | None, typer.Option(help="Write here (atomically) instead of stdout.")
     ] = None,
     text_column: Annotated[str | None, typer.Option(help="Text column of table input.")] = None,
-    fp32: Annotated[bool | None, typer.Option("--fp32/--int8", help=MODEL_HELP)] = None,
-    device: Annotated[str | None, typer.Option(help=DEVICE_HELP)] = None,
+    fp32: Fp32 = None,
+    device: Device = None,
     batch_size: BatchSize = None,
     threads: Threads = None,
     streams: Streams = None,
-    threshold: Annotated[
-        float | None,
-        typer.Option(help="Binary bundles: P(positive) at which a review is positive [0.5]."),
-    ] = None,
+    threshold: Threshold = None,
     min_confidence: Annotated[
         float | None,
         typer.Option(
@@ -472,7 +478,6 @@ def predict(
 
     def action() -> None:
         from senticlf.runtime.predict_file import ENGINES, FilePredictionRequest, predict_file
-        from senticlf.runtime.predictor import SentimentClassifier
         from senticlf.scale.options import RayJob, refuse_on_local_engine
 
         if engine not in ENGINES:
@@ -491,15 +496,7 @@ def predict(
             )  # fmt: skip
         refuse_on_local_engine(address, num_workers, ship_bundle)
         request = FilePredictionRequest(file, fmt, output, text_column, overwrite)
-        bundle = model or _newest_bundle()
-        classifier = SentimentClassifier(bundle, options)
-        err.print(
-            f"model: {classifier.bundle_dir} ({classifier.model_file}, {classifier.device}; "
-            f"{classifier.plan.describe()})",
-            highlight=False,
-            soft_wrap=True,
-        )
-        predict_file(request, classifier, err)
+        predict_file(request, _classifier(model, options), err)
 
     _run(action)
 
@@ -516,6 +513,21 @@ def _predict_on_ray(job: RayJob) -> None:
     err.print(f"model: {job.bundle}; engine: Ray Data ({job.address or 'local'})", highlight=False)
     out_fmt, files = ray_files.run(job)
     err.print(f"[bold green]predictions written to {job.output}/ ({files} {out_fmt} file(s))[/]")
+
+
+def _classifier(model: Path | None, options: PredictorOptions) -> SentimentClassifier:
+    """The bundle given (else the newest under export/), loaded and said out loud: which
+    model file, device and call plan a file's reviews will go through."""
+    from senticlf.runtime.predictor import SentimentClassifier
+
+    classifier = SentimentClassifier(model or _newest_bundle(), options)
+    err.print(
+        f"model: {classifier.bundle_dir} ({classifier.model_file}, {classifier.device}; "
+        f"{classifier.plan.describe()})",
+        highlight=False,
+        soft_wrap=True,
+    )
+    return classifier
 
 
 def _newest_bundle() -> Path:
@@ -554,15 +566,12 @@ def explain(
             "70 from 512)."
         ),
     ] = None,
-    fp32: Annotated[bool | None, typer.Option("--fp32/--int8", help=MODEL_HELP)] = None,
-    device: Annotated[str | None, typer.Option(help=DEVICE_HELP)] = None,
+    fp32: Fp32 = None,
+    device: Device = None,
     batch_size: BatchSize = None,
     threads: Threads = None,
     streams: Streams = None,
-    threshold: Annotated[
-        float | None,
-        typer.Option(help="Binary bundles: P(positive) at which a review is positive [0.5]."),
-    ] = None,
+    threshold: Threshold = None,
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Replace an existing --output file.")
     ] = False,
@@ -571,21 +580,13 @@ def explain(
 
     def action() -> None:
         from senticlf.runtime.explain_file import FileExplanationRequest, explain_file
-        from senticlf.runtime.predictor import SentimentClassifier
 
         request = FileExplanationRequest(file, fmt, output, text_column, overwrite, budget)
         options = PredictorOptions(
             quantized=quantized_flag(fp32), device=device, threads=threads, streams=streams,
             batch_size=batch_size, threshold=threshold,
         )  # fmt: skip
-        classifier = SentimentClassifier(model or _newest_bundle(), options)
-        err.print(
-            f"model: {classifier.bundle_dir} ({classifier.model_file}, {classifier.device}; "
-            f"{classifier.plan.describe()})",
-            highlight=False,
-            soft_wrap=True,
-        )
-        explain_file(request, classifier, err)
+        explain_file(request, _classifier(model, options), err)
 
     _run(action)
 
@@ -621,7 +622,7 @@ def evaluate(
     threads: Threads = None,
     streams: Streams = None,
     batch_size: BatchSize = None,
-    device: Annotated[str | None, typer.Option(help=DEVICE_HELP)] = None,
+    device: Device = None,
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Replace an existing --out folder.")
     ] = False,
@@ -703,7 +704,7 @@ def serve(
     max_body_bytes: Annotated[
         int, typer.Option(help="Request body size; beyond, 413.")
     ] = SERVE_DEFAULTS.max_body_bytes,
-    fp32: Annotated[bool | None, typer.Option("--fp32/--int8", help=MODEL_HELP)] = None,
+    fp32: Fp32 = None,
     min_confidence: Annotated[
         float | None,
         typer.Option(
@@ -726,7 +727,7 @@ def serve(
             "(prefer the environment variable: options show in process listings).",
         ),
     ] = None,
-    device: Annotated[str | None, typer.Option(help=DEVICE_HELP)] = None,
+    device: Device = None,
 ) -> None:
     """Serve a bundle over HTTP with dynamic batching (needs the serve extra)."""
 

@@ -13,15 +13,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console
-from rich.progress import Progress
 
 from senticlf import atomic, tables
 from senticlf.errors import SenticlfError
 from senticlf.runtime import inputs
-from senticlf.runtime.batching import chunks
 from senticlf.runtime.explain import Explanation
 from senticlf.runtime.explain_output import FORMATS, ExplanationWriter
 from senticlf.runtime.inputs import InputText
+from senticlf.runtime.predict_file import paired, write_all
 from senticlf.runtime.predictor import SentimentClassifier
 
 # Reviews per explain call: enough to batch their variants, few enough for a lively progress bar.
@@ -49,30 +48,26 @@ class FileExplanationRequest:
 
 
 def explain_file(
-    job: FileExplanationRequest, classifier: SentimentClassifier, console: Console
+    request: FileExplanationRequest, classifier: SentimentClassifier, console: Console
 ) -> None:
-    """Explain every line of ``job.source``; an --output file appears only when complete."""
-    total = None if job.source == "-" else tables.check(Path(job.source))
-    items = inputs.read_inputs(job.source, job.text_column)
-    results = explain_items(classifier, items, job.budget)
-    if job.output is None:
-        writer = ExplanationWriter(sys.stdout, job.fmt)
+    """Explain every line of ``request.source``; an --output file appears only when complete."""
+    total = None if request.source == "-" else tables.check(Path(request.source))
+    items = inputs.read_inputs(request.source, request.text_column)
+    results = explain_items(classifier, items, request.budget)
+    if request.output is None:
+        writer = ExplanationWriter(sys.stdout, request.fmt)
         _write(writer, results, total, console, show_progress=not sys.stdout.isatty())
         return
-    with atomic.atomic_open(job.output) as handle:
-        _write(ExplanationWriter(handle, job.fmt), results, total, console, show_progress=True)
-    console.print(f"[bold green]explanations written to {job.output}[/]")
+    with atomic.atomic_open(request.output) as handle:
+        _write(ExplanationWriter(handle, request.fmt), results, total, console, show_progress=True)
+    console.print(f"[bold green]explanations written to {request.output}[/]")
 
 
 def explain_items(
     classifier: SentimentClassifier, items: Iterable[InputText], budget: int | None = None
 ) -> Iterator[tuple[InputText, Explanation | None]]:
     """Pair every input line with its explanation (None for blank lines), in order."""
-    for chunk in chunks(items, EXPLAIN_CHUNK):
-        texts = [item.text for item in chunk if item.text is not None]
-        explanations = iter(classifier.explain(texts, budget=budget))
-        for item in chunk:
-            yield item, (next(explanations) if item.text is not None else None)
+    return paired(items, lambda texts: classifier.explain(texts, budget=budget), EXPLAIN_CHUNK)
 
 
 def _write(
@@ -82,13 +77,5 @@ def _write(
     console: Console,
     show_progress: bool,
 ) -> None:
-    blank = 0
-    with Progress(console=console, transient=True, disable=not show_progress) as progress:
-        task = progress.add_task("explaining", total=total)
-        for item, explanation in results:
-            writer.write(item, explanation)
-            blank += explanation is None
-            progress.advance(task)
+    write_all(writer, results, total, console, show_progress, "explaining", "an explanation")
     writer.close()
-    if blank:
-        console.print(f"[yellow]{blank} blank line(s) reported without an explanation[/]")

@@ -7,9 +7,10 @@ other front ends (Ray workers, scripts) reuse the same pairing of lines with pre
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol, TypeVar
 
 from rich.console import Console
 from rich.progress import Progress
@@ -17,9 +18,12 @@ from rich.progress import Progress
 from senticlf import atomic, tables
 from senticlf.errors import SenticlfError
 from senticlf.runtime import inputs, outputs
-from senticlf.runtime.batching import chunks
+from senticlf.runtime.batching import CHUNK, chunks
 from senticlf.runtime.inputs import InputText
 from senticlf.runtime.predictor import Prediction, SentimentClassifier
+
+R = TypeVar("R")
+R_contra = TypeVar("R_contra", contravariant=True)
 
 # Where `predict` runs: this process (streaming, in order) or Ray Data (senticlf.scale).
 ENGINES = ("local", "ray")
@@ -52,11 +56,11 @@ def predict_file(
     results = classify_items(classifier, inputs.read_inputs(request.source, request.text_column))
     if request.output is None:
         writer = outputs.ResultWriter(sys.stdout, request.fmt, classifier.labels)
-        _write_results(writer, results, total, console, show_progress=False)
+        write_all(writer, results, total, console, show_progress=False)
         return
     with atomic.atomic_open(request.output) as handle:
         writer = outputs.ResultWriter(handle, request.fmt, classifier.labels)
-        _write_results(writer, results, total, console, show_progress=True)
+        write_all(writer, results, total, console, show_progress=True)
     console.print(f"[bold green]predictions written to {request.output}[/]")
 
 
@@ -64,26 +68,40 @@ def classify_items(
     classifier: SentimentClassifier, items: Iterable[InputText]
 ) -> Iterator[tuple[InputText, Prediction | None]]:
     """Pair every input line with its prediction (None for blank lines), in order."""
-    for chunk in chunks(items):
-        texts = [item.text for item in chunk if item.text is not None]
-        predictions = iter(classifier.predict(texts))
+    return paired(items, classifier.predict)
+
+
+def paired(
+    items: Iterable[InputText], run: Callable[[list[str]], Iterable[R]], size: int = CHUNK
+) -> Iterator[tuple[InputText, R | None]]:
+    """Every input line with ``run``'s result for it (None for blank lines), in order, ``size``
+    lines per ``run`` call: what `predict` and `explain` both do to a file."""
+    for chunk in chunks(items, size):
+        results = iter(run([item.text for item in chunk if item.text is not None]))
         for item in chunk:
-            yield item, (next(predictions) if item.text is not None else None)
+            yield item, (next(results) if item.text is not None else None)
 
 
-def _write_results(
-    writer: outputs.ResultWriter,
-    results: Iterable[tuple[InputText, Prediction | None]],
+class LineWriter(Protocol[R_contra]):
+    def write(self, item: InputText, result: R_contra | None) -> None: ...
+
+
+def write_all(
+    writer: LineWriter[R],
+    results: Iterable[tuple[InputText, R | None]],
     total: int | None,
     console: Console,
     show_progress: bool,
+    doing: str = "classifying",
+    result_name: str = "a prediction",
 ) -> None:
+    """Write every line's result with a progress bar; blank lines are counted and said."""
     blank = 0
     with Progress(console=console, transient=True, disable=not show_progress) as progress:
-        task = progress.add_task("classifying", total=total)
-        for item, prediction in results:
-            writer.write(item, prediction)
-            blank += prediction is None
+        task = progress.add_task(doing, total=total)
+        for item, result in results:
+            writer.write(item, result)
+            blank += result is None
             progress.advance(task)
     if blank:
-        console.print(f"[yellow]{blank} blank line(s) reported without a prediction[/]")
+        console.print(f"[yellow]{blank} blank line(s) reported without {result_name}[/]")

@@ -27,12 +27,11 @@ from senticlf.serve.grammar import (
     Phrase,
     RequestModel,
     is_blank,
-    limit_texts,
     parse,
     whole_number,
 )
-from senticlf.serve.protocols.native import BLANK_NOTE, ClassifyBody, counted
-from senticlf.serve.schema import error_responses, request_body
+from senticlf.serve.protocols.native import BLANK_NOTE, ClassifyBody, counted, documented_body
+from senticlf.serve.schema import error_responses
 
 if TYPE_CHECKING:
     from senticlf.serve.service import Service
@@ -136,20 +135,12 @@ class ExplanationBody(BaseModel):
     note: str | None = Field(None, description="Why there is no explanation (blank text).")
 
 
-def _documented_body(service: Service) -> dict[str, Any]:
-    body = request_body(ExplainBody)
-    config = service.config
-    inputs = body["content"]["application/json"]["schema"]["properties"]["inputs"]
-    limit_texts(inputs, config.max_inputs, config.max_body_bytes, blank_ok=True)
-    return body
-
-
 def add_routes(app: FastAPI, service: Service) -> None:
     @app.post(
         "/explain",
         response_model=list[ExplanationBody],
         responses=error_responses(400, 413, 422, 503),
-        openapi_extra={"requestBody": _documented_body(service)},
+        openapi_extra={"requestBody": documented_body(ExplainBody, service)},
         tags=["senticlf"],
     )
     async def explain_route(request: Request) -> JSONResponse:

@@ -98,8 +98,10 @@ class PredictionBody(BaseModel):
     note: str | None = Field(None, description="Why there is no prediction (blank text).")
 
 
-def _documented_body(service: Service) -> dict[str, Any]:
-    body = request_body(ClassifyBody)
+def documented_body(model: type[RequestModel], service: Service) -> dict[str, Any]:
+    """The OpenAPI request body of ``model`` (inputs: /classify's texts) with the server's
+    limits on its texts (--max-inputs, --max-body-bytes)."""
+    body = request_body(model)
     config = service.config
     inputs = body["content"]["application/json"]["schema"]["properties"]["inputs"]
     limit_texts(inputs, config.max_inputs, config.max_body_bytes, blank_ok=True)
@@ -111,7 +113,7 @@ def add_routes(app: FastAPI, service: Service) -> None:
         "/classify",
         response_model=list[PredictionBody],
         responses=error_responses(400, 413, 422, 503),
-        openapi_extra={"requestBody": _documented_body(service)},
+        openapi_extra={"requestBody": documented_body(ClassifyBody, service)},
         tags=["senticlf"],
     )
     async def classify_route(request: Request) -> JSONResponse:
