@@ -20,7 +20,7 @@ _REFERENCES = re.compile(r"""(?:src|href)="([^"]+)"|url:\s*'([^']+)'""")
 
 
 def test_the_docs_page_loads_nothing_from_off_the_machine(bundle: Path) -> None:
-    app = create_app(senticlf.load(bundle, threads=1), ServeConfig(threads=1))
+    app = create_app(senticlf.load(bundle, threads=1), ServeConfig())
     with testclient.TestClient(app) as client:
         page = client.get("/docs")
         assert page.status_code == 200 and "SwaggerUIBundle" in page.text
@@ -43,7 +43,7 @@ def test_the_docs_page_loads_nothing_from_off_the_machine(bundle: Path) -> None:
 
 
 def test_behind_a_prefix_the_page_keeps_it(bundle: Path) -> None:
-    app = create_app(senticlf.load(bundle, threads=1), ServeConfig(threads=1))
+    app = create_app(senticlf.load(bundle, threads=1), ServeConfig())
     with testclient.TestClient(app, root_path="/sentiment") as client:
         page = client.get("/docs").text
     assert "/sentiment/docs/assets/swagger-ui-bundle.js" in page

@@ -44,7 +44,7 @@ def test_the_three_protocols_count_labels_and_confidence_alike(bundle: Path) -> 
         + library.predict(predict)
         + library.predict(infer)
     )
-    app = create_app(library, ServeConfig(threads=1, model_name=MODEL))
+    app = create_app(library, ServeConfig(model_name=MODEL))
     with testclient.TestClient(app) as client:
         assert client.post("/classify", json={"inputs": classify, "min_confidence": cut}).is_success
         raw = {"inputs": predict, "raw_scores": True}  # raw logits answered: labels still counted
@@ -71,7 +71,7 @@ def test_the_three_protocols_count_labels_and_confidence_alike(bundle: Path) -> 
 
 
 def test_blank_texts_and_refused_requests_count_nothing(bundle: Path) -> None:
-    app = create_app(senticlf.load(bundle, threads=1), ServeConfig(threads=1, model_name=MODEL))
+    app = create_app(senticlf.load(bundle, threads=1), ServeConfig(model_name=MODEL))
     with testclient.TestClient(app) as client:
         assert client.post("/classify", json={"inputs": ["  ", "a great film"]}).is_success
         assert client.post("/predict", json={"inputs": ["a great film", ""]}).status_code == 422
