@@ -250,7 +250,7 @@ def assumptions(
     share = macs.linear / max(macs.total, 1)
     lines = [
         f"**How close to the limit.** Multiply-adds per review (mean over the timed reviews, "
-        f"their own tokens only): {macs.total / 1e9:.2f} G, of which {share:.0%} in linear layers "
+        f"their own tokens only): {macs.total / 1e6:,.1f} million, of which {share:.0%} in linear layers "
         f"(Q/K/V/output projections 4·L·h², feed-forward 2·L·h·i, head) and the rest in attention "
         f"score and value products (2·L²·h per layer); {shape.layers} layers, h = {shape.hidden}, "
         f"i = {shape.intermediate}, {shape.heads} heads. Peaks assume {cores} cores at "
