@@ -68,3 +68,29 @@ def test_the_assumption_table_names_each_precision_once_without_amx() -> None:
     assert [row.split(" | ")[0] for row in rows] == ["| int8", "| int16", "| bf16", "| fp32"]
     with_amx = roofline.assumptions(TINY, Macs(792, 144), [*VNNI, "amx_int8"], "Intel", 2, 2.6)
     assert "AMX (OpenVINO only)" in with_amx and "| 1024 |" in with_amx
+
+
+def test_speed_reports_each_backend_against_the_peaks(tmp_path) -> None:
+    import json
+
+    from benchmarks import speed
+    from benchmarks.common import backends, results
+
+    (tmp_path / "config.json").write_text(
+        json.dumps(
+            {
+                "num_hidden_layers": 2,
+                "hidden_size": 4,
+                "intermediate_size": 8,
+                "num_attention_heads": 2,
+            }
+        )  # fmt: skip
+    )
+    record = speed.roofline_record(tmp_path, [3, 3], ghz=1.0)
+    assert record["macs_per_review"] == {"linear": 792, "attention": 144}
+    stored = json.loads(json.dumps(record))  # as the results file keeps it
+    r = {"roofline": stored, "threads": 2, "throughput": {"8": dict.fromkeys(backends.NAMES, 1e6)}}
+    text = results.body_markdown(speed.roofline_blocks(r))
+    rows = [line for line in text.splitlines() if line.startswith("| senticlf-int8 |")]
+    assert len(rows) == 1 and "batch 8: GMAC/s (share of limit)" in text
+    assert speed.roofline_blocks({"threads": 2, "throughput": {}}) == []  # older results
