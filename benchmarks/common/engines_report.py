@@ -135,9 +135,9 @@ class Configured:
             "kind": c.kind,
             "execution": c.label,
             "batch": self.timing.batch if self.timing else c.batch,
-            "streams": c.streams,
-            "threads": c.threads,
-            "spinning": c.spinning,
+            "streams": self.streams,
+            "threads": int(self.described.get("threads", c.threads)),
+            "spinning": bool(self.described.get("spinning", c.spinning)),
             "described": self.described,
             "answers": {
                 "against": self.against,
