@@ -37,6 +37,7 @@ CPU's estimated peak (benchmarks.common.roofline).
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -442,6 +443,8 @@ def main(
     window.close()
     print(write())
     print(f"written: {out / f'{stem}.md'}")
+    if not smoke:  # the built engines (hundreds of MB); a smoke run's results live there
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 if __name__ == "__main__":
