@@ -1,27 +1,43 @@
 """The engines a user who cares about CPU speed would pick instead, on the same token ids.
 
     python -m benchmarks.engines --bundle export/ref --run ../shared/runs/minilm-imdb-1k \
-        --extra test.csv --extra-size 2000 --name stand-in-amx
+        --extra test.csv --extra-size 1000 --runs 4 --name stand-in-<cpu>
     python -m benchmarks.engines --bundle export/ref --run RUN --shape distilbert --name ...
-    python -m benchmarks.engines --smoke [--shape distilbert]      # tiny model, end to end
+    python -m benchmarks.engines --smoke --runs 1       # tiny model, end to end; numbers mean nothing
 
-ONNX Runtime (fp32, dynamic INT8, static QDQ INT8 on the fused and on the unfused graph),
-OpenVINO's own runtime (fp32, bf16, NNCF INT8), CTranslate2 (int8, int8_float32, int16,
-float32; bfloat16 where it supports it) and PyTorch eager, all fed the bundle's ReviewEncoder
-ids (same truncation, same max length) on the same threads. Each engine runs alone in its own
-process (benchmarks.common.engines_worker), one after another, which also gives its cold start and
-peak RSS; then all are timed interleaved in one process. Batch invariance is measured, not
-assumed: each review alone (batch 1) against the same review in batches of 8 and 32, in
-length-sorted order and shuffled (short texts beside long ones). The headline of an engine is
-its reviews/s at the fastest batch size at which it is invariant (the runtime's rule:
-senticlf/runtime/plan.py).
+Engines: senticlf's default (``senticlf.load(bundle)``: its own plan, INT8 or fp32 as it picks);
+ONNX Runtime (fp32, the bundle's dynamic INT8, static QDQ INT8 on the fused and on the unfused
+graph); OpenVINO's own runtime (fp32, bf16 where the CPU has it, NNCF INT8); CTranslate2 (int8,
+int8_float32, int16, float32; bfloat16 where it supports it); PyTorch eager. All are fed the
+bundle's ReviewEncoder ids (same truncation, same max length).
+
+Two phases, every process a fresh one:
+
+1. *Alone*: each engine in a process of its own, one call at a time on every core. Its cold
+   start (up to its first answer), peak RSS, agreement with ONNX Runtime fp32, accuracy, and
+   batch invariance: each review alone (batch 1) against the same review in batches of 8 and
+   32, length-sorted and shuffled. One pass per batch size picks the engine's batch: the
+   fastest at which it is invariant (within the runtime's tolerance, no label flipped).
+2. *Alternating runs*: every configuration of every engine at that batch, each run in a fresh
+   process, the configurations taking turns round after round (``--runs``). On 2 cores the same
+   ONNX Runtime configuration ran at 43 or 56 reviews/s in two fresh processes (its spinning
+   threads), so one run per configuration, or all of them in one process, says little; the
+   median and range of several fresh processes does. Configurations: one call at a time on
+   every core, and several calls in flight (ONNX Runtime: streams of one thread over one
+   session; OpenVINO: the THROUGHPUT hint, one infer request per stream and thread; CTranslate2:
+   ``inter_threads``), each call holding only the texts an invariant batch may hold. Every
+   run's answers are checked against the engine alone at batch 1.
+
+The report ranks each engine by its best configuration, keeps its one-call-at-a-time figure
+beside it, says whether a peer is far enough ahead of the best ONNX Runtime configuration to
+ship as an optional backend (benchmarks.common.engines_report), and how close each runs to the
+CPU's estimated peak (benchmarks.common.roofline).
 """
 
 from __future__ import annotations
 
-import importlib.metadata
 import json
-import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -32,39 +48,29 @@ from typing import Annotated, Any
 import numpy as np
 import typer
 
-from benchmarks.common import engines_build, int8_worker, machine
-from benchmarks.common.machine import machine_line
+from benchmarks.common import engines_build, int8_worker, internals, results
+from benchmarks.common import machine as machines
+from benchmarks.common.engines_report import DEFAULT, Configuration, Configured, Report
+from benchmarks.common.roofline import DEFAULT_GHZ, Shape
 from benchmarks.common.timing import read_reviews
-from senticlf import artifacts, atomic
-from senticlf.runtime import plan
-from senticlf.runtime.tokenize import ReviewEncoder
+from senticlf import artifacts, cpu
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
 
 # The runtime's own rule (senticlf/runtime/plan.py): the sizes it tries, and the largest
-# fp32/INT8 probability change that still counts as the same answer.
-BATCH_SIZES = plan.CANDIDATE_BATCH_SIZES
-INVARIANT = plan.INVARIANCE_TOLERANCE["fp32"]
+# probability change that still counts as the same answer.
+BATCH_SIZES = internals.candidate_batch_sizes()
+INVARIANT = internals.invariance_tolerance("fp32")
 REFERENCE, TORCH = "ort fp32", "pytorch eager fp32"
-ENGINE_LIBRARIES = ("openvino", "nncf", "ctranslate2", "onnxruntime", "torch", "safetensors")
-
-
-def versions() -> dict[str, str]:
-    found = machine.versions()
-    for name in ENGINE_LIBRARIES:
-        try:
-            found[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            found[name] = "not installed"
-    return found
-
-
-def load_line() -> str:
-    """`uptime` as the shell prints it: other work on the machine shows in the load average."""
-    try:
-        return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
-    except OSError:
-        return " ".join(f"{x:.2f}" for x in os.getloadavg())
+ENGINE_LIBRARIES = ("openvino", "nncf", "ctranslate2", "safetensors")
+# The ONNX Runtime engine whose alone answers the default's are checked against, by model file.
+BUNDLE_ENGINES = {
+    artifacts.FP32_MODEL: REFERENCE,
+    artifacts.INT8_MODEL: "ort int8 dynamic (bundle)",
+}
+# A child that has not answered by then has hung (an alone process scores thousands of reviews;
+# a timed run classifies the timed reviews once).
+ALONE_TIMEOUT_S, TIMED_TIMEOUT_S = 1800, 600
 
 
 def groups_of(ids: list[list[int]], seed: int = 0) -> dict[str, list[list[int]]]:
@@ -81,9 +87,7 @@ def groups_of(ids: list[list[int]], seed: int = 0) -> dict[str, list[list[int]]]
     return groups
 
 
-def padded(
-    encoder: ReviewEncoder, ids: list[list[int]], groups: list[list[int]]
-) -> list[int8_worker.Batch]:
+def padded(encoder: Any, ids: list[list[int]], groups: list[list[int]]) -> list[int8_worker.Batch]:
     return [encoder.pad([ids[i] for i in rows]) for rows in groups]
 
 
@@ -94,51 +98,7 @@ def scatter(logits: np.ndarray, groups: list[list[int]]) -> np.ndarray:
     return out
 
 
-def softmax(logits: np.ndarray) -> np.ndarray:
-    shifted = np.exp(logits - logits.max(1, keepdims=True))
-    return shifted / shifted.sum(1, keepdims=True)
-
-
-def own_process(
-    spec: dict[str, Any], batches_file: Path, scratch: Path, threads: int, rounds: int
-) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    """One engine alone in a fresh interpreter; cold start is counted up to its first answer."""
-    spec_file, out = scratch / "spec.json", scratch / "alone"
-    spec_file.write_text(json.dumps(spec))
-    command = [sys.executable, "-m", "benchmarks.common.engines_worker", "alone", str(spec_file)]
-    command += [str(batches_file), str(out), "--threads", str(threads), "--rounds", str(rounds)]
-    start = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    assert process.stdout is not None
-    first = process.stdout.readline()
-    cold = time.perf_counter() - start
-    _, err = process.communicate()
-    if process.returncode or not first.startswith("first-answer"):
-        return {"error": (err.strip().splitlines() or ["failed"])[-1][:300]}, {}
-    result = json.loads(out.with_suffix(".json").read_text())
-    result["cold_start_s"] = cold
-    with np.load(out.with_suffix(".npz")) as arrays:
-        logits = {k: arrays[k] for k in arrays.files}
-    return result, logits
-
-
-def interleaved(
-    specs: list[dict[str, Any]], batches_file: Path, scratch: Path, threads: int, rounds: int
-) -> dict[str, Any]:
-    spec_file, out = scratch / "specs.json", scratch / "interleaved"
-    spec_file.write_text(json.dumps(specs))
-    command = [
-        sys.executable,
-        "-m",
-        "benchmarks.common.engines_worker",
-        "interleaved",
-        str(spec_file),
-    ]
-    command += [str(batches_file), str(out), "--threads", str(threads), "--rounds", str(rounds)]
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
-    if done.returncode:
-        return {"error": (done.stderr.strip().splitlines() or ["failed"])[-1][:300]}
-    return dict(json.loads(out.with_suffix(".json").read_text()))
+softmax = internals.softmax
 
 
 def invariance(probs: dict[str, np.ndarray]) -> dict[str, dict[str, float]]:
@@ -158,9 +118,12 @@ def invariance(probs: dict[str, np.ndarray]) -> dict[str, dict[str, float]]:
     return found
 
 
-def headline(speeds: dict[str, float], checks: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """Fastest invariant batch size (batch 1 is invariant by definition), and the fastest
-    non-invariant figure beside it when that is faster."""
+def best_invariant_batch(
+    speeds: dict[str, float], checks: dict[str, dict[str, Any]]
+) -> dict[str, Any]:
+    """The batch the timed runs use: the fastest invariant size in the engine's alone pass
+    (batch 1 is invariant by definition), and the fastest non-invariant figure beside it when
+    that is faster (reported, never ranked)."""
     invariant = {b: s for b, s in speeds.items() if b == "1" or checks[b]["invariant"]}
     best = max(invariant, key=invariant.__getitem__)
     result: dict[str, Any] = {"batch": int(best), "reviews_per_s": invariant[best]}
@@ -169,6 +132,14 @@ def headline(speeds: dict[str, float], checks: dict[str, dict[str, Any]]) -> dic
         fastest = max(others, key=others.__getitem__)
         result["fastest_non_invariant"] = {"batch": int(fastest), "reviews_per_s": others[fastest]}
     return result
+
+
+def same_answers(logits: np.ndarray, alone: np.ndarray) -> tuple[float, int]:
+    """Largest probability change and label flips of a timed run against the engine alone at
+    batch 1 (both in input order)."""
+    probs, reference = softmax(logits), softmax(alone)
+    change = float(np.abs(probs - reference).max())
+    return change, int(np.sum(probs.argmax(1) != reference.argmax(1)))
 
 
 def score(
@@ -197,6 +168,109 @@ def score(
     if labels["extra"] is not None and "e8" in probs:
         found["extra_accuracy"] = float(np.mean(probs["e8"].argmax(1) == labels["extra"]))
     return found, logits
+
+
+def _child(mode: str, spec: dict[str, Any], batches: Path, out: Path, options: list[str]) -> tuple[list[str], Path]:  # fmt: skip
+    spec_file = out.with_suffix(".spec.json")
+    spec_file.write_text(json.dumps(spec))
+    command = [sys.executable, "-m", "benchmarks.common.engines_worker", mode, str(spec_file)]
+    return [*command, str(batches), str(out), *options], out
+
+
+def _failure(stderr: str) -> dict[str, Any]:
+    return {"error": (stderr.strip().splitlines() or ["failed"])[-1][:300]}
+
+
+def own_process(
+    spec: dict[str, Any], batches_file: Path, scratch: Path, threads: int, rounds: int
+) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """One engine alone in a fresh interpreter; cold start is counted up to its first answer."""
+    options = ["--threads", str(threads), "--rounds", str(rounds)]
+    command, out = _child("alone", spec, batches_file, scratch / "alone", options)
+    start = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    first = process.stdout.readline()
+    cold = time.perf_counter() - start
+    try:
+        _, err = process.communicate(timeout=ALONE_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+        return {"error": f"no answer within {ALONE_TIMEOUT_S} s"}, {}
+    if process.returncode or not first.startswith("first-answer"):
+        return _failure(err), {}
+    result = json.loads(out.with_suffix(".json").read_text())
+    result["cold_start_s"] = cold
+    with np.load(out.with_suffix(".npz")) as arrays:
+        logits = {k: arrays[k] for k in arrays.files}
+    return result, logits
+
+
+def timed_once(
+    config: Configuration, spec: dict[str, Any], batches_file: Path, scratch: Path
+) -> tuple[dict[str, Any], np.ndarray | None]:
+    """One run of one configuration in a fresh process: its reviews/s and the logits it timed."""
+    options = ["--batch", str(config.batch), "--streams", str(config.streams)]
+    options += ["--threads", str(config.threads)] + (["--spinning"] if config.spinning else [])
+    command, out = _child("timed", spec, batches_file, scratch / "timed", options)
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=TIMED_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        return {"error": f"no answer within {TIMED_TIMEOUT_S} s"}, None
+    if done.returncode:
+        return _failure(done.stderr), None
+    with np.load(out.with_suffix(".npz")) as arrays:
+        logits = arrays["logits"]
+    return json.loads(out.with_suffix(".json").read_text()), logits
+
+
+def configurations(
+    specs: list[dict[str, Any]], batches: dict[str, int], cores: int
+) -> list[Configuration]:
+    """senticlf's default, then each engine that ran alone at its invariant batch: one call at a
+    time on every core (ONNX Runtime's pool spinning, its default), and one single-thread call
+    per core in flight (no spinning: nothing to spin for between a stream's calls)."""
+    found = [Configuration(DEFAULT, "senticlf", 1, 0, 0, False)]
+    for spec in specs:
+        name, kind = spec["name"], spec["kind"]
+        if name not in batches:
+            continue
+        found.append(Configuration(name, kind, batches[name], 1, cores, kind == "ort"))
+        if kind != "torch" and cores > 1:
+            found.append(Configuration(name, kind, batches[name], cores, 1, False))
+    return found
+
+
+def alternate(
+    configs: list[Configuration],
+    specs: dict[str, dict[str, Any]],
+    batches_file: Path,
+    scratch: Path,
+    runs: int,
+    check: Any,
+    after_round: Any = lambda measured: None,
+) -> dict[Configuration, dict[str, Any]]:
+    """Every configuration ``runs`` times, each run a fresh process, in rotating order; a
+    configuration that fails is dropped from the later rounds with its error kept."""
+    measured: dict[Configuration, dict[str, Any]] = {c: {"runs": [], "checks": []} for c in configs}
+    for round_ in range(runs):
+        active = [c for c in configs if "error" not in measured[c]]
+        shift = round_ % max(1, len(active))
+        for config in active[shift:] + active[:shift]:
+            result, logits = timed_once(config, specs[config.engine], batches_file, scratch)
+            entry = measured[config]
+            if logits is None:
+                entry["error"] = result["error"]
+                print(f"round {round_ + 1} {config.name}: failed: {result['error']}", flush=True)
+                continue
+            entry["runs"].append(result["reviews_per_s"])
+            entry["described"] = result["described"]
+            entry["peak_rss_mb"] = max(entry.get("peak_rss_mb", 0.0), result["peak_rss_mb"])
+            entry["checks"].append(check(config, result["described"], logits))
+            print(f"round {round_ + 1} {config.name}: {result['reviews_per_s']:.1f} reviews/s", flush=True)  # fmt: skip
+        after_round(measured)
+    return measured
 
 
 def setup(
@@ -236,24 +310,25 @@ def main(
     extra_size: Annotated[int, typer.Option(help="Score the first N of --extra.")] = 2000,
     calibration_reviews: Annotated[int, typer.Option(help="Training reviews for static INT8 and NNCF.")] = 100,
     engines: Annotated[str, typer.Option(help="Comma-separated substrings: only engines whose name contains one.")] = "",
-    threads: int = 2,
-    rounds: Annotated[int, typer.Option(help="Timed passes per batch size, median kept.")] = 2,
-    own_processes: Annotated[bool, typer.Option(help="Time each engine alone in its own process.")] = True,
-    interleave: Annotated[bool, typer.Option(help="Also time all engines interleaved in one process.")] = True,
+    threads: Annotated[int, typer.Option(help="Cores every engine gets: one call on all of them, or one single-thread call per core.")] = 2,
+    runs: Annotated[int, typer.Option(help="Fresh processes per configuration, taking turns (4 or more for a reported figure).")] = 4,
+    rounds: Annotated[int, typer.Option(help="Passes per batch size in each engine's alone process (they pick its batch).")] = 1,
+    ghz: Annotated[float, typer.Option(help="Clock assumed for the CPU's peak multiply-adds per second.")] = DEFAULT_GHZ,
     smoke: Annotated[bool, typer.Option(help="A tiny model and few reviews, end to end, in a few minutes.")] = False,
     out: Annotated[Path | None, typer.Option(help="Results folder [default: benchmarks/results; a scratch folder with --smoke].")] = None,
     name: Annotated[str | None, typer.Option(help="Results are engines-<name>.{json,md} [default: the shape].")] = None,
 ) -> None:  # fmt: skip
-    load_start = load_line()
+    if runs < 1:
+        raise typer.BadParameter("--runs must be at least 1")
     scratch = Path(tempfile.mkdtemp(prefix="engines-"))
-    out = out or (scratch / "results" if smoke else Path("benchmarks/results"))
-    name = name or (f"smoke-{shape}" if smoke else shape)
+    out = out or (scratch / "results" if smoke else results.FOLDER)
+    stem = f"engines-{name or (f'smoke-{shape}' if smoke else shape)}"
     model_dir, bundle, default_reviews, train_csv = setup(smoke, shape, bundle, run, scratch)
     if smoke and extra is None:
         from benchmarks.common.engines_smoke import TEST_CSV
 
         extra = default_reviews.parent / TEST_CSV
-    encoder = ReviewEncoder.for_bundle(bundle, artifacts.read_manifest(bundle))
+    encoder = internals.bundle_encoder(bundle)
     texts, val_labels = read_reviews(reviews or default_reviews)
     ids = encoder.encode(texts)
     groups = groups_of(ids)
@@ -270,173 +345,106 @@ def main(
     calibration = encoder.encode(read_reviews(train_csv)[0][:calibration_reviews])
     asked = [w.strip() for w in engines.split(",") if w.strip()]
 
-    def wanted(engine: str) -> bool:  # the two references are always run
-        return engine in (REFERENCE, TORCH) or not asked or any(w in engine for w in asked)
+    # The references always run: agreement is against ONNX Runtime fp32, PyTorch is the
+    # baseline, and the default's answers are checked against its model file's engine alone.
+    always = {REFERENCE, TORCH, *BUNDLE_ENGINES.values()}
+
+    def wanted(engine: str) -> bool:
+        return engine in always or not asked or any(w in engine for w in asked)
 
     specs, failed = engines_build.build_engines(
         model_dir, bundle, scratch / "engines", calibration, wanted
     )
     meaningful = shape == "stand-in" or smoke  # a random-weight DistilBERT has no accuracy
     labels = {"val": val_labels if meaningful else None, "extra": extra_labels}
-    results: dict[str, Any] = {
-        "command": " ".join(["python -m benchmarks.engines", *sys.argv[1:]]),
-        "shape": shape,
-        "smoke": smoke,
-        "reviews": len(texts),
-        "mean_tokens": float(np.mean([len(row) for row in ids])),
-        "max_length": encoder.max_length,
-        "truncation": encoder.truncation,
-        "extra_reviews": len(extra_labels) if extra_labels is not None else 0,
-        "threads": threads,
-        "rounds": rounds,
-        "calibration_reviews": len(calibration),
-        "invariance_bound": INVARIANT,
-        "machine": {**machine.describe(), "versions": versions()},
-        "bf16_instructions": engines_build.has_bf16(),
-        "load": {"start": load_start},
-        "not_built": failed,
-        "engines": {},
-    }
+    report = Report(
+        shape=shape,
+        smoke=smoke,
+        reviews=len(texts),
+        mean_tokens=float(np.mean([len(row) for row in ids])),
+        max_length=encoder.max_length,
+        truncation=encoder.truncation,
+        extra_reviews=len(extra_labels) if extra_labels is not None else 0,
+        cores=threads,
+        runs=runs,
+        rounds=rounds,
+        calibration_reviews=len(calibration),
+        invariance_bound=INVARIANT,
+        bf16_instructions=engines_build.has_bf16(),
+        not_built=failed,
+        shape_of_model=Shape.of_model(model_dir),
+        lengths=[len(row) for row in ids],
+        ghz=ghz,
+        instruction_sets=cpu.instruction_sets(),
+        cpu_name=cpu.cpu_name(),
+    )
+    window = results.LoadWindow()
+    machine = machines.describe(libraries=ENGINE_LIBRARIES)
+
+    def write() -> str:
+        return results.write(
+            stem,
+            report.to_dict(),
+            report.body(),
+            title=report.title(),
+            load=window,
+            folder=out,
+            machine=machine,
+        )
+
+    # Phase 1: each engine alone (invariance, accuracy, cold start, its batch).
+    alone_s1: dict[str, np.ndarray] = {}
     reference: dict[str, np.ndarray] | None = None
     torch_logits: np.ndarray | None = None
-    for spec in sorted(specs, key=lambda s: s["name"] != REFERENCE) if own_processes else []:
-        print(f"timing {spec['name']} in its own process", flush=True)
+    for spec in sorted(specs, key=lambda s: s["name"] != REFERENCE):
+        print(f"{spec['name']}: alone in its own process", flush=True)
         timing, raw = own_process(spec, batches_file, scratch, threads, rounds)
         entry: dict[str, Any] = {"spec": {k: v for k, v in spec.items() if k != "name"}, **timing}
         if raw:
             against = None if spec["name"] == REFERENCE else (reference or {})
             scores, logits = score(raw, groups, extra_groups, against, labels)
             entry.update(scores)
-            entry["headline"] = headline(timing["reviews_per_s"], scores["invariance"])
+            entry["batch"] = best_invariant_batch(timing["reviews_per_s"], scores["invariance"])
             reference = logits if spec["name"] == REFERENCE else reference
-            if spec["name"] == TORCH:
-                torch_logits = logits["s1"]
-            entry["_s1"] = logits["s1"]
-        results["engines"][spec["name"]] = entry
-        results["load"]["end"] = load_line()
-        write(results, out, name)
-    for entry in results["engines"].values():
-        s1 = entry.pop("_s1", None)
-        if s1 is not None and torch_logits is not None:
-            entry["max_logit_difference_vs_pytorch"] = float(np.abs(s1 - torch_logits).max())
-    if interleave:
-        print("timing every engine interleaved in one process", flush=True)
-        results["interleaved"] = interleaved(specs, batches_file, scratch, threads, rounds)
-    results["load"]["end"] = load_line()
-    write(results, out, name)
-    print(markdown(results))
-    print(f"written: {out / f'engines-{name}.md'}")
+            torch_logits = logits["s1"] if spec["name"] == TORCH else torch_logits
+            alone_s1[spec["name"]] = logits["s1"]
+        report.alone[spec["name"]] = entry
+        write()
+    for engine, entry in report.alone.items():
+        if engine in alone_s1 and torch_logits is not None:
+            difference = np.abs(alone_s1[engine] - torch_logits).max()
+            entry["max_logit_difference_vs_pytorch"] = float(difference)
 
+    # Phase 2: every configuration in alternating fresh processes.
+    picked = {n: e["batch"]["batch"] for n, e in report.alone.items() if "batch" in e}
+    configs = configurations(specs, picked, threads)
+    by_name = {spec["name"]: spec for spec in specs}
+    by_name[DEFAULT] = {"name": DEFAULT, "kind": "senticlf", "bundle": str(bundle)}
 
-def write(results: dict[str, Any], out: Path, name: str) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    public = {
-        **results,
-        "engines": {
-            n: {k: v for k, v in e.items() if not k.startswith("_")}
-            for n, e in results["engines"].items()
-        },
-    }
-    atomic.write_text(out / f"engines-{name}.json", json.dumps(public, indent=2) + "\n")
-    atomic.write_text(out / f"engines-{name}.md", markdown(public))
+    def check(config: Configuration, described: dict[str, Any], logits: np.ndarray) -> dict[str, Any]:  # fmt: skip
+        engine = config.engine
+        if config.kind == "senticlf":
+            engine = BUNDLE_ENGINES.get(described.get("model_file", ""), "")
+        if engine not in alone_s1:
+            return {"against": None}
+        change, flips = same_answers(scatter(logits, groups[f"s{config.batch}"]), alone_s1[engine])  # fmt: skip
+        return {"against": engine, "max_change": change, "flips": flips}
 
+    def after_round(measured: dict[Configuration, dict[str, Any]]) -> None:
+        report.configured = [
+            Configured.of(config, entry, by_name[config.engine], INVARIANT)
+            for config, entry in measured.items()
+        ]
+        write()
 
-def _speeds(speeds: dict[str, float] | None) -> str:
-    if not speeds:
-        return "-"
-    return " / ".join(f"{speeds[str(b)]:.1f}" for b in BATCH_SIZES if str(b) in speeds)
-
-
-def _invariance_cell(check: dict[str, Any] | None) -> str:
-    if not check:
-        return "-"
-    change = max(check["sorted_max_change"], check["shuffled_max_change"])
-    flips = check["sorted_flips"] + check["shuffled_flips"]
-    mark = "yes" if check["invariant"] else "**no**"
-    return f"{mark}: {change:.1e}, {flips} flips"
-
-
-def _row(name: str, e: dict[str, Any], r: dict[str, Any]) -> list[str]:
-    if "error" in e:
-        return [name, f"failed: {e['error']}"] + [""] * 10
-    h = e["headline"]
-    fastest = h.get("fastest_non_invariant")
-    inter = r.get("interleaved", {}).get("reviews_per_s", {}).get(name)
-    row = [
-        name,
-        f"**{h['reviews_per_s']:.1f}** (b{h['batch']})",
-        f"{fastest['reviews_per_s']:.1f} (b{fastest['batch']})" if fastest else "",
-        _speeds(e["reviews_per_s"]),
-        _speeds(inter),
-        _invariance_cell(e["invariance"].get("8")),
-        _invariance_cell(e["invariance"].get("32")),
-        f"{e['agreement']:.1%} ({e['max_probability_change_vs_reference']:.1e})"
-        if "agreement" in e
-        else "-",
-        f"{e['accuracy']:.1%}" if "accuracy" in e else "-",
-        f"{e['extra_accuracy']:.2%} ({e['extra_agreement']:.1%})" if "extra_accuracy" in e else "-",
-        f"{e['cold_start_s']:.1f}",
-        f"{e['peak_rss_mb']:.0f}",
-    ]
-    diff = e.get("max_logit_difference_vs_pytorch")
-    row.append(f"{diff:.1e}" if diff is not None else "-")
-    return row
-
-
-def markdown(r: dict[str, Any]) -> str:
-    m = r["machine"]
-    lines = [
-        f"### Engines, {r['shape']} model{' (smoke: tiny model, numbers mean nothing)' if r['smoke'] else ''}: "
-        f"{r['reviews']} reviews, mean {r['mean_tokens']:.0f} tokens (max length {r['max_length']}, {r['truncation']}), {r['threads']} threads",
-        "",
-        machine_line(m),
-        "",
-        f"bf16 instructions ({', '.join(engines_build.BF16_FLAGS)}): {'yes' if r['bf16_instructions'] else 'no (bf16 not measured)'}",
-        "",
-        f"Load (`uptime`) before: {r['load']['start']}; after: {r['load'].get('end', '-')}",
-        "",
-        f"Command: `{r['command']}`",
-        "",
-    ]
-    header = [
-        "engine",
-        "headline reviews/s (invariant batch)",
-        "fastest non-invariant",
-        "reviews/s b1 / b8 / b32 own process",
-        "b1 / b8 / b32 interleaved",
-        "invariant at b8 (max change, flips)",
-        "invariant at b32",
-        f"agreement with {REFERENCE} (max prob change)",
-        "val accuracy",
-        f"{r['extra_reviews']} more: accuracy (agreement)" if r["extra_reviews"] else "",
-        "cold start s",
-        "peak RSS MB",
-        "max logit diff vs PyTorch",
-    ]
-    lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    engines = r["engines"]
-    ranked = sorted(
-        engines, key=lambda n: -engines[n].get("headline", {}).get("reviews_per_s", -1.0)
-    )
-    lines += ["| " + " | ".join(_row(n, engines[n], r)) + " |" for n in ranked]
-    lines += [
-        "",
-        f"Headline: reviews/s at the fastest batch size whose answers equal batch 1's within "
-        f"{r['invariance_bound']:g} (probability) with no label flipped, in length-sorted and "
-        "shuffled batches; speeds are over the reviews length-sorted, each engine alone in its "
-        "own process (median of the rounds). Accuracy on further reviews at batch 8. Every "
-        f"engine gets the bundle's token ids; static INT8 and NNCF calibrated on {r['calibration_reviews']} training reviews, one at a time.",
-    ]
-    for n, e in engines.items():
-        graph = e.get("spec", {}).get("graph")
-        if graph:
-            counts = ", ".join(f"{op} {c}" for op, c in graph.items() if c)
-            lines.append(f"Graph of {n}: {counts}.")
-    if "error" in r.get("interleaved", {}):
-        lines.append(f"Interleaved run failed: {r['interleaved']['error']}")
-    for n, why in r["not_built"].items():
-        lines.append(f"Not built: {n}: {why}")
-    return "\n".join(lines) + "\n"
+    total = len(configs) * runs
+    print(f"{len(configs)} configurations x {runs} runs = {total} fresh processes", flush=True)
+    alternate(configs, by_name, batches_file, scratch, runs, check, after_round)
+    window.close()
+    print(write())
+    print(f"written: {out / f'{stem}.md'}")
+    if not smoke:  # the built engines (hundreds of MB); a smoke run's results live there
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 if __name__ == "__main__":

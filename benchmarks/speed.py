@@ -15,14 +15,14 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
 import numpy as np
 import typer
 
-from benchmarks.common import backends, footprint, internals, records, results
+from benchmarks.common import backends, footprint, internals, records, results, roofline
 from benchmarks.common.records import Column, Percentiles
 from benchmarks.common.timing import latency, read_reviews, throughput
 from senticlf import artifacts, cpu
@@ -144,6 +144,9 @@ def main(
         int, typer.Option(help="Interleaved throughput rounds (median reported).")
     ] = 2,
     latency_reviews: Annotated[int, typer.Option(help="Reviews timed one at a time.")] = 100,
+    ghz: Annotated[
+        float, typer.Option(help="Clock assumed for the CPU's peak multiply-adds per second.")
+    ] = roofline.DEFAULT_GHZ,
     out: Annotated[Path, typer.Option(help="Results folder.")] = results.FOLDER,
     name: Annotated[
         str | None, typer.Option(help="File stem of the results [default: speed-<shape>].")
@@ -182,6 +185,7 @@ def main(
             "max_length": manifest.max_length,
             "truncation": manifest.truncation,
             "threads": threads,
+            "roofline": roofline_record(model_dir, lengths, ghz),
             "latency_batch1": {
                 n: p.to_dict() for n, p in latency(models, texts[:latency_reviews]).items()
             },
@@ -215,6 +219,56 @@ def main(
             figures=figures,
         )
     )
+
+
+def roofline_record(model_dir: Path, lengths: list[int], ghz: float) -> dict[str, Any]:
+    """What the share of the CPU's peak is computed from: the model's multiply-adds per review
+    (the bundle encoder's tokens), the clock assumed and the instruction sets."""
+    shape = roofline.Shape.of_model(model_dir)
+    macs = roofline.per_review(roofline.total_macs(shape, lengths), len(lengths))
+    return {
+        "model": asdict(shape),
+        "macs_per_review": {"linear": macs.linear, "attention": macs.attention},
+        "ghz": ghz,
+        "instruction_sets": cpu.instruction_sets(),
+        "cpu": cpu.cpu_name(),
+    }
+
+
+# The precision each backend's linear layers run at; the others are fp32.
+BACKEND_PRECISION = {"senticlf-int8": "int8"}
+
+
+def roofline_blocks(r: dict[str, Any]) -> list[results.Block]:
+    """Each backend's multiply-adds per second at each batch size against the CPU's peaks."""
+    found = r.get("roofline")
+    if not found:  # results written before the roofline was recorded
+        return []
+    shape = roofline.Shape(**found["model"])
+    macs = roofline.Macs(**found["macs_per_review"])
+    flags, name, ghz = found["instruction_sets"], found["cpu"], found["ghz"]
+
+    def limit(backend: str) -> roofline.Limit:
+        precision = BACKEND_PRECISION.get(backend, "fp32")
+        return roofline.limit_for(macs, precision, flags, name, r["threads"], ghz)
+
+    batches = list(r["throughput"])
+    columns: list[Column[str]] = [Column("backend", lambda n: n)]
+    columns += [
+        Column(
+            f"batch {b}: GMAC/s (share of limit)",
+            lambda n, b=b: roofline.cell(limit(n), r["throughput"][b][n]),
+            right=True,
+        )
+        for b in batches
+    ]
+    table = records.Table(list(backends.NAMES), columns)
+    note = (
+        "Achieved multiply-adds per second of each backend (the reviews' tokens as the bundle's "
+        "encoder cuts them; the pipelines tokenize for themselves), and the share of the limit: "
+        "senticlf-int8's linear layers at the INT8 peak, everything else at the fp32 peak."
+    )
+    return [roofline.assumptions(shape, macs, flags, name, r["threads"], ghz), note, table]
 
 
 @dataclass(frozen=True)
@@ -303,7 +357,7 @@ def report(r: dict[str, Any]) -> list[results.Block]:
         f"Installed: predictor only {i['predictor_only_mb']:.0f} MB ({i['predictor_packages']} packages), "
         f"training {i['training_mb']:.0f} MB ({i['training_packages']} packages)."
     )
-    return [records.Table(rows, columns(rows)), "\n".join(notes)]
+    return [records.Table(rows, columns(rows)), "\n".join(notes), *roofline_blocks(r)]
 
 
 def plot(r: dict[str, Any], path: Path) -> None:

@@ -1,65 +1,127 @@
-"""Child process of benchmarks.engines: one engine alone, or every engine interleaved.
+"""Child process of benchmarks.engines: one engine alone, or one configuration timed once.
 
-    python -m benchmarks.common.engines_worker alone SPEC.json BATCHES.npz OUT --threads 2 --rounds 2
-    python -m benchmarks.common.engines_worker interleaved SPECS.json BATCHES.npz OUT --threads 2
+    python -m benchmarks.common.engines_worker alone SPEC.json BATCHES.npz OUT --threads 2 --rounds 1
+    python -m benchmarks.common.engines_worker timed SPEC.json BATCHES.npz OUT --batch 8 \
+        --streams 2 --threads 1 [--spinning]
 
-An engine is a JSON spec (``kind``: ort, openvino, ct2 or torch, plus its files and options);
-each kind imports its own library only, so that one engine's runtime never shares a process
-with another's unless asked (``interleaved``). The batches are pre-padded by the parent from
-the same token ids for every engine (benchmarks.int8_worker's npz format): ``s1``/``s8``/``s32``
-length-sorted, ``x8``/``x32`` the same reviews shuffled, ``e8`` the further test reviews.
-``alone`` prints ``first-answer`` as soon as its first review is classified (the parent times
-the cold start up to that line), then writes OUT.json (timings, peak RSS) and OUT.npz (logits
-per batch key, in batch order).
+An engine is a JSON spec (``kind``: ort, openvino, ct2, torch or senticlf, plus its files and
+options); each kind imports its own library only, so one engine's runtime never shares a
+process with another's. The batches are pre-padded by the parent from the same token ids for
+every engine (benchmarks.common.int8_worker's npz format): ``s1``/``s8``/``s32`` length-sorted,
+``x8``/``x32`` the same reviews shuffled, ``e8`` the further test reviews.
+
+``alone`` runs the engine one call at a time on ``--threads``: it prints ``first-answer`` as
+soon as its first review is classified (the parent times the cold start up to that line), then
+writes OUT.json (one pass per batch size, peak RSS) and OUT.npz (logits per batch key, in batch
+order): the invariance and accuracy figures, and the batch size the timed runs use.
+
+``timed`` is one run of the alternating rounds: the engine in one configuration (``--streams``
+calls in flight from as many Python threads, ``--threads`` each), warmed up with one call per stream, then one timed pass
+over every review in the length-sorted batches of ``--batch`` (each call holds one batch and
+nothing else, so a text's answer cannot depend on the number of streams). It writes OUT.json
+(reviews/s, what the engine says it runs with) and OUT.npz (the timed pass's logits, checked
+by the parent against the engine alone at batch 1).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import statistics
+import threading
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from benchmarks.common.coldstart import peak_rss_kb
-from benchmarks.common.int8_worker import Batch, Logits, load_batches, reviews_per_s, torch_logits
+from benchmarks.common.int8_worker import Batch, Logits, load_batches, torch_logits
 
 TIMED = ("s1", "s8", "s32")  # length-sorted batches of 1, 8 and 32: the speed figures
+RunAll = Callable[[list[Batch]], np.ndarray]  # logits of every batch, rows in batch order
 
 
-def ort_logits(spec: dict[str, Any], threads: int) -> Logits:
+def ort_logits(spec: dict[str, Any], threads: int, spinning: bool = True) -> Logits:
     from benchmarks.common import internals
 
-    return internals.onnx_runner(spec["model"], threads).logits
+    return internals.onnx_runner(spec["model"], threads, spinning=spinning).logits
 
 
-def openvino_logits(spec: dict[str, Any], threads: int) -> Logits:
-    """OpenVINO's own runtime on an ONNX file or IR, with dynamic shapes and one stream.
-
-    The precision is always set: on CPUs with AMX or AVX512_BF16 OpenVINO's default is bf16,
-    so an unset hint would silently time bf16 under the name fp32.
-    """
+def _openvino_compiled(spec: dict[str, Any], config: dict[str, Any]) -> Any:
+    """The precision is always set: on CPUs with AMX or AVX512_BF16 OpenVINO's default is
+    bf16, so an unset hint would silently time bf16 under the name fp32."""
     import openvino as ov
 
     core = ov.Core()
-    config = {
-        "INFERENCE_NUM_THREADS": threads,
-        "PERFORMANCE_HINT": "LATENCY",
-        "INFERENCE_PRECISION_HINT": spec["precision"],
-    }
-    compiled = core.compile_model(core.read_model(spec["model"]), "CPU", config)
+    config = {**config, "INFERENCE_PRECISION_HINT": spec["precision"]}
+    return core.compile_model(core.read_model(spec["model"]), "CPU", config)
+
+
+def _openvino_feed(compiled: Any, ids: np.ndarray, mask: np.ndarray) -> dict[str, np.ndarray]:
+    feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+    return {port.get_any_name(): feed[port.get_any_name()] for port in compiled.inputs}
+
+
+def openvino_logits(spec: dict[str, Any], threads: int) -> Logits:
+    """OpenVINO's own runtime on an ONNX file or IR, dynamic shapes, one stream (LATENCY)."""
+    return openvino_single(spec, threads)[0]
+
+
+def openvino_single(spec: dict[str, Any], threads: int) -> tuple[Logits, dict[str, Any]]:
+    """:func:`openvino_logits`, and what OpenVINO says it compiled (the precision it runs)."""
+    compiled = _openvino_compiled(
+        spec, {"INFERENCE_NUM_THREADS": threads, "PERFORMANCE_HINT": "LATENCY"}
+    )
     request = compiled.create_infer_request()
-    names = [port.get_any_name() for port in compiled.inputs]
     output = compiled.output(0)
 
     def run(ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
-        return np.array(request.infer({n: feed[n] for n in names})[output], dtype=np.float32)
+        answer = request.infer(_openvino_feed(compiled, ids, mask))[output]
+        return np.array(answer, dtype=np.float32)
 
-    return run
+    return run, _openvino_described(compiled, "LATENCY", 1)
+
+
+def _openvino_described(compiled: Any, hint: str, requests: int) -> dict[str, Any]:
+    streams = int(compiled.get_property("NUM_STREAMS"))
+    return {
+        "hint": hint,
+        "streams": streams,
+        "threads": int(compiled.get_property("INFERENCE_NUM_THREADS")) // max(streams, 1),
+        "infer_requests": requests,
+        "precision": compiled.get_property("INFERENCE_PRECISION_HINT").get_type_name(),
+    }
+
+
+def openvino_streams(spec: dict[str, Any], streams: int, threads: int) -> tuple[RunAll, dict[str, Any]]:  # fmt: skip
+    """OpenVINO's THROUGHPUT hint with ``streams`` CPU streams of ``threads`` threads, each fed
+    by a Python thread of its own holding its own infer request (``infer`` releases the GIL),
+    so the cores never wait for Python and each request holds one batch.
+
+    Not an AsyncInferQueue: with a Python callback set, its compiled model deadlocked in its
+    destructor (openvino 2026.4: the stream threads wait for the GIL the destroying thread
+    holds), and without one the results of a reused request cannot be matched to its batch.
+    """
+    compiled = _openvino_compiled(
+        spec,
+        {
+            "PERFORMANCE_HINT": "THROUGHPUT",
+            "NUM_STREAMS": streams,
+            "INFERENCE_NUM_THREADS": streams * threads,
+        },
+    )
+    output = compiled.output(0)
+    local = threading.local()
+
+    def run(ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        if not hasattr(local, "request"):
+            local.request = compiled.create_infer_request()
+        answer = local.request.infer(_openvino_feed(compiled, ids, mask))[output]
+        return np.array(answer, dtype=np.float32)
+
+    return in_flight(run, streams), _openvino_described(compiled, "THROUGHPUT", streams)
 
 
 def classification_head(path: str) -> Logits:
@@ -75,8 +137,13 @@ def classification_head(path: str) -> Logits:
     return head
 
 
-def ct2_logits(spec: dict[str, Any], threads: int) -> Logits:
-    """CTranslate2's Encoder on the unpadded ids (it pads by itself), then the numpy head."""
+def ct2_logits(spec: dict[str, Any], threads: int, streams: int = 1) -> Logits:
+    """CTranslate2's Encoder on the unpadded ids (it pads by itself), then the numpy head.
+
+    ``streams`` > 1 is ``inter_threads``: that many encoder replicas sharing the weights, each
+    on ``threads`` intra-op threads; ``forward_batch`` releases the GIL, so as many Python
+    threads calling it keep them busy.
+    """
     import ctranslate2
 
     encoder = ctranslate2.Encoder(
@@ -84,7 +151,7 @@ def ct2_logits(spec: dict[str, Any], threads: int) -> Logits:
         device="cpu",
         compute_type=spec["compute_type"],
         intra_threads=threads,
-        inter_threads=1,
+        inter_threads=streams,
     )
     head = classification_head(spec["head"])
     token_types = bool(spec.get("token_types"))
@@ -104,6 +171,7 @@ def ct2_logits(spec: dict[str, Any], threads: int) -> Logits:
 
 
 def load_engine(spec: dict[str, Any], threads: int) -> Logits:
+    """One call at a time on ``threads`` threads (ONNX Runtime's pool spinning, its default)."""
     kind = spec["kind"]
     if kind == "ort":
         return ort_logits(spec, threads)
@@ -114,6 +182,65 @@ def load_engine(spec: dict[str, Any], threads: int) -> Logits:
     if kind == "torch":
         return torch_logits(Path(spec["model"]), threads)
     raise ValueError(f"unknown engine kind {kind!r}")
+
+
+def in_flight(run: Logits, streams: int) -> RunAll:
+    """``run`` over the batches, one at a time, or ``streams`` at once from as many threads
+    (ONNX Runtime's ``run`` and CTranslate2's ``forward_batch`` release the GIL)."""
+    if streams == 1:
+        return lambda batches: np.concatenate([run(ids, mask) for ids, mask in batches])
+    pool = ThreadPoolExecutor(streams, "engine-stream")
+
+    def run_all(batches: list[Batch]) -> np.ndarray:
+        return np.concatenate(list(pool.map(lambda batch: run(*batch), batches)))
+
+    return run_all
+
+
+def load_configuration(
+    spec: dict[str, Any], streams: int, threads: int, spinning: bool
+) -> tuple[RunAll, dict[str, Any]]:
+    """The engine as one timed configuration, and what it says it runs with."""
+    kind = spec["kind"]
+    described: dict[str, Any] = {"streams": streams, "threads": threads}
+    if kind == "senticlf":
+        return senticlf_default(spec)
+    if kind == "openvino" and streams > 1:
+        return openvino_streams(spec, streams, threads)
+    if kind == "ort":
+        described["spinning"] = spinning
+        return in_flight(ort_logits(spec, threads, spinning), streams), described
+    if kind == "ct2":
+        return in_flight(ct2_logits(spec, threads, streams), streams), described
+    if streams > 1:
+        raise ValueError(f"{kind} is timed one call at a time only")
+    if kind == "openvino":
+        run, described = openvino_single(spec, threads)
+        return in_flight(run, 1), described
+    return in_flight(load_engine(spec, threads), 1), described
+
+
+def senticlf_default(spec: dict[str, Any]) -> tuple[RunAll, dict[str, Any]]:
+    """``senticlf.load(bundle)`` as a user gets it (its plan: model, texts per call, streams,
+    threads), timed on its logits path: ``clf.logits_of_ids`` takes the same token ids the other
+    engines get and makes the plan's calls; no tokenizing, no softmax, like theirs."""
+    import senticlf
+
+    clf = senticlf.load(spec["bundle"], **spec.get("options", {}))
+
+    def run_all(batches: list[Batch]) -> np.ndarray:
+        ids = [row[: int(n)].tolist() for ids, mask in batches for row, n in zip(ids, mask.sum(1), strict=True)]  # fmt: skip
+        return np.asarray(clf.logits_of_ids(ids), dtype=np.float32)
+
+    described = {
+        "model_file": clf.model_file,
+        "plan": clf.plan.describe(),
+        "batch_size": clf.batch_size,
+        "streams": clf.plan.streams,
+        "threads": clf.plan.execution.threads,
+        "spinning": clf.plan.execution.spinning,
+    }
+    return run_all, described
 
 
 def logits_of(run: Logits, batches: list[Batch]) -> np.ndarray:
@@ -143,37 +270,46 @@ def alone(
     for key in batches.keys() - set(TIMED):
         logits[key] = logits_of(run, batches[key])
     return {
-        "reviews_per_s": {k[1:]: statistics.median(s) for k, s in speeds.items()},
+        "reviews_per_s": {k[1:]: float(np.median(s)) for k, s in speeds.items()},
         "rounds": {k[1:]: s for k, s in speeds.items()},
         "peak_rss_mb": peak_rss_kb() / 1024,
     }, logits
 
 
-def interleaved(
-    specs: list[dict[str, Any]], batches: dict[str, list[Batch]], threads: int, rounds: int
+def timed(
+    spec: dict[str, Any],
+    batches: list[Batch],
+    streams: int,
+    threads: int,
+    spinning: bool,
 ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    """Every engine in one process, in rotating order, so that drift hits them alike."""
-    runs = {spec["name"]: load_engine(spec, threads) for spec in specs}
-    for run in runs.values():
-        run(*batches["s32"][-1])
-    names = list(runs)
-    speeds: dict[str, dict[str, list[float]]] = {n: {k[1:]: [] for k in TIMED} for n in names}
-    for key in TIMED:
-        for r in range(rounds):
-            for name in names[r % len(names) :] + names[: r % len(names)]:
-                speeds[name][key[1:]].append(reviews_per_s(runs[name], batches[key]))
-    medians = {n: {b: statistics.median(s) for b, s in by.items()} for n, by in speeds.items()}
-    return {"reviews_per_s": medians}, {}
+    """One fresh-process run: warm every stream with one of the longest batches, then time one
+    pass over every review."""
+    run_all, described = load_configuration(spec, streams, threads, spinning)
+    run_all(batches[-max(1, described.get("streams", streams)) :])
+    start = time.perf_counter()
+    logits = run_all(batches)
+    seconds = time.perf_counter() - start
+    result = {
+        "reviews_per_s": len(logits) / seconds,
+        "seconds": seconds,
+        "described": described,
+        "peak_rss_mb": peak_rss_kb() / 1024,
+    }
+    return result, {"logits": logits}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("mode", choices=("alone", "interleaved"))
+    parser.add_argument("mode", choices=("alone", "timed"))
     parser.add_argument("spec", type=Path)
     parser.add_argument("batches", type=Path)
     parser.add_argument("out", type=Path)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--batch", type=int, default=1, help="timed: texts per call")
+    parser.add_argument("--streams", type=int, default=1, help="timed: calls in flight")
+    parser.add_argument("--spinning", action="store_true", help="timed: ONNX Runtime only")
     args = parser.parse_args()
     spec = json.loads(args.spec.read_text())
     batches = load_batches(args.batches)
@@ -181,7 +317,8 @@ def main() -> None:
     if args.mode == "alone":
         result, logits = alone(spec, batches, args.threads, args.rounds)
     else:
-        result, logits = interleaved(spec, batches, args.threads, args.rounds)
+        chosen = batches[f"s{args.batch}"]
+        result, logits = timed(spec, chosen, args.streams, args.threads, args.spinning)
     result["worker_s"] = time.perf_counter() - start
     np.savez(args.out.with_suffix(".npz"), **logits)
     args.out.with_suffix(".json").write_text(json.dumps(result))

@@ -77,13 +77,17 @@ def export_bundle(run_dir: Path, output: Path, fp16: bool = False) -> None:
 
 
 def onnx_runner(
-    model: Path | str, threads: int | None = None, providers: Sequence[str] | None = None
+    model: Path | str,
+    threads: int | None = None,
+    providers: Sequence[str] | None = None,
+    spinning: bool = True,
 ) -> ModelRunner:
     """One ONNX Runtime session as the predictor opens it: ``.logits(ids, mask)``, ``.feed``
-    (the graph's inputs by name) and ``.provider`` (the one that runs it)."""
+    (the graph's inputs by name) and ``.provider`` (the one that runs it). ``spinning=False``
+    lets its intra-op threads sleep between calls, as the call plan's streams run them."""
     from senticlf.runtime.session import ModelRunner
 
-    return ModelRunner(model, providers, threads)
+    return ModelRunner(model, providers, threads, spinning=spinning)
 
 
 def execution_providers() -> tuple[list[str], bool]:
@@ -145,6 +149,13 @@ def run_token_budget(ids: Sequence[TokenIds], run: RunBatch) -> np.ndarray:
     from senticlf.runtime.batching import run_token_budget as batched
 
     return batched(ids, TOKEN_BUDGET, len(ids), run)
+
+
+def candidate_batch_sizes() -> tuple[int, ...]:
+    """The batch sizes the runtime tries on the CPU (the plan's invariance test)."""
+    from senticlf.runtime.plan import CANDIDATE_BATCH_SIZES
+
+    return tuple(CANDIDATE_BATCH_SIZES)
 
 
 def invariance_tolerance(precision: str) -> float:
