@@ -111,12 +111,14 @@ def in_process(bundle: Path, threads: int | None, texts: list[str]) -> dict[str,
 class ServerProcess:
     """A server subprocess on 127.0.0.1, its log in a file, stopped by its pid."""
 
-    def __init__(self, name: str, command: list[str], env: dict[str, str], log: Path) -> None:
+    def __init__(
+        self, name: str, command: list[str], env: dict[str, str], log: Path, cwd: Path = ROOT
+    ) -> None:
         self.name = name
         self.log_path = log
         self._log = open(log, "wb")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
-            command, stdout=self._log, stderr=subprocess.STDOUT, cwd=ROOT, env=env
+            command, stdout=self._log, stderr=subprocess.STDOUT, cwd=cwd, env=env
         )
         self.url = ""
 
@@ -167,14 +169,18 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_senticlf(bundle: Path, threads: int | None, extra: list[str], log: Path) -> ServerProcess:
-    command = [sys.executable, "-m", "senticlf.cli", "serve", str(bundle), "--port", "0"]
-    command += ["--model-name", _V2_MODEL]
+def start_senticlf(
+    bundle: Path, threads: int | None, extra: list[str], log: Path, checkout: Path = ROOT
+) -> ServerProcess:
+    """``senticlf serve`` from ``checkout`` (another one: e.g. the commit before a change)."""
+    command = [sys.executable, "-m", "senticlf.cli", "serve", str(bundle.resolve()), "--port"]
+    command += ["0", "--model-name", _V2_MODEL]
     server = ServerProcess(
         "senticlf serve",
         [*command, *(["--threads", str(threads)] if threads else []), *extra],
-        {**os.environ, "PYTHONPATH": str(ROOT)},
+        {**os.environ, "PYTHONPATH": str(checkout)},
         log,
+        cwd=checkout,
     )
     server.wait_ready()
     return server

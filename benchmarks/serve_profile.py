@@ -110,6 +110,10 @@ def main(
     requests: Annotated[int, typer.Option(help="Requests per level.")] = 300,
     rate: Annotated[int, typer.Option(help="py-spy samples per second.")] = 200,
     name: Annotated[str, typer.Option(help="Results file stem.")] = "serve-profile",
+    checkout: Annotated[
+        Path, typer.Option(help="The senticlf checkout whose server is profiled.")
+    ] = serve_load.ROOT,
+    naive: Annotated[bool, typer.Option(help="Profile the naive server too.")] = True,
     out: Annotated[Path, typer.Option(help="Results folder.")] = results.FOLDER,
 ) -> None:
     from senticlf import artifacts
@@ -120,9 +124,14 @@ def main(
     record: dict[str, Any] = {"bundle": str(bundle), "requests": requests, "servers": {}}
     scratch = Path(tempfile.mkdtemp(prefix="senticlf-profile-"))
     starts = {
-        "senticlf serve": lambda: serve_load.start_senticlf(bundle, None, [], scratch / "s.log"),
+        "senticlf serve": lambda: serve_load.start_senticlf(
+            bundle, None, [], scratch / "s.log", checkout.resolve()
+        ),
         "naive server": lambda: serve_load.start_naive(bundle, None, scratch / "n.log"),
     }
+    if not naive:
+        del starts["naive server"]
+    record["checkout"] = str(checkout)
     protocols = {"senticlf serve": "native", "naive server": "naive"}
     with results.load_window() as load:
         for server_name, start in starts.items():

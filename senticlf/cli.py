@@ -563,7 +563,7 @@ def explain(
         int | None,
         typer.Option(
             help="Most re-scored variants per review (default: by length, 25 at 250 tokens, "
-            "70 from 512)."
+            "28 from 512)."
         ),
     ] = None,
     fp32: Fp32 = None,

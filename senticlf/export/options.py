@@ -42,7 +42,7 @@ class ExportOptions:
     fp16: bool = False  # add model.fp16.onnx, the model the runtime uses on CUDA
     # Rounds of fresh-process timings of each call plan (streams x threads x spinning);
     # 0 skips them and the runtime uses its default plan for the CPU.
-    plan_runs: int = 3
+    plan_runs: int = 5
 
     def __post_init__(self) -> None:
         if self.preset is not None and self.preset not in PRESETS:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import threading
 import time
 from collections import deque
@@ -92,6 +93,20 @@ class _Piece:
     @property
     def ids(self) -> TokenIds:
         return self.request.ids[self.index]
+
+
+# Niceness of the inference threads (Linux: per thread). The event loop's work per request is
+# a millisecond or two against tens of milliseconds of model time; when both want the cores,
+# the loop should win, or a refused request (503) and every answer wait behind model calls.
+_INFERENCE_NICENESS = 5
+
+
+def _yield_to_the_event_loop() -> None:
+    """Lower this thread's scheduling priority below the event loop's (where the OS allows)."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), _INFERENCE_NICENESS)
+    except (AttributeError, OSError):  # not Linux, or not permitted: run as before
+        log.debug("could not lower the inference threads' priority")
 
 
 class DynamicBatcher:
@@ -185,6 +200,7 @@ class DynamicBatcher:
 
     def _stream(self) -> None:
         """One inference thread: take a call's texts, run them, hand the rows to the loop."""
+        _yield_to_the_event_loop()
         served_several = False
         while (batch := self._next_call(served_several)) is not None:
             served_several = len({id(piece.request) for piece in batch}) > 1

@@ -96,8 +96,8 @@ def test_a_long_review_stays_within_its_budget(budget: int) -> None:
 
 
 def test_the_default_budget_grows_with_length_and_stops_at_the_models_reach() -> None:
-    assert explain.default_budget(190) == 25 and explain.default_budget(390) == 70
-    assert explain.default_budget(5000) == 70
+    assert explain.default_budget(190) == 25 and explain.default_budget(390) == 28
+    assert explain.default_budget(5000) == 28
     assert explain.default_budget(0) < explain.default_budget(100) < 25
     with pytest.raises(SenticlfError, match="budget"):
         explain.explain(["a"], FirstWordModel(), LABELS, budget=0)

@@ -176,6 +176,14 @@ def test_the_steadiest_fast_plan_wins_over_one_that_fell_into_a_slow_mode():
         artifacts.Execution(2, 1, False), 1, (51.1, 57.7, 57.1, 56.7)
     )
     assert plan.best_trial([spinning, quiet, streams]) is streams
+    # a near-tie goes to more streams: a few runs can miss a slow mode that one stream has
+    lucky = artifacts.ExecutionTrial(artifacts.Execution(1, 2, True), 1, (51.2, 52.0, 54.1))
+    steady = artifacts.ExecutionTrial(artifacts.Execution(2, 1, False), 1, (53.0, 53.9, 46.6))
+    assert plan.best_trial([lucky, steady]) is steady
+    clearly_faster = artifacts.ExecutionTrial(
+        artifacts.Execution(1, 2, True), 1, (60.0, 61.0, 62.0)
+    )
+    assert plan.best_trial([clearly_faster, steady]) is clearly_faster
     # a high median does not make up for a slow mode
     shaky = artifacts.ExecutionTrial(artifacts.Execution(2, 1, False), 1, (30.0, 60.0, 60.0))
     assert plan.best_trial([spinning, shaky]) is spinning

@@ -68,7 +68,7 @@ class ExplainBody(RequestModel):
     ] = Field(
         None,
         description="The most re-scored variants per text (default: by length, 25 for a "
-        "250-token review, 70 from 512 tokens). Each costs one model call.",
+        "250-token review, 28 from 512 tokens). Each costs one model call.",
     )
 
     @property
