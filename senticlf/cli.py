@@ -75,6 +75,18 @@ if TYPE_CHECKING:
 
 # Wherever a bundle is named, a Hugging Face Hub id works too (senticlf/runtime/hub.py).
 HUB_ID = "Hugging Face Hub id (org/name or org/name@revision, fetched once, then cached)"
+# The input and the bundle of predict and explain, declared once.
+ReviewsFile = Annotated[
+    str,
+    typer.Argument(
+        help="Reviews, one per line; '-' reads stdin; a table file (.csv, .tsv, .jsonl, "
+        ".ndjson, .json, .parquet, gzipped too) needs a text column."
+    ),
+]
+BundleOption = Annotated[
+    Path | None,
+    typer.Option(help=f"Bundle folder or {HUB_ID} (default: the newest under export/)."),
+]
 
 app = typer.Typer(
     help="Fine-tune a sentiment classifier and ship it as a small, torch-free ONNX model.",
@@ -423,17 +435,8 @@ def export(
 
 @app.command()
 def predict(
-    file: Annotated[
-        str,
-        typer.Argument(
-            help="Reviews, one per line; '-' reads stdin; a table file (.csv, .tsv, .jsonl, "
-            ".ndjson, .json, .parquet, gzipped too) needs a text column."
-        ),
-    ],
-    model: Annotated[
-        Path | None,
-        typer.Option(help=f"Bundle folder or {HUB_ID} [default: newest under export/]."),
-    ] = None,
+    file: ReviewsFile,
+    model: BundleOption = None,
     fmt: Annotated[str, typer.Option("--format", help="text, jsonl or csv.")] = "text",
     output: Annotated[
         Path | None, typer.Option(help="Write here (atomically) instead of stdout.")
@@ -542,16 +545,8 @@ def _newest_bundle() -> Path:
 
 @app.command()
 def explain(
-    file: Annotated[
-        str,
-        typer.Argument(
-            help="Reviews, one per line; '-' reads stdin; a table file (.csv, .tsv, .jsonl, "
-            ".ndjson, .json, .parquet, gzipped too) needs a text column."
-        ),
-    ],
-    model: Annotated[
-        Path | None, typer.Option(help="Bundle folder [default: newest under export/].")
-    ] = None,
+    file: ReviewsFile,
+    model: BundleOption = None,
     fmt: Annotated[
         str, typer.Option("--format", help="text, jsonl (offsets and values) or html (one page).")
     ] = "text",
