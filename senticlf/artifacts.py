@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import statistics
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -152,9 +153,7 @@ class ExecutionTrial:
 
     @property
     def median(self) -> float:
-        ordered = sorted(self.reviews_per_s)
-        middle = len(ordered) // 2
-        return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+        return statistics.median(self.reviews_per_s)
 
     @property
     def worst(self) -> float:

@@ -7,7 +7,6 @@ The library, the CLI's predict/evaluate/serve, the server and the Ray workers al
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -66,10 +65,10 @@ class PredictorOptions:
 
     def __post_init__(self) -> None:
         check_device(self.device)
-        if self.providers is not None:
-            object.__setattr__(self, "providers", tuple(self.providers))
-            if self.device is not None:
-                raise SenticlfError("pass a device or a list of providers, not both")
+        if self.providers is not None:  # any sequence in, a tuple kept; an empty one is None
+            object.__setattr__(self, "providers", tuple(self.providers) or None)
+        if self.providers is not None and self.device is not None:
+            raise SenticlfError("pass a device or a list of providers, not both")
         for option, value in self._counts().items():
             if value is not None and value < 1:
                 raise SenticlfError(f"{option} must be at least 1, got {value}")
@@ -97,8 +96,3 @@ class PredictorOptions:
 
     def with_changes(self, **changes: Any) -> PredictorOptions:
         return replace(self, **changes)
-
-    @classmethod
-    def of(cls, providers: Sequence[str] | None = None, **options: Any) -> PredictorOptions:
-        """Build from keyword arguments, a list of providers accepted as any sequence."""
-        return cls(providers=tuple(providers) if providers else None, **options)

@@ -329,8 +329,8 @@ def load(
     ``min_confidence`` a text whose label has a (calibrated) probability below it is labelled
     ``uncertain``.
     """
-    options = PredictorOptions.of(
-        providers,
+    options = PredictorOptions(
+        providers=tuple(providers) if providers is not None else None,
         quantized=quantized,
         threads=threads,
         streams=streams,

@@ -42,7 +42,7 @@ def require_key(app: ASGIApp, key: str, metrics: ServerMetrics) -> ASGIApp:
         if scope["type"] != "http" or scope["path"] in OPEN_PATHS:
             await app(scope, receive, send)
             return
-        header = _header(scope, b"authorization")
+        header = body.header(scope, b"authorization")
         token = bearer_token(header) if header is not None else None
         if token is not None and hmac.compare_digest(token.encode(), expected):
             await app(scope, receive, send)
@@ -79,10 +79,3 @@ def document_bearer(app: FastAPI) -> None:
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
-
-
-def _header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope["headers"]:
-        if key.lower() == name:
-            return value.decode("latin-1")
-    return None

@@ -26,9 +26,9 @@ async def read(scope: Scope, receive: Receive, limit: int) -> bytes:
 
     Raises ClientDisconnect (Starlette's) when the client goes away mid-body.
     """
-    declared = _header(scope, b"content-length")
+    declared = header(scope, b"content-length") or ""
     size_declared = int(declared) if declared.isdigit() else 0
-    if size_declared > limit and _header(scope, b"expect").lower() == "100-continue":
+    if size_declared > limit and (header(scope, b"expect") or "").lower() == "100-continue":
         raise _too_large(size_declared, limit)  # nothing sent yet: nothing to drain
     chunks, size = [], 0
     while True:
@@ -54,11 +54,12 @@ async def drain(scope: Scope, receive: Receive) -> None:
         await read(scope, receive, limit=0)
 
 
-def _header(scope: Scope, name: bytes) -> str:
+def header(scope: Scope, name: bytes) -> str | None:
+    """A request header's value (None when absent), for the body reader and the key check."""
     for key, value in scope["headers"]:
         if key.lower() == name:
             return str(value.decode("latin-1"))
-    return ""
+    return None
 
 
 def _too_large(size: int, limit: int) -> ApiError:
