@@ -19,18 +19,17 @@ from typing import TYPE_CHECKING, Annotated, Any
 import numpy as np
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, Strict
+from pydantic import BaseModel, BeforeValidator, Field, Strict
 
 from senticlf.runtime import explain
 from senticlf.serve import page
 from senticlf.serve.grammar import (
     Phrase,
-    RequestModel,
     is_blank,
     parse,
     whole_number,
 )
-from senticlf.serve.protocols.native import BLANK_NOTE, ClassifyBody, counted, documented_body
+from senticlf.serve.protocols.native import BLANK_NOTE, Inputs, TextsBody, documented_body
 from senticlf.serve.schema import error_responses
 
 if TYPE_CHECKING:
@@ -50,15 +49,12 @@ _BLANK_RESULT: dict[str, Any] = {
 }
 
 
-class ExplainBody(RequestModel):
+class ExplainBody(TextsBody):
     """POST /explain: one text or a list of texts, as /classify takes them."""
 
-    model_config = ConfigDict(extra="forbid")
-    example = ClassifyBody.example
-
-    inputs: Annotated[
-        str | list[str], Phrase("a string or a list of strings"), AfterValidator(counted)
-    ] = Field(examples=[["A moving, beautifully shot film. The ending drags, though."]])
+    inputs: Inputs = Field(
+        examples=[["A moving, beautifully shot film. The ending drags, though."]]
+    )
     budget: Annotated[
         int | None,
         Strict(),
@@ -70,10 +66,6 @@ class ExplainBody(RequestModel):
         description="The most re-scored variants per text (default: by length, 25 for a "
         "250-token review, 28 from 512 tokens). Each costs one model call.",
     )
-
-    @property
-    def texts(self) -> list[str]:
-        return [self.inputs] if isinstance(self.inputs, str) else self.inputs
 
 
 async def explain_texts(

@@ -43,15 +43,29 @@ def counted(inputs: str | list[str], info: ValidationInfo) -> str | list[str]:
     return inputs
 
 
-class ClassifyBody(RequestModel):
-    """POST /classify: one text or a list of texts."""
+# One text or a list of them, within --max-inputs: /classify's inputs, and /explain's.
+Inputs = Annotated[
+    str | list[str], Phrase("a string or a list of strings"), AfterValidator(counted)
+]
+
+
+class TextsBody(RequestModel):
+    """What /classify and /explain share: ``inputs``, read as a list of texts; no other field
+    unless a subclass declares it."""
 
     model_config = ConfigDict(extra="forbid")
     example = '{"inputs": ["a review"]}'
+    inputs: Inputs
 
-    inputs: Annotated[
-        str | list[str], Phrase("a string or a list of strings"), AfterValidator(counted)
-    ] = Field(examples=[["A moving, beautifully shot film.", "Dull and too long."]])
+    @property
+    def texts(self) -> list[str]:
+        return [self.inputs] if isinstance(self.inputs, str) else self.inputs
+
+
+class ClassifyBody(TextsBody):
+    """POST /classify: one text or a list of texts."""
+
+    inputs: Inputs = Field(examples=[["A moving, beautifully shot film.", "Dull and too long."]])
     min_confidence: Annotated[
         float | None,
         Strict(),  # a number, not "0.5" or true
@@ -62,10 +76,6 @@ class ClassifyBody(RequestModel):
         description="Below this top probability the label is 'uncertain' (scores still given); "
         "default: the server's --min-confidence, else always answer.",
     )
-
-    @property
-    def texts(self) -> list[str]:
-        return [self.inputs] if isinstance(self.inputs, str) else self.inputs
 
 
 async def classify(
