@@ -43,10 +43,9 @@ ProbabilityFunction = Callable[[Sequence[str]], np.ndarray]
 # The default budget (re-scored variants) by a review's word count, interpolated between these
 # points and flat beyond the last. On IMDb, with a BERT WordPiece tokenizer, a review has 1.34
 # tokens per word (1,000 reviews): 250 tokens is about 190 words and 512 about 390. On 2 cores
-# (INT8, the stand-in encoder) a 250-token variant costs about 15 ms and a 512-token one about
-# 47 ms of the two streams' time, so 25 variants explain a 250-token review in about 0.4 s
-# and 28 a 512-token one in about 1.4 s (benchmarks/results/explain.md); past 512 tokens the
-# model reads no more, so the budget stops.
+# (INT8, the stand-in encoder) 25 variants explain a 250-token review in a median 0.41 s and
+# 28 a 512-token one in 1.30 s (benchmarks/results/explain.md): about 16 and 47 ms a variant;
+# past 512 tokens the model reads no more, so the budget stops.
 BUDGET_POINTS = ((0, 16), (190, 25), (390, 28))
 # At most this share of a budget goes to sentences; longer reviews drop runs of sentences.
 SENTENCE_SHARE = 0.6

@@ -1,7 +1,7 @@
 """Request bodies: each request's grammar is written once, as a pydantic model.
 
 The same model checks a body (``parse``: pydantic's ``model_validate_json`` on the raw bytes,
-a few microseconds for a review, faster than ``json.loads`` and checks by hand) and documents it (its JSON schema is the
+too fast to show in the server's profile, benchmarks/results/serve-profile-zen4.md) and documents it (its JSON schema is the
 OpenAPI request body, so the API fuzzer holds the server to it). What pydantic cannot say well
 is said here: a refusal is one sentence in the server's words that names the field
 (``inputs[3] is a number, expected a string``), of the kind the model gives (422 for TEI and
